@@ -1,0 +1,1 @@
+"""Step catalogue: one module per phase, each step registered by key."""
