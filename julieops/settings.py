@@ -238,3 +238,4 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+JULIEOPS_EXTRA_STEP_MODULES = env_list("JULIEOPS_EXTRA_STEP_MODULES")

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class MigrationsAppConfig(AppConfig):
@@ -7,3 +8,6 @@ class MigrationsAppConfig(AppConfig):
 
     def ready(self):
         from . import steps  # noqa: F401  (fills the step registry)
+        from .roles import ensure_roles
+
+        post_migrate.connect(ensure_roles, sender=self)

@@ -1,1 +1,11 @@
-"""Step catalogue: one module per phase, each step registered by key."""
+"""Step catalogue: one module per phase, each step registered by key (see registry.py)."""
+
+from importlib import import_module
+
+from django.conf import settings
+
+from . import installation, inventory, post_install, prerequisites, transfer  # noqa: F401
+
+# Extra step modules named in settings (the test suite registers its probe steps this way).
+for _module in getattr(settings, "JULIEOPS_EXTRA_STEP_MODULES", []):
+    import_module(_module)

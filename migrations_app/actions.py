@@ -1,0 +1,211 @@
+"""What a person can do to a job's steps. Each action checks its preconditions, changes
+state in one transaction, writes an audit event, and enqueues work only after commit.
+
+Views call these and turn ActionRefused into a 4xx with its French message."""
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import audit
+from .choices import AuditCategory, RunStatus, StepKind, StepStatus
+from .models import JobStep, MigrationJob, StepRun
+
+
+class ActionRefused(Exception):
+    """The action is not allowed now; the message says why, in the user's language."""
+
+    def __init__(self, message: str, status: int = 409):
+        super().__init__(message)
+        self.status = status
+
+
+def _lock_step(step: JobStep) -> JobStep:
+    return JobStep.objects.select_for_update().select_related("job__site").get(pk=step.pk)
+
+
+def start_run(step: JobStep, user, *, reason: str = "") -> StepRun:
+    """Run (or retry) an automated step: a new StepRun, enqueued after commit."""
+    from .tasks import enqueue
+
+    definition = step.definition
+    if not definition.is_automated():
+        raise ActionRefused(_("This step is not automated yet: tick it by hand with a note."))
+    with transaction.atomic():
+        step = _lock_step(step)
+        if StepRun.objects.filter(step=step, status__in=RunStatus.active()).exists():
+            raise ActionRefused(_("This step is already queued or running."))
+        if definition.needs_approval() and not step.is_approved:
+            raise ActionRefused(_("This step needs a supervisor's approval before it runs."), 403)
+        attempt = step.runs.count() + 1
+        run = StepRun.objects.create(
+            step=step,
+            attempt=attempt,
+            queue=step.job.site.queue,
+            requested_by=user,
+            queued_at=timezone.now(),
+        )
+        step.status = StepStatus.QUEUED
+        step.save(update_fields=["status", "updated_at"])
+        audit.record(
+            "step.run" if attempt == 1 else "step.retry",
+            category=AuditCategory.JOB,
+            actor=user,
+            job=step.job,
+            target=step.key,
+            reason=reason,
+            data={"run": run.pk, "attempt": attempt, "queue": run.queue},
+        )
+        enqueue(run)
+    return run
+
+
+def cancel_run(run: StepRun, user, *, reason: str = "") -> StepRun:
+    with transaction.atomic():
+        run = StepRun.objects.select_for_update().select_related("step__job").get(pk=run.pk)
+        if run.status == RunStatus.QUEUED:
+            run.status = RunStatus.CANCELLED
+            run.finished_at = timezone.now()
+            run.summary = _("Cancelled before it started.")
+            run.save(update_fields=["status", "finished_at", "summary"])
+            from .runner import sync_step_status
+
+            sync_step_status(run.step_id, run.pk, summary=run.summary)
+        elif run.status == RunStatus.RUNNING:
+            run.cancel_requested = True
+            run.save(update_fields=["cancel_requested"])
+        else:
+            raise ActionRefused(_("This run is already over."))
+        audit.record(
+            "run.cancel",
+            category=AuditCategory.JOB,
+            actor=user,
+            job=run.step.job,
+            target=run.step.key,
+            reason=reason,
+            data={"run": run.pk},
+        )
+    return run
+
+
+def tick_step(step: JobStep, user, note: str) -> JobStep:
+    """Mark a step done by hand. Any non-approval step can be ticked, with a note."""
+    note = (note or "").strip()
+    if not note:
+        raise ActionRefused(_("A note is required to tick a step by hand."), 400)
+    with transaction.atomic():
+        step = _lock_step(step)
+        if step.kind == StepKind.APPROVAL and not step.is_approved:
+            raise ActionRefused(_("This step needs a supervisor's approval first."), 403)
+        if step.status in StepStatus.active():
+            raise ActionRefused(_("This step is running; cancel it first."))
+        step.status = StepStatus.DONE
+        step.done_by, step.done_at, step.note = user, timezone.now(), note
+        step.save(update_fields=["status", "done_by", "done_at", "note", "updated_at"])
+        audit.record(
+            "step.tick",
+            category=_category(step),
+            actor=user,
+            job=step.job,
+            target=step.key,
+            reason=note,
+        )
+    return step
+
+
+def skip_step(step: JobStep, user, reason: str) -> JobStep:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ActionRefused(_("A reason is required to skip a step."), 400)
+    with transaction.atomic():
+        step = _lock_step(step)
+        if step.kind == StepKind.APPROVAL:
+            raise ActionRefused(_("An approval step cannot be skipped."), 403)
+        if step.status in StepStatus.active():
+            raise ActionRefused(_("This step is running; cancel it first."))
+        step.status = StepStatus.SKIPPED
+        step.done_by, step.done_at, step.note = user, timezone.now(), reason
+        step.save(update_fields=["status", "done_by", "done_at", "note", "updated_at"])
+        audit.record(
+            "step.skip",
+            category=_category(step),
+            actor=user,
+            job=step.job,
+            target=step.key,
+            reason=reason,
+        )
+    return step
+
+
+def approve_step(step: JobStep, user, reason: str) -> JobStep:
+    reason = (reason or "").strip()
+    if not user.has_perm("migrations_app.approve_step"):
+        raise ActionRefused(_("Only a supervisor can approve a step."), 403)
+    if not reason:
+        raise ActionRefused(_("A written reason is required to approve."), 400)
+    with transaction.atomic():
+        step = _lock_step(step)
+        if step.kind != StepKind.APPROVAL:
+            raise ActionRefused(_("This step does not need an approval."), 400)
+        if step.is_approved:
+            raise ActionRefused(_("This step is already approved."))
+        step.approved_by, step.approved_at, step.approval_reason = user, timezone.now(), reason
+        step.save(update_fields=["approved_by", "approved_at", "approval_reason", "updated_at"])
+        audit.record(
+            "step.approve",
+            category=_category(step),
+            actor=user,
+            job=step.job,
+            target=step.key,
+            reason=reason,
+        )
+    return step
+
+
+def reopen_step(step: JobStep, user, reason: str) -> JobStep:
+    """Undo a tick or a skip (the history keeps both)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ActionRefused(_("A reason is required to reopen a step."), 400)
+    with transaction.atomic():
+        step = _lock_step(step)
+        if step.status not in (StepStatus.DONE, StepStatus.SKIPPED):
+            raise ActionRefused(_("Only a ticked or skipped step can be reopened."))
+        step.status = StepStatus.TODO
+        step.save(update_fields=["status", "updated_at"])
+        audit.record(
+            "step.reopen",
+            category=_category(step),
+            actor=user,
+            job=step.job,
+            target=step.key,
+            reason=reason,
+        )
+    return step
+
+
+def _category(step: JobStep) -> str:
+    if step.key in ("source.pxdatas_snapshot", "data.pxdatas"):
+        return AuditCategory.FSE
+    if step.key.startswith("data."):
+        return AuditCategory.DATA
+    return AuditCategory.JOB
+
+
+def create_job(user, **fields) -> MigrationJob:
+    clients = fields.pop("clients", [])
+    with transaction.atomic():
+        job = MigrationJob(created_by=user, **fields)
+        job.full_clean()
+        job.save()
+        job.clients.set(clients)
+        job.build_checklist()
+        audit.record(
+            "job.create",
+            category=AuditCategory.JOB,
+            actor=user,
+            job=job,
+            target=str(job),
+            data={"source": job.source.hostname, "target": job.target.hostname},
+        )
+    return job

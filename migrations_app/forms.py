@@ -1,0 +1,189 @@
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from .choices import MachineRole, Transport
+from .models import Cabinet, Credential, Customer, Machine, Site
+
+
+class CustomerForm(forms.ModelForm):
+    class Meta:
+        model = Customer
+        fields = [
+            "name",
+            "licence_number",
+            "contact_name",
+            "contact_phone",
+            "contact_email",
+            "notes",
+        ]
+
+
+class CabinetForm(forms.ModelForm):
+    class Meta:
+        model = Cabinet
+        fields = ["name", "ps_number", "bal_address", "cps_reader"]
+
+    def __init__(self, *args, customer=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.customer = customer
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        others = Cabinet.objects.filter(customer=self.customer, name=name)
+        if self.instance.pk:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise forms.ValidationError(_("This customer already has a cabinet with this name."))
+        return name
+
+    def clean_ps_number(self):
+        value = self.cleaned_data["ps_number"].strip()
+        if value and not (value.isdigit() and 8 <= len(value) <= 11):
+            raise forms.ValidationError(_("A N° PS is made of 8 to 11 digits."))
+        return value
+
+
+class SiteForm(forms.ModelForm):
+    class Meta:
+        model = Site
+        fields = ["name", "address", "workgroup", "worker_queue"]
+
+    def __init__(self, *args, customer=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.customer = customer
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        others = Site.objects.filter(customer=self.customer, name=name)
+        if self.instance.pk:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise forms.ValidationError(_("This customer already has a site with this name."))
+        return name
+
+
+class MachineForm(forms.ModelForm):
+    roles = forms.MultipleChoiceField(
+        label=_("roles"),
+        choices=MachineRole.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = Machine
+        fields = ["hostname", "address", "roles", "transport", "port", "root_path", "credential"]
+
+    def __init__(self, *args, site=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.site = site
+        self.instance.site = site
+
+    def clean_hostname(self):
+        hostname = self.cleaned_data["hostname"].strip()
+        if not hostname or any(c in hostname for c in ' \\/:*?"<>|'):
+            raise forms.ValidationError(
+                _('A hostname cannot contain spaces or \\ / : * ? " < > |.')
+            )
+        others = Machine.objects.filter(site=self.site, hostname__iexact=hostname)
+        if self.instance.pk:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise forms.ValidationError(_("This site already has a machine with this name."))
+        return hostname
+
+    def clean(self):
+        data = super().clean()
+        if data.get("transport") in (Transport.WINRM, Transport.SSH) and not data.get("address"):
+            self.add_error("address", _("A remote machine needs an address."))
+        return data
+
+
+class CredentialForm(forms.ModelForm):
+    secret = forms.CharField(
+        label=_("password or key"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_("Write-only: never shown again. Leave empty to keep the current one."),
+    )
+
+    class Meta:
+        model = Credential
+        fields = ["name", "username"]
+
+    def clean(self):
+        data = super().clean()
+        if not self.instance.pk and not data.get("secret"):
+            self.add_error("secret", _("A new credential needs its password or key."))
+        return data
+
+    def save(self, commit=True):
+        credential = super().save(commit=False)
+        if self.cleaned_data.get("secret"):
+            credential.secret = self.cleaned_data["secret"]
+        if commit:
+            credential.save()
+        return credential
+
+
+class JobForm(forms.Form):
+    customer = forms.ModelChoiceField(label=_("customer"), queryset=Customer.objects.all())
+    site = forms.ModelChoiceField(label=_("site"), queryset=Site.objects.select_related("customer"))
+    source = forms.ModelChoiceField(
+        label=_("old server"), queryset=Machine.objects.select_related("site")
+    )
+    target = forms.ModelChoiceField(
+        label=_("new server"), queryset=Machine.objects.select_related("site")
+    )
+    clients = forms.ModelMultipleChoiceField(
+        label=_("client posts"),
+        queryset=Machine.objects.select_related("site"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    title = forms.CharField(label=_("title"), max_length=200, required=False)
+    assignee = forms.ModelChoiceField(
+        label=_("assignee"),
+        queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
+        required=False,
+    )
+
+    def clean(self):
+        data = super().clean()
+        customer, site = data.get("customer"), data.get("site")
+        if site and customer and site.customer_id != customer.pk:
+            self.add_error("site", _("This site belongs to another customer."))
+        machines = [data.get("source"), data.get("target"), *data.get("clients", [])]
+        if site and any(m and m.site_id != site.pk for m in machines):
+            raise forms.ValidationError(_("Every machine of the job must belong to its site."))
+        source, target = data.get("source"), data.get("target")
+        if source and target and source == target:
+            self.add_error("target", _("The new server must differ from the old server."))
+        if source and target and {source, target} & set(data.get("clients", [])):
+            self.add_error("clients", _("The servers cannot also be client posts."))
+        return data
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(label=_("note"), max_length=5000, widget=forms.Textarea)
+
+
+class JobFilterForm(forms.Form):
+    q = forms.CharField(label=_("search"), required=False, max_length=100)
+    status = forms.ChoiceField(label=_("status"), required=False)
+    customer = forms.ModelChoiceField(
+        label=_("customer"), queryset=Customer.objects.all(), required=False
+    )
+    assignee = forms.ModelChoiceField(
+        label=_("assignee"),
+        queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
+        required=False,
+    )
+
+    def __init__(self, *args, **kwargs):
+        from .choices import JobStatus
+
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [("", "—"), *JobStatus.choices]

@@ -1,0 +1,497 @@
+"""The domain: customers, their sites and machines, migration jobs with their checklist,
+step runs with their logs and evidence, the audit history and incidents."""
+
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from . import crypto
+from .choices import (
+    AuditCategory,
+    IncidentKind,
+    IncidentStatus,
+    JobStatus,
+    LogLevel,
+    MachineRole,
+    RunStatus,
+    StepKind,
+    StepStatus,
+    Transport,
+)
+
+
+class Customer(models.Model):
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    licence_number = models.CharField(_("Julie licence number"), max_length=50, blank=True)
+    contact_name = models.CharField(_("contact"), max_length=200, blank=True)
+    contact_phone = models.CharField(_("phone"), max_length=50, blank=True)
+    contact_email = models.EmailField(_("e-mail"), blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("customer")
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("customer_detail", args=[self.pk])
+
+
+class Cabinet(models.Model):
+    """A practitioner entity inside a customer; N° PS comes from its CPS."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="cabinets")
+    name = models.CharField(_("name"), max_length=200)
+    ps_number = models.CharField(_("N° PS"), max_length=20, blank=True)
+    bal_address = models.EmailField(_("teletransmission mailbox (BAL)"), blank=True)
+    cps_reader = models.CharField(_("CPS reader"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        unique_together = [("customer", "name")]
+        verbose_name = _("cabinet")
+
+    def __str__(self):
+        return self.name
+
+
+class Site(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="sites")
+    name = models.CharField(_("name"), max_length=200)
+    address = models.TextField(_("address"), blank=True)
+    workgroup = models.CharField(_("workgroup or domain"), max_length=100, blank=True)
+    worker_queue = models.SlugField(
+        _("site worker queue"),
+        max_length=100,
+        blank=True,
+        help_text=_("Runs go to this queue, served by a worker inside the practice's network."),
+    )
+
+    class Meta:
+        ordering = ["customer__name", "name"]
+        unique_together = [("customer", "name")]
+        verbose_name = _("site")
+
+    def __str__(self):
+        return f"{self.customer} — {self.name}"
+
+    def get_absolute_url(self):
+        return reverse("site_detail", args=[self.pk])
+
+    @property
+    def queue(self) -> str:
+        return self.worker_queue or settings.CELERY_TASK_DEFAULT_QUEUE
+
+
+class Credential(models.Model):
+    """Username + secret; the secret is Fernet-encrypted and never leaves through a page."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    username = models.CharField(_("username"), max_length=200)
+    secret_encrypted = models.TextField(editable=False, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("credential")
+
+    def __str__(self):
+        return self.name
+
+    def __repr__(self):
+        return f"<Credential {self.pk} {self.name!r} user={self.username!r} secret=***>"
+
+    @property
+    def secret(self) -> str:
+        return crypto.decrypt(self.secret_encrypted) if self.secret_encrypted else ""
+
+    @secret.setter
+    def secret(self, value: str) -> None:
+        self.secret_encrypted = crypto.encrypt(value) if value else ""
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self.secret_encrypted)
+
+
+class Machine(models.Model):
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="machines")
+    hostname = models.CharField(_("hostname"), max_length=100)
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    roles = models.JSONField(_("roles"), default=list, blank=True)
+    transport = models.CharField(
+        _("transport"), max_length=10, choices=Transport.choices, default=Transport.WINRM
+    )
+    port = models.PositiveIntegerField(_("port"), null=True, blank=True)
+    root_path = models.CharField(
+        _("C: drive folder (local transport)"),
+        max_length=500,
+        blank=True,
+        help_text=_("For the local transport: the folder standing for this machine's C: drive."),
+    )
+    credential = models.ForeignKey(
+        Credential,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="machines",
+        verbose_name=_("credential"),
+    )
+    host_key_fingerprint = models.CharField(
+        _("pinned host key / certificate fingerprint"), max_length=200, blank=True
+    )
+    last_inventory = models.JSONField(default=dict, blank=True)
+    last_inventory_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["site", "hostname"]
+        unique_together = [("site", "hostname")]
+        verbose_name = _("machine")
+
+    def __str__(self):
+        return self.hostname
+
+    def get_absolute_url(self):
+        return reverse("machine_detail", args=[self.pk])
+
+    def clean(self):
+        unknown = set(self.roles or []) - set(MachineRole.values)
+        if unknown:
+            raise ValidationError({"roles": _("Unknown role: %s") % ", ".join(sorted(unknown))})
+        if self.transport == Transport.LOCAL and not self.root_path:
+            raise ValidationError(
+                {"root_path": _("A local machine needs the folder that stands for its C: drive.")}
+            )
+
+    def role_labels(self):
+        labels = dict(MachineRole.choices)
+        return [labels.get(role, role) for role in self.roles or []]
+
+
+class MigrationJob(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="jobs")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="jobs")
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    source = models.ForeignKey(
+        Machine,
+        on_delete=models.PROTECT,
+        related_name="jobs_as_source",
+        verbose_name=_("old server"),
+    )
+    target = models.ForeignKey(
+        Machine,
+        on_delete=models.PROTECT,
+        related_name="jobs_as_target",
+        verbose_name=_("new server"),
+    )
+    clients = models.ManyToManyField(
+        Machine, blank=True, related_name="jobs_as_client", verbose_name=_("client posts")
+    )
+    extra_hosts = models.ManyToManyField(
+        Machine,
+        blank=True,
+        related_name="jobs_as_extra_host",
+        verbose_name=_("other hosts (services, SMS)"),
+    )
+    discovered_paths = models.JSONField(default=dict, blank=True)
+    options = models.JSONField(default=dict, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_jobs",
+        verbose_name=_("assignee"),
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=JobStatus.choices, default=JobStatus.DRAFT
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("migration job")
+        permissions = [
+            ("run_step", "Can run, retry and cancel steps, tick manual steps"),
+            ("approve_step", "Can approve steps that need a second person"),
+        ]
+
+    def __str__(self):
+        return self.title or f"{self.customer} — {self.site.name}"
+
+    def get_absolute_url(self):
+        return reverse("job_detail", args=[self.pk])
+
+    def clean(self):
+        errors = {}
+        if self.source_id and self.target_id and self.source_id == self.target_id:
+            errors["target"] = _("The new server must differ from the old server.")
+        for field in ("source", "target"):
+            machine = getattr(self, field, None) if getattr(self, f"{field}_id") else None
+            if machine and self.site_id and machine.site_id != self.site_id:
+                errors[field] = _("This machine belongs to another site.")
+        if self.site_id and self.customer_id and self.site.customer_id != self.customer_id:
+            errors["site"] = _("This site belongs to another customer.")
+        if errors:
+            raise ValidationError(errors)
+
+    def build_checklist(self):
+        """Create one JobStep per catalogue entry (idempotent)."""
+        from .steps.registry import catalogue
+
+        existing = set(self.steps.values_list("key", flat=True))
+        JobStep.objects.bulk_create(
+            [
+                JobStep(job=self, key=step.key, phase=step.phase, order=step.order, kind=step.kind)
+                for step in catalogue()
+                if step.key not in existing
+            ]
+        )
+
+    def progress(self) -> tuple[int, int]:
+        steps = list(self.steps.all())
+        done = sum(step.status in StepStatus.finished() for step in steps)
+        return done, len(steps)
+
+
+class JobStep(models.Model):
+    job = models.ForeignKey(MigrationJob, on_delete=models.CASCADE, related_name="steps")
+    key = models.CharField(max_length=100)
+    phase = models.PositiveSmallIntegerField()
+    order = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=10, choices=StepKind.choices)
+    status = models.CharField(max_length=10, choices=StepStatus.choices, default=StepStatus.TODO)
+    summary = models.TextField(blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    done_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approval_reason = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["phase", "order"]
+        unique_together = [("job", "key")]
+
+    def __str__(self):
+        return f"{self.job_id}:{self.key}"
+
+    def clean(self):
+        from .steps.registry import REGISTRY
+
+        if self.key not in REGISTRY:
+            raise ValidationError({"key": _("Unknown step: %s") % self.key})
+        if self.kind not in StepKind.values:
+            raise ValidationError({"kind": _("Unknown step kind: %s") % self.kind})
+
+    @property
+    def definition(self):
+        from .steps.registry import REGISTRY
+
+        return REGISTRY[self.key]
+
+    @property
+    def is_approved(self) -> bool:
+        return self.approved_at is not None
+
+
+class StepRun(models.Model):
+    step = models.ForeignKey(JobStep, on_delete=models.CASCADE, related_name="runs")
+    attempt = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    queue = models.CharField(max_length=100, default="default")
+    worker = models.CharField(max_length=200, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    summary = models.TextField(blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    # Progress, written by the worker's flusher thread.
+    done_units = models.BigIntegerField(default=0)
+    total_units = models.BigIntegerField(default=0)
+    done_bytes = models.BigIntegerField(default=0)
+    total_bytes = models.BigIntegerField(default=0)
+    progress_label = models.CharField(max_length=500, blank=True)
+    eta_seconds = models.IntegerField(null=True, blank=True)
+    last_seq = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "heartbeat_at"])]
+
+    def __str__(self):
+        return f"run {self.pk} of {self.step}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in RunStatus.active()
+
+    @property
+    def percent(self) -> int | None:
+        if self.total_bytes:
+            return min(100, int(self.done_bytes * 100 / self.total_bytes))
+        if self.total_units:
+            return min(100, int(self.done_units * 100 / self.total_units))
+        return None
+
+    @property
+    def duration(self):
+        if not self.started_at:
+            return None
+        return (self.finished_at or timezone.now()) - self.started_at
+
+
+class LogLine(models.Model):
+    run = models.ForeignKey(StepRun, on_delete=models.CASCADE, related_name="log_lines")
+    seq = models.PositiveIntegerField()
+    ts = models.DateTimeField()
+    level = models.CharField(max_length=8, choices=LogLevel.choices, default=LogLevel.INFO)
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["run", "seq"]
+        constraints = [models.UniqueConstraint(fields=["run", "seq"], name="logline_run_seq")]
+
+    def __str__(self):
+        return f"{self.seq} {self.text[:80]}"
+
+
+def evidence_path(instance, filename):
+    return f"evidence/{instance.job_id}/{uuid.uuid4().hex}/{filename}"
+
+
+class Evidence(models.Model):
+    """A file a step produced; stored once with its hash, never rewritten."""
+
+    job = models.ForeignKey(MigrationJob, on_delete=models.CASCADE, related_name="evidence")
+    run = models.ForeignKey(
+        StepRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="evidence"
+    )
+    name = models.CharField(max_length=255)
+    kind = models.CharField(max_length=50, blank=True)
+    file = models.FileField(upload_to=evidence_path)
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "evidence"
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if self.pk and not kwargs.pop("_allow_update", False):
+            raise ValidationError("Evidence is never rewritten.")
+        super().save(*args, **kwargs)
+
+
+class AuditQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("The audit history is append-only.")
+
+    def delete(self):
+        raise PermissionError("The audit history is append-only.")
+
+
+class AuditEvent(models.Model):
+    """Append-only and hash-chained: each row stores its predecessor's hash and its own."""
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150)
+    action = models.CharField(max_length=100)
+    category = models.CharField(max_length=10, choices=AuditCategory.choices)
+    target = models.CharField(max_length=255, blank=True)
+    job = models.ForeignKey(
+        MigrationJob, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_events"
+    )
+    reason = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("The audit history is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The audit history is append-only.")
+
+
+class Incident(models.Model):
+    job = models.ForeignKey(MigrationJob, on_delete=models.PROTECT, related_name="incidents")
+    kind = models.CharField(_("kind"), max_length=20, choices=IncidentKind.choices)
+    cpam = models.CharField(_("CPAM concerned"), max_length=200, blank=True)
+    description = models.TextField(_("description"))
+    status = models.CharField(
+        max_length=10, choices=IncidentStatus.choices, default=IncidentStatus.OPEN
+    )
+    resolution = models.TextField(_("resolution"), blank=True)
+    evidence = models.ManyToManyField(Evidence, blank=True, related_name="incidents")
+    audit_events = models.ManyToManyField(AuditEvent, blank=True, related_name="incidents")
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    opened_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        verbose_name = _("incident")
+
+    def __str__(self):
+        return f"{self.get_kind_display()} — {self.job}"
+
+
+class IncidentNote(models.Model):
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return self.text[:80]

@@ -1,0 +1,81 @@
+"""The step registry: catalogue key -> step class, filled by @register in the phase modules."""
+
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext_lazy as _
+
+PHASES = {
+    1: _("Inventory of the old server"),
+    2: _("Prerequisites of the new server and the network"),
+    3: _("Data transfer"),
+    4: _("Installation"),
+    5: _("After installation"),
+}
+
+REGISTRY: dict[str, type["Step"]] = {}
+
+
+@dataclass
+class Outcome:
+    """What an automated step reports: a verdict, a French summary and a per-item table."""
+
+    status: str  # "passed" | "warning" | "failed"
+    summary: str
+    items: list[dict] = field(default_factory=list)
+    data: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_items(cls, items: list[dict], summary: str, data: dict | None = None) -> "Outcome":
+        statuses = {item.get("status") for item in items}
+        status = "failed" if "fail" in statuses else "warning" if "warn" in statuses else "passed"
+        return cls(status, summary, items, data or {})
+
+
+class StepError(Exception):
+    """A step could not do its work; the message (French) is shown to the technician."""
+
+
+class Step:
+    key: str = ""
+    phase: int = 0
+    order: int = 0
+    kind: str = "manual"
+    title: str = ""
+    instructions: str = ""
+    criteria: str = ""
+    depends_on: tuple[str, ...] = ()
+    # False for probe steps that exist only for tests or diagnostics, outside the procedure.
+    in_catalogue: bool = True
+
+    @classmethod
+    def is_automated(cls) -> bool:
+        return cls.kind in ("auto", "check", "approval") and "run" in _own_methods(cls)
+
+    @classmethod
+    def needs_approval(cls) -> bool:
+        return cls.kind == "approval"
+
+    def run(self, ctx) -> Outcome:  # pragma: no cover - overridden by automated steps
+        raise NotImplementedError
+
+
+def _own_methods(cls) -> set[str]:
+    names = set()
+    for klass in cls.__mro__:
+        if klass is Step:
+            break
+        names.update(vars(klass))
+    return names
+
+
+def register(cls: type[Step]) -> type[Step]:
+    if cls.key in REGISTRY:
+        raise ValueError(f"step {cls.key} registered twice")
+    cls.order = sum(1 for other in REGISTRY.values() if other.phase == cls.phase) + 1
+    REGISTRY[cls.key] = cls
+    return cls
+
+
+def catalogue() -> list[type[Step]]:
+    steps = [step for step in REGISTRY.values() if step.in_catalogue]
+    return sorted(steps, key=lambda s: (s.phase, s.order))

@@ -1,0 +1,31 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("jobs/", views.job_list, name="job_list"),
+    path("jobs/new/", views.job_create, name="job_create"),
+    path("jobs/<int:pk>/", views.job_detail, name="job_detail"),
+    path(
+        "jobs/<int:pk>/steps/<int:step_pk>/<slug:action>/",
+        views.step_action,
+        name="step_action",
+    ),
+    path("jobs/<int:pk>/runs/<int:run_pk>/log/", views.run_log, name="run_log"),
+    path("customers/", views.customer_list, name="customer_list"),
+    path("customers/new/", views.customer_create, name="customer_create"),
+    path("customers/<int:pk>/", views.customer_detail, name="customer_detail"),
+    path("customers/<int:pk>/edit/", views.customer_edit, name="customer_edit"),
+    path("customers/<int:pk>/cabinets/new/", views.cabinet_create, name="cabinet_create"),
+    path("customers/<int:pk>/sites/new/", views.site_create, name="site_create"),
+    path("sites/<int:pk>/", views.site_detail, name="site_detail"),
+    path("sites/<int:pk>/edit/", views.site_edit, name="site_edit"),
+    path("sites/<int:pk>/machines/new/", views.machine_create, name="machine_create"),
+    path("machines/<int:pk>/", views.machine_detail, name="machine_detail"),
+    path("machines/<int:pk>/edit/", views.machine_edit, name="machine_edit"),
+    path("credentials/", views.credential_list, name="credential_list"),
+    path("credentials/new/", views.credential_create, name="credential_create"),
+    path("credentials/<int:pk>/edit/", views.credential_edit, name="credential_edit"),
+    path("audit/", views.audit_list, name="audit_list"),
+]
