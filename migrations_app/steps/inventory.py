@@ -1,6 +1,18 @@
 """Phase 1 — inventory of the old server (nothing is changed)."""
 
-from .registry import Step, register
+from julieops.julietree import layout
+from julieops.julietree.reader import windows_path
+
+from ..machines import tree_for
+from .registry import Outcome, Step, StepError, register
+
+
+def _size(n: int) -> str:
+    for unit in ("o", "Ko", "Mo", "Go"):
+        if n < 1024 or unit == "Go":
+            return f"{n:.0f} {unit}" if unit == "o" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
 
 
 @register
@@ -19,6 +31,51 @@ class SourceLocate(Step):
         "Chemins enregistrés ; taille et nombre de fichiers de ARCH, Datas, DOCPATIENT, fscan, "
         "IMAGE, XRAY, XRAY3D."
     )
+
+    def run(self, ctx):
+        tree = tree_for(ctx.source)
+        ctx.log.info(f"Recherche de Juliew sur {ctx.source.hostname} ({tree.location})")
+        roots = layout.find_julie_roots(tree)
+        if not roots:
+            raise StepError(
+                f"Aucun dossier Juliew contenant Datas sur {ctx.source.hostname}. "
+                "Indiquez le chemin relevé dans l'écran « à propos » de Julie."
+            )
+        julie_root = roots[0]
+        if len(roots) > 1:
+            ctx.log.warning(
+                f"Plusieurs dossiers Juliew trouvés : {', '.join(roots)} ; retenu : {julie_root}"
+            )
+        imaging = layout.find_imaging_roots(tree, julie_root)
+        ctx.log.info(
+            f"Données : {julie_root or '(racine)'} ; imagerie : {', '.join(imaging) or '—'}"
+        )
+        items = []
+        located = layout.locate_folders(tree, julie_root, imaging)
+        folders = layout.ALL_FOLDERS
+        for done, name in enumerate(folders, start=1):
+            ctx.check_cancel()
+            ctx.progress(done=done - 1, total=len(folders), label=name)
+            stats = layout.folder_stats(tree, located[name])
+            status = "ok" if stats["exists"] else ("fail" if name == "Datas" else "warn")
+            detail = (
+                f"{stats['files']} fichiers, {_size(stats['size'])}"
+                if stats["exists"]
+                else "absent"
+            )
+            ctx.log.info(f"{name} : {detail}")
+            items.append({"label": name, "status": status, "detail": detail, **stats})
+        ctx.progress(done=len(folders), total=len(folders), label="")
+        paths = {"julie_root": julie_root, "imaging_roots": imaging}
+        job = ctx.job
+        job.discovered_paths = {**job.discovered_paths, **paths}
+        job.save(update_fields=["discovered_paths", "updated_at"])
+        total = sum(item.get("size", 0) for item in items)
+        return Outcome.from_items(
+            items,
+            f"Données trouvées dans {windows_path(julie_root)} ; {_size(total)} au total.",
+            {"paths": paths},
+        )
 
 
 @register
