@@ -8,6 +8,8 @@ export TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/0}
 export SECRET_KEY=${SECRET_KEY:-test-secret-key-not-for-production}
 # A fixed test key: the suite proves encryption by reading raw columns.
 export JULIEOPS_FERNET_KEYS=${JULIEOPS_FERNET_KEYS:-Wc1_xS7WzY1m0fLwXsD2oU9xQ6zj1hJcYkqYVx0mJ8k=}
+export CELERY_BROKER_URL=${CELERY_BROKER_URL:-$TEST_REDIS_URL}
+export JULIEOPS_EXTRA_STEP_MODULES=tests.support.probe_steps
 export DEBUG=0 SECURE_COOKIES=0 ALLOWED_HOSTS=${ALLOWED_HOSTS:-localhost,127.0.0.1,testserver}
 
 pg_up() { "$VENV/bin/python" - <<'PY'

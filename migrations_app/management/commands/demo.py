@@ -31,7 +31,9 @@ class Command(BaseCommand):
         if reset or not exists:
             paths = build_demo_practice(root, replace_existing=True)
         else:
-            paths = {n: root / n / "C" for n in ("ancien-serveur", "nouveau-serveur", "poste-accueil")}
+            paths = {
+                n: root / n / "C" for n in ("ancien-serveur", "nouveau-serveur", "poste-accueil")
+            }
         with transaction.atomic():
             users = self._users()
             job = self._practice(paths, users["demo"])
