@@ -237,3 +237,14 @@ def test_it_reports_a_tree_without_julie(tmp_path):
     report = inspect_tree(LocalTree(tmp_path / "C"))
     assert codes(report) == {"data_path_not_found"}
     assert report["folders"]["Datas"]["exists"] is False
+
+
+def test_it_warns_when_two_data_folders_exist(tmp_path, opts):
+    generate_julie_tree(tmp_path / "C", opts, data_root="partage/Juliew")
+    (tmp_path / "C/Juliew/Datas").mkdir(parents=True)  # an old copy left at the default place
+    report = inspect_tree(LocalTree(tmp_path / "C"))
+    assert report["julie_roots"] == ["partage/Juliew", "Juliew"]  # the live one first
+    assert report["data_path"] == "partage/Juliew/Datas"
+    (problem,) = report["problems"]
+    assert problem["code"] == "several_data_paths"
+    assert problem["paths"] == ["C:\\partage\\Juliew\\Datas", "C:\\Juliew\\Datas"]
