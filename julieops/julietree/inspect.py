@@ -22,6 +22,7 @@ from .timefmt import iso
 
 PROBLEM_CODES = (
     "data_path_not_found",
+    "several_data_paths",
     "datas_path_has_spaces",
     "server_register_missing",
     "sms_on_secondary_host",
@@ -107,7 +108,16 @@ def inspect_tree(
                 [windows_path("Juliew"), windows_path("partage/Juliew")],
             )
         )
-    elif " " in datas:
+    if len(julie_roots) > 1:
+        problems.append(
+            _problem(
+                "several_data_paths",
+                "Plusieurs dossiers Juliew\\Datas trouvés : vérifier dans « à propos » de Julie "
+                f"lequel est utilisé (retenu : {windows_path(datas)}).",
+                [windows_path(join(r, "Datas")) for r in julie_roots],
+            )
+        )
+    if datas is not None and " " in datas:
         problems.append(
             _problem(
                 "datas_path_has_spaces",
@@ -248,13 +258,16 @@ def inspect_tree(
     report["services_zips"] = zips
     if stale:
         where = None if sms_key == "root" else sms_label
-        state = "absent" if live_sms is None else f"daté du {live_sms['mtime']}"
+        state = (
+            "absent"
+            if live_sms is None
+            else f"daté du {live_sms['mtime']}, plus ancien que sa copie du {zipped['mtime']}"
+        )
         problems.append(
             _problem(
                 "sms_db_stale",
-                f"Sms.db sur {sms_label} est {state}, plus ancien que sa copie du "
-                f"{zipped['mtime']} dans {zips['newest']['name']} : restaurer la copie du zip "
-                "pour éviter des rappels SMS en double.",
+                f"Sms.db sur {sms_label} : {state} dans {zips['newest']['name']}. Restaurer la "
+                "copie du zip pour éviter des rappels SMS en double.",
                 [
                     windows_path(services_db.SERVICES_DATA_DIR + "/Sms.db", where),
                     windows_path(zips["newest"]["path"]),

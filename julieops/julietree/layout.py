@@ -24,16 +24,20 @@ def _candidate_parents(reader: TreeReader) -> list[str]:
 
 
 def find_julie_roots(reader: TreeReader) -> list[str]:
-    """Folders named Juliew holding a Datas folder, shallowest first. A tree whose root itself
-    holds Datas (a copy of the Juliew folder, e.g. a backup) gives [""]."""
+    """Folders named Juliew holding a Datas folder, the most recently written first. A tree
+    whose root itself holds Datas (a copy of the Juliew folder, e.g. a backup) gives [""]."""
     if find_child(reader, "", "Datas"):
         return [""]
     roots = []
     for parent in _candidate_parents(reader):
         julie = find_child(reader, parent, "Juliew")
-        if julie and find_child(reader, julie, "Datas"):
-            roots.append(julie)
-    return roots
+        datas = find_child(reader, julie, "Datas") if julie else None
+        if datas:
+            files = [e.mtime for e in reader.list_dir(datas) if not e.is_dir]
+            roots.append((max(files, default=0.0), julie))
+    # The live data is the Datas folder written last (a stale copy elsewhere is older).
+    roots.sort(key=lambda r: -r[0])
+    return [julie for _, julie in roots]
 
 
 def find_imaging_roots(reader: TreeReader, julie_root: str | None) -> list[str]:
