@@ -22,8 +22,8 @@ format:
 	$(VENV)/bin/ruff format .
 
 messages:
-	cd migrations_app && ../$(PY) ../manage.py makemessages -l fr --no-obsolete
-	$(PY) manage.py compilemessages
+	$(PY) manage.py makemessages -l fr --no-obsolete -i .venv -i var -i tests -i bench
+	$(PY) manage.py compilemessages -i .venv -i var
 
 bench:
 	scripts/bootstrap.sh test

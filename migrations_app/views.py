@@ -195,7 +195,8 @@ def step_action(request, pk, step_pk, action):
             actions.start_run(step, request.user, reason=note)
             messages.success(request, _("Step sent to the workers."))
         elif action == "cancel":
-            run = get_object_or_404(StepRun, pk=request.POST.get("run") or 0, step=step)
+            run_id = request.POST.get("run", "")
+            run = get_object_or_404(StepRun, pk=int(run_id) if run_id.isdigit() else 0, step=step)
             actions.cancel_run(run, request.user, reason=note)
             messages.info(request, _("Cancellation requested."))
         elif action == "tick":

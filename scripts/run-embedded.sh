@@ -8,7 +8,7 @@ PY="$VENV/bin/python"
 export DEBUG=${DEBUG:-1}
 PORT=${PORT:-8000}
 
-"$PY" manage.py compilemessages -v 0 >/dev/null 2>&1 || echo "run: gettext missing, French labels may be incomplete"
+"$PY" manage.py compilemessages -v 0 -i .venv -i var
 "$PY" manage.py migrate --noinput -v 0
 "$PY" manage.py demo
 

@@ -32,6 +32,7 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   for _ in $(seq 30); do redis-cli ping >/dev/null 2>&1 && break; sleep 0.5; done
 fi
 
-"$VENV/bin/python" manage.py compilemessages -v 0 >/dev/null 2>&1 || true
+"$VENV/bin/python" manage.py compilemessages -v 0 -i .venv -i var
+"$VENV/bin/python" manage.py collectstatic --noinput -v 0
 "$VENV/bin/ruff" check . && "$VENV/bin/ruff" format --check . || { echo "test: ruff found problems"; exit 1; }
 exec "$VENV/bin/python" -m pytest "$@"

@@ -1,0 +1,120 @@
+"""Every page needs login; roles decide who may act."""
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from migrations_app.models import AuditEvent, JobStep
+from tests.conftest import client_for
+
+PUBLIC = {"login", "logout", "set_language"}
+
+
+def all_named_patterns(resolver=None, prefix=""):
+    resolver = resolver or get_resolver()
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            if str(pattern.pattern).startswith("admin/"):
+                continue
+            yield from all_named_patterns(pattern, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern):
+            yield pattern.name, prefix + str(pattern.pattern)
+
+
+def concrete(route: str, job) -> str:
+    step = job.steps.first()
+    return "/" + (
+        route.replace("<int:pk>", str(job.pk))
+        .replace("<int:step_pk>", str(step.pk))
+        .replace("<slug:action>", "run")
+        .replace("<int:run_pk>", "1")
+    )
+
+
+def test_it_requires_login_on_every_page(job):
+    anonymous = Client()
+    checked = 0
+    for name, route in all_named_patterns():
+        if name in PUBLIC:
+            continue
+        url = concrete(route, job)
+        for method in (anonymous.get, anonymous.post):
+            response = method(url)
+            assert response.status_code == 302, (name, url, response.status_code)
+            assert response["Location"].startswith("/login/"), (name, url)
+        checked += 1
+    assert checked >= 20
+
+
+def test_it_forbids_every_page_to_a_user_without_a_role(job, mallory):
+    client = client_for(mallory)
+    for name, route in all_named_patterns():
+        if name in PUBLIC or name == "home":
+            continue
+        response = client.get(concrete(route, job))
+        assert response.status_code in (403, 405), (name, response.status_code)
+
+
+def test_it_lets_the_auditor_read_but_not_act(job, carol):
+    client = client_for(carol)
+    assert client.get(f"/jobs/{job.pk}/").status_code == 200
+    assert client.get("/audit/").status_code == 200
+    step = job.steps.get(key="source.associated_services")
+    response = client.post(f"/jobs/{job.pk}/steps/{step.pk}/tick/", {"note": "vu"})
+    assert response.status_code == 403
+    assert client.post("/customers/new/", {"name": "X"}).status_code == 403
+    assert client.get("/credentials/new/").status_code == 403
+    step.refresh_from_db()
+    assert step.status == "todo"
+
+
+def test_it_refuses_an_approval_by_a_technician(job, alice):
+    step = job.steps.get(key="data.pxdatas")
+    before = AuditEvent.objects.count()
+    response = client_for(alice).post(
+        f"/jobs/{job.pk}/steps/{step.pk}/approve/", {"note": "je valide"}
+    )
+    assert response.status_code == 403
+    assert "superviseur" in response.content.decode()
+    step.refresh_from_db()
+    assert step.approved_by is None
+    assert AuditEvent.objects.count() == before
+
+
+def test_it_lets_a_supervisor_approve_with_a_reason(job, bob):
+    step = job.steps.get(key="data.pxdatas")
+    response = client_for(bob).post(
+        f"/jobs/{job.pk}/steps/{step.pk}/approve/", {"note": "pxdatas vidé : ARL reçus"}
+    )
+    assert response.status_code == 302
+    step.refresh_from_db()
+    assert step.approved_by.username == "bob"
+    event = AuditEvent.objects.get(action="step.approve")
+    assert event.actor_name == "bob" and event.reason == "pxdatas vidé : ARL reçus"
+    assert event.category == "fse" and event.job == job
+
+
+def test_it_records_who_ticked_a_manual_step_and_why(job, alice):
+    step = job.steps.get(key="source.associated_services")
+    response = client_for(alice).post(
+        f"/jobs/{job.pk}/steps/{step.pk}/tick/", {"note": "SMS, RDV, Backup"}
+    )
+    assert response.status_code == 302
+    step = JobStep.objects.get(pk=step.pk)
+    assert (step.status, step.done_by.username, step.note) == ("done", "alice", "SMS, RDV, Backup")
+    assert AuditEvent.objects.filter(action="step.tick", actor_name="alice").exists()
+
+
+@pytest.mark.parametrize("method", ["get", "put", "delete"])
+def test_it_accepts_actions_only_by_post(job, alice, method):
+    step = job.steps.first()
+    response = getattr(client_for(alice), method)(f"/jobs/{job.pk}/steps/{step.pk}/tick/")
+    assert response.status_code == 405
+
+
+def test_it_checks_csrf_on_actions(job, alice):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    step = job.steps.get(key="source.associated_services")
+    response = client.post(f"/jobs/{job.pk}/steps/{step.pk}/tick/", {"note": "x"})
+    assert response.status_code == 403
