@@ -11,6 +11,7 @@ time for its two packaging defects (reference/smartcards.md §3.3): the module d
 on sys.path, and it imports `Crypto` while Debian's python3-pycryptodome ships `Cryptodome`.
 """
 
+import re
 import signal
 import socket
 import subprocess
@@ -94,6 +95,7 @@ class PcscDaemon:
     socket_path: Path
     base_port: int
     process: subprocess.Popen | None = None
+    with_readers: bool = True
     cards: dict[int, VirtualCard] = field(default_factory=dict)
 
     @property
@@ -111,17 +113,21 @@ class PcscDaemon:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def start(self) -> None:
+    def start(self, with_readers: bool = True) -> None:
+        """Start pcscd; `with_readers=False` gives a pcscd that knows no reader at all."""
         if self.running:
             return
-        confdir = self.workdir / "reader.conf.d"
+        self.with_readers = with_readers
+        confdir = self.workdir / ("reader.conf.d" if with_readers else "no-reader.conf.d")
         confdir.mkdir(parents=True, exist_ok=True)
-        (confdir / "vpcd").write_text(
-            f'FRIENDLYNAME "{FRIENDLY_NAME}"\n'
-            f"DEVICENAME   /dev/null:0x{self.base_port:04X}\n"
-            f"LIBPATH      {VPCD_DRIVER}\n"
-            f"CHANNELID    0x{self.base_port:04X}\n"
-        )
+        if with_readers:
+            (confdir / "vpcd").write_text(
+                f'FRIENDLYNAME "{FRIENDLY_NAME}"\n'
+                f"DEVICENAME   /dev/null:0x{self.base_port:04X}\n"
+                f"LIBPATH      {VPCD_DRIVER}\n"
+                f"CHANNELID    0x{self.base_port:04X}\n"
+            )
+        offset = len(self.log())
         self.socket_path.unlink(missing_ok=True)
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(str(self.socket_path))
@@ -156,7 +162,7 @@ class PcscDaemon:
         finally:
             listener.close()
             log.close()
-        self._wait_for(lambda: "daemon ready" in self.log(), "pcscd")
+        self._wait_for(lambda: "daemon ready" in self.log()[offset:], "pcscd")
 
     def stop(self) -> None:
         for slot in list(self.cards):
@@ -172,10 +178,12 @@ class PcscDaemon:
         self.socket_path.unlink(missing_ok=True)
 
     def insert_card(self, slot: int, atr: str) -> VirtualCard:
-        """Present an emulated card with `atr` in reader READER_NAMES[slot]."""
+        """Present an emulated card with `atr` in reader READER_NAMES[slot]; return once
+        pcscd has seen it."""
         self.remove_card(slot)
         atr_hex = "".join(atr.split())
         port = self.base_port + slot
+        offset = len(self.log())
         log = (self.workdir / f"vicc{slot}.log").open("ab")
         try:
             process = subprocess.Popen(
@@ -189,10 +197,11 @@ class PcscDaemon:
         card = VirtualCard(atr=atr, port=port, process=process)
         self.cards[slot] = card
         spaced = " ".join(atr_hex[i : i + 2] for i in range(0, len(atr_hex), 2)).upper()
+        seen = re.compile(
+            rf"Card inserted into {re.escape(READER_NAMES[slot])}\n\S+ Card ATR: {spaced}"
+        )
         self._wait_for(
-            lambda: f"Card ATR: {spaced}" in self._log_since_card(slot),
-            f"card in slot {slot}",
-            card.process,
+            lambda: seen.search(self.log()[offset:]), f"card in slot {slot}", card.process
         )
         return card
 
@@ -200,20 +209,10 @@ class PcscDaemon:
         card = self.cards.pop(slot, None)
         if card is None:
             return
+        offset = len(self.log())
         card.remove()
-        name = READER_NAMES[slot]
-        self._wait_for(lambda: self._removed(name), f"removal from {name}")
-
-    # pcscd's log tells when a card was seen; counting events keeps re-insertions apart.
-    def _log_since_card(self, slot: int) -> str:
-        name = READER_NAMES[slot]
-        text = self.log()
-        start = text.rfind(f"Card inserted into {name}")
-        return text[start:] if start >= 0 else ""
-
-    def _removed(self, name: str) -> bool:
-        text = self.log()
-        return text.rfind(f"Card Removed From {name}") > text.rfind(f"Card inserted into {name}")
+        gone = f"Card Removed From {READER_NAMES[slot]}"
+        self._wait_for(lambda: gone in self.log()[offset:], f"removal from slot {slot}")
 
     def _wait_for(self, ready, what: str, child: subprocess.Popen | None = None) -> None:
         deadline = time.monotonic() + 15
@@ -227,10 +226,14 @@ class PcscDaemon:
         raise RuntimeError(f"timed out waiting for {what}\n{self.log()}")
 
 
-def start_pcscd(workdir: Path) -> PcscDaemon:
+def start_pcscd(workdir: Path, socket_path: Path | None = None) -> PcscDaemon:
+    """Start a private pcscd. Clients reach it with PCSCLITE_CSOCK_NAME=socket_path, which
+    libpcsclite reads once per process: set it before the first PC/SC call."""
     workdir.mkdir(parents=True, exist_ok=True)
     daemon = PcscDaemon(
-        workdir=workdir, socket_path=workdir / "pcscd.comm", base_port=free_port_pair()
+        workdir=workdir,
+        socket_path=socket_path or workdir / "pcscd.comm",
+        base_port=free_port_pair(),
     )
     daemon.start()
     return daemon
