@@ -1,17 +1,8 @@
 """readers.report: schema validation and the agent's HTTPS POST against a real TLS server."""
 
-import datetime
-import http.server
 import json
-import ssl
-import threading
-import time
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from readers.galss import parse_galss
 from readers.report import ReportError, build_report, post_report, validate_report
@@ -86,81 +77,6 @@ def test_it_requires_card_exactly_when_an_atr_is_given():
     ]
 
 
-# ------------------------------------------------------------------ HTTPS server
-
-
-def make_certificate(tmp_path, name: str):
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp_path / f"{name}.pem", tmp_path / f"{name}.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
-class Dashboard(http.server.BaseHTTPRequestHandler):
-    """Answers like the dashboard API would, recording what it received."""
-
-    received: list = []
-    reply = (201, {"message": "Rapport enregistré."})
-    delay = 0.0
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).received.append((self.path, dict(self.headers), body))
-        time.sleep(type(self).delay)
-        status, payload = type(self).reply
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        if status == 302:
-            self.send_header("Location", "https://localhost:1/elsewhere")
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def dashboard(tmp_path):
-    cert, key = make_certificate(tmp_path, "dashboard")
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    handler = type("Handler", (Dashboard,), {"received": [], "reply": Dashboard.reply})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    server.url = f"https://localhost:{server.server_address[1]}/api/readers/report"
-    server.cafile = str(cert)
-    server.handler = handler
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
 def test_it_posts_the_report_with_a_bearer_token(dashboard):
     report = a_report()
 
@@ -214,7 +130,7 @@ def test_it_explains_http_errors_in_french(dashboard, status, payload, expected)
 
 
 def test_it_gives_up_after_the_timeout(dashboard):
-    dashboard.handler.delay = 2.0
+    dashboard.handler.delay = 1.5
     with pytest.raises(ReportError, match=r"Pas de réponse de localhost:\d+ en 0.5 s"):
         post_report(dashboard.url, TOKEN, a_report(), timeout=0.5, cafile=dashboard.cafile)
 
