@@ -366,6 +366,19 @@ class StepRun(models.Model):
             return None
         return (self.finished_at or timezone.now()) - self.started_at
 
+    @property
+    def duration_text(self) -> str:
+        """ "1 h 02 min", "3 min 05 s", "4.2 s"."""
+        if self.duration is None:
+            return ""
+        seconds = self.duration.total_seconds()
+        if seconds < 60:
+            return f"{seconds:.1f} s"
+        minutes, secs = divmod(int(seconds), 60)
+        if minutes < 60:
+            return f"{minutes} min {secs:02d} s"
+        return f"{minutes // 60} h {minutes % 60:02d} min"
+
 
 class LogLine(models.Model):
     run = models.ForeignKey(StepRun, on_delete=models.CASCADE, related_name="log_lines")

@@ -247,6 +247,8 @@ def run_log(request, pk, run_pk):
     )
     if finished:
         response.status_code = HttpResponseStopPolling.status_code
+        # The checklist, the runs and the buttons change with the outcome: reload the page once.
+        response["HX-Refresh"] = "true"
     return response
 
 

@@ -47,9 +47,8 @@ class SourceLocate(Step):
                 f"Plusieurs dossiers Juliew trouvés : {', '.join(roots)} ; retenu : {julie_root}"
             )
         imaging = layout.find_imaging_roots(tree, julie_root)
-        ctx.log.info(
-            f"Données : {julie_root or '(racine)'} ; imagerie : {', '.join(imaging) or '—'}"
-        )
+        shown = ", ".join(windows_path(p) for p in imaging) or "—"
+        ctx.log.info(f"Données : {windows_path(julie_root)} ; imagerie : {shown}")
         items = []
         located = layout.locate_folders(tree, julie_root, imaging)
         folders = layout.ALL_FOLDERS
