@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Max, Prefetch, Q
+from django.db.models import Count, Min, Prefetch, Q
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -77,7 +77,7 @@ def job_list(request):
         steps_done=Count("steps", filter=Q(steps__status__in=StepStatus.finished())),
         steps_failed=Count("steps", filter=Q(steps__status=StepStatus.FAILED)),
         steps_running=Count("steps", filter=Q(steps__status__in=StepStatus.active())),
-        phase=Max("steps__phase", filter=Q(steps__status__in=StepStatus.finished())),
+        phase=Min("steps__phase", filter=~Q(steps__status__in=StepStatus.finished())),
     )
     if form.is_valid():
         data = form.cleaned_data
