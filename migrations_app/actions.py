@@ -57,6 +57,7 @@ def start_run(step: JobStep, user, *, reason: str = "") -> StepRun:
             data={"run": run.pk, "attempt": attempt, "queue": run.queue},
         )
         enqueue(run)
+        step.job.refresh_status()
     return run
 
 
@@ -110,6 +111,7 @@ def tick_step(step: JobStep, user, note: str) -> JobStep:
             target=step.key,
             reason=note,
         )
+        step.job.refresh_status()
     return step
 
 
@@ -134,6 +136,7 @@ def skip_step(step: JobStep, user, reason: str) -> JobStep:
             target=step.key,
             reason=reason,
         )
+        step.job.refresh_status()
     return step
 
 
@@ -159,6 +162,7 @@ def approve_step(step: JobStep, user, reason: str) -> JobStep:
             target=step.key,
             reason=reason,
         )
+        step.job.refresh_status()
     return step
 
 
@@ -181,6 +185,7 @@ def reopen_step(step: JobStep, user, reason: str) -> JobStep:
             target=step.key,
             reason=reason,
         )
+        step.job.refresh_status()
     return step
 
 

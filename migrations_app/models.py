@@ -261,6 +261,24 @@ class MigrationJob(models.Model):
             ]
         )
 
+    def refresh_status(self) -> str:
+        """Derive the job's status from its steps (a cancelled job stays cancelled)."""
+        if self.status == JobStatus.CANCELLED:
+            return self.status
+        statuses = set(self.steps.values_list("status", flat=True))
+        if statuses and statuses <= StepStatus.finished():
+            status = JobStatus.DONE
+        elif StepStatus.FAILED in statuses:
+            status = JobStatus.BLOCKED
+        elif statuses - {StepStatus.TODO}:
+            status = JobStatus.IN_PROGRESS
+        else:
+            status = JobStatus.DRAFT
+        if status != self.status:
+            MigrationJob.objects.filter(pk=self.pk).update(status=status)
+            self.status = status
+        return status
+
     def progress(self) -> tuple[int, int]:
         steps = list(self.steps.all())
         done = sum(step.status in StepStatus.finished() for step in steps)

@@ -355,6 +355,7 @@ def sync_step_status(step_id: int, run_id: int, *, summary: str = "", result=Non
         if result is not None:
             fields["result"] = result
         JobStep.objects.filter(pk=step_id).update(**fields)
+        JobStep.objects.select_related("job").get(pk=step_id).job.refresh_status()
 
 
 def reap(now=None) -> dict:

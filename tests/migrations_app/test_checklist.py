@@ -65,3 +65,19 @@ def test_it_prints_the_catalogue_as_text():
     out = StringIO()
     call_command("steps", stdout=out)
     assert "data.pxdatas" in out.getvalue() and "approval" in out.getvalue()
+
+
+def test_it_derives_the_job_status_from_its_steps(job, alice, bob):
+    from migrations_app import actions
+
+    assert job.status == "draft"
+    actions.tick_step(job.steps.get(key="source.associated_services"), alice, "SMS, RDV")
+    job.refresh_from_db()
+    assert job.status == "in_progress"
+    job.steps.filter(key="source.locate").update(status="failed")
+    assert job.refresh_status() == "blocked"
+    job.steps.exclude(kind="approval").update(status="done")
+    actions.approve_step(job.steps.get(key="data.pxdatas"), bob, "égalité prouvée")
+    actions.tick_step(job.steps.get(key="data.pxdatas"), bob, "vu")
+    job.refresh_from_db()
+    assert job.status == "done"
