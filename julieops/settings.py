@@ -80,6 +80,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "julieops.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "julieops.middleware.FrenchFirstLocaleMiddleware",
@@ -239,3 +240,17 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 JULIEOPS_EXTRA_STEP_MODULES = env_list("JULIEOPS_EXTRA_STEP_MODULES")
+
+# Cache (login rate limits): Redis when the broker is Redis, else per-process memory.
+CACHE_URL = os.environ.get("CACHE_URL") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else ""
+)
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+CACHES["default"]["KEY_PREFIX"] = os.environ.get("CACHE_KEY_PREFIX", "julieops")
+# Failed logins allowed per username and per address within the window, then 429.
+JULIEOPS_LOGIN_MAX_FAILURES = int(os.environ.get("JULIEOPS_LOGIN_MAX_FAILURES", "5"))
+JULIEOPS_LOGIN_WINDOW_SECONDS = int(os.environ.get("JULIEOPS_LOGIN_WINDOW_SECONDS", "900"))

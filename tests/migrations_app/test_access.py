@@ -70,10 +70,9 @@ def test_it_lets_the_auditor_read_but_not_act(job, carol):
 
 def test_it_refuses_an_approval_by_a_technician(job, alice):
     step = job.steps.get(key="data.pxdatas")
+    client = client_for(alice)
     before = AuditEvent.objects.count()
-    response = client_for(alice).post(
-        f"/jobs/{job.pk}/steps/{step.pk}/approve/", {"note": "je valide"}
-    )
+    response = client.post(f"/jobs/{job.pk}/steps/{step.pk}/approve/", {"note": "je valide"})
     assert response.status_code == 403
     assert "superviseur" in response.content.decode()
     step.refresh_from_db()

@@ -24,18 +24,18 @@ def counts():
 
 
 def test_it_refuses_an_empty_customer_in_french(alice):
+    client = client_for(alice)
     before = counts()
-    response = client_for(alice).post("/customers/new/", {"name": ""})
+    response = client.post("/customers/new/", {"name": ""})
     assert response.status_code == 400
     assert "Ce champ est obligatoire." in response.content.decode()
     assert counts() == before
 
 
 def test_it_refuses_a_duplicate_site_name(job, alice):
+    client = client_for(alice)
     before = counts()
-    response = client_for(alice).post(
-        f"/customers/{job.customer.pk}/sites/new/", {"name": job.site.name}
-    )
+    response = client.post(f"/customers/{job.customer.pk}/sites/new/", {"name": job.site.name})
     assert response.status_code == 400
     assert "déjà un site" in response.content.decode()
     assert counts() == before
@@ -62,8 +62,9 @@ def test_it_refuses_a_duplicate_site_name(job, alice):
     ],
 )
 def test_it_refuses_bad_machines(job, alice, data, message):
+    client = client_for(alice)
     before = counts()
-    response = client_for(alice).post(f"/sites/{job.site.pk}/machines/new/", data)
+    response = client.post(f"/sites/{job.site.pk}/machines/new/", data)
     assert response.status_code == 400
     assert message in response.content.decode()
     assert counts() == before
@@ -82,8 +83,9 @@ def test_it_refuses_a_job_whose_machines_are_on_another_site(job, practice, alic
     stranger = Machine.objects.create(
         site=other_site, hostname="ETRANGER", transport="local", root_path="/tmp"
     )
+    client = client_for(alice)
     before = counts()
-    response = client_for(alice).post(
+    response = client.post(
         "/jobs/new/",
         {
             "customer": practice.customer.pk,
@@ -98,8 +100,9 @@ def test_it_refuses_a_job_whose_machines_are_on_another_site(job, practice, alic
 
 
 def test_it_refuses_the_same_machine_as_old_and_new_server(practice, alice):
+    client = client_for(alice)
     before = counts()
-    response = client_for(alice).post(
+    response = client.post(
         "/jobs/new/",
         {
             "customer": practice.customer.pk,
@@ -153,8 +156,9 @@ def test_it_refuses_bad_actions_without_changing_anything(
     job, alice, key, action, data, status, message
 ):
     step = job.steps.get(key=key)
+    client = client_for(alice)
     before = counts()
-    response = client_for(alice).post(f"/jobs/{job.pk}/steps/{step.pk}/{action}/", data)
+    response = client.post(f"/jobs/{job.pk}/steps/{step.pk}/{action}/", data)
     assert response.status_code == status
     assert message in response.content.decode()
     assert counts() == before

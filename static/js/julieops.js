@@ -1,0 +1,6 @@
+// Small behaviours without inline handlers (the Content-Security-Policy forbids them).
+document.addEventListener("change", function (event) {
+  if (event.target.matches("select[data-autosubmit]")) {
+    event.target.form.submit();
+  }
+});
