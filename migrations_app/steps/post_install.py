@@ -1,6 +1,6 @@
 """Phase 5 — after installation."""
 
-from .registry import Step, register
+from .registry import Outcome, Step, register
 
 
 @register
@@ -16,6 +16,21 @@ class PostReaders(Step):
         "la carte Vitale et un avec la CPS (chaque cabinet peut avoir son lecteur CPS)."
     )
     criteria = "Liste des lecteurs et type de carte ; erreurs COM>9, restes de GALSS, < 2 lecteurs."
+
+    def run(self, ctx):
+        # readers depends on migrations_app, not the reverse: imported here, at run time.
+        from readers.evaluation import cabinets_of, evaluate_job
+
+        cabinets = cabinets_of(ctx.job.customer)
+        ctx.log.info(
+            f"Lecteurs : nouveau serveur et {len(ctx.clients)} poste(s) client ; "
+            f"{len(cabinets)} cabinet(s)."
+        )
+        result = evaluate_job(ctx.job, cabinets, log=ctx.log, evidence=ctx.evidence)
+        for item in result["items"]:
+            if item["status"] != "ok":
+                ctx.log.warning(f"{item['label']} : {item['detail']}")
+        return Outcome.from_items(result["items"], result["summary"], result["data"])
 
 
 @register

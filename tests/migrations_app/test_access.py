@@ -7,7 +7,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from migrations_app.models import AuditEvent, JobStep
 from tests.conftest import client_for
 
-PUBLIC = {"login", "logout", "set_language"}
+# readers_report is the agent's API: bearer-token auth, no session (tests/readersdash).
+PUBLIC = {"login", "logout", "set_language", "readers_report"}
 
 
 def all_named_patterns(resolver=None, prefix=""):
