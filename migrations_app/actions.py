@@ -35,7 +35,7 @@ def start_run(step: JobStep, user, *, reason: str = "") -> StepRun:
         step = _lock_step(step)
         if StepRun.objects.filter(step=step, status__in=RunStatus.active()).exists():
             raise ActionRefused(_("This step is already queued or running."))
-        if definition.needs_approval() and not step.is_approved:
+        if definition.needs_approval_for(step) and not step.is_approved:
             raise ActionRefused(_("This step needs a supervisor's approval before it runs."), 403)
         attempt = step.runs.count() + 1
         run = StepRun.objects.create(
@@ -148,10 +148,10 @@ def approve_step(step: JobStep, user, reason: str) -> JobStep:
         raise ActionRefused(_("A written reason is required to approve."), 400)
     with transaction.atomic():
         step = _lock_step(step)
-        if step.kind != StepKind.APPROVAL:
+        if not step.definition.approvable(step):
+            if step.kind == StepKind.APPROVAL and step.is_approved:
+                raise ActionRefused(_("This step is already approved."))
             raise ActionRefused(_("This step does not need an approval."), 400)
-        if step.is_approved:
-            raise ActionRefused(_("This step is already approved."))
         step.approved_by, step.approved_at, step.approval_reason = user, timezone.now(), reason
         step.save(update_fields=["approved_by", "approved_at", "approval_reason", "updated_at"])
         audit.record(
@@ -161,6 +161,7 @@ def approve_step(step: JobStep, user, reason: str) -> JobStep:
             job=step.job,
             target=step.key,
             reason=reason,
+            data=step.definition.approval_data(step),
         )
         step.job.refresh_status()
     return step
@@ -192,6 +193,8 @@ def reopen_step(step: JobStep, user, reason: str) -> JobStep:
 def _category(step: JobStep) -> str:
     if step.key in ("source.pxdatas_snapshot", "data.pxdatas"):
         return AuditCategory.FSE
+    if step.key == "data.services":
+        return AuditCategory.SMS
     if step.key.startswith("data."):
         return AuditCategory.DATA
     return AuditCategory.JOB

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_fse
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -28,4 +28,17 @@ urlpatterns = [
     path("credentials/new/", views.credential_create, name="credential_create"),
     path("credentials/<int:pk>/edit/", views.credential_edit, name="credential_edit"),
     path("audit/", views.audit_list, name="audit_list"),
+]
+
+# FSE timeline and CPAM export, pxdatas decision, evidence, incidents (views_fse).
+urlpatterns += [
+    path("customers/<int:pk>/fse/", views_fse.fse_timeline, name="fse_timeline"),
+    path("customers/<int:pk>/fse/export.csv", views_fse.fse_export, name="fse_export"),
+    path("customers/<int:pk>/fse/print/", views_fse.fse_print, name="fse_print"),
+    path("jobs/<int:pk>/fse/decision/", views_fse.fse_decision, name="fse_decision"),
+    path("jobs/<int:pk>/incidents/new/", views_fse.incident_create, name="incident_create"),
+    path("evidence/<int:pk>/", views_fse.evidence_download, name="evidence_download"),
+    path("incidents/", views_fse.incident_list, name="incident_list"),
+    path("incidents/<int:pk>/", views_fse.incident_detail, name="incident_detail"),
+    path("incidents/<int:pk>/<slug:action>/", views_fse.incident_action, name="incident_action"),
 ]

@@ -1,9 +1,22 @@
 """Phase 1 — inventory of the old server (nothing is changed)."""
 
-from julieops.julietree import layout
-from julieops.julietree.reader import windows_path
+import hashlib
+import json
 
-from ..machines import tree_for
+from django.utils import timezone
+
+from julieops.julietree import layout, pxdatas
+from julieops.julietree.inspect import inspect_tree
+from julieops.julietree.reader import find_child, join, resolve, windows_path
+from julieops.julietree.server_register import (
+    SMS_SERVICE,
+    is_loopback,
+    parse_server_register,
+    same_host,
+)
+
+from ..choices import AuditCategory
+from ..machines import machine_named, tree_for
 from .registry import Outcome, Step, StepError, register
 
 
@@ -13,6 +26,58 @@ def _size(n: int) -> str:
             return f"{n:.0f} {unit}" if unit == "o" else f"{n:.1f} {unit}"
         n /= 1024
     return str(n)
+
+
+def as_json(data) -> bytes:
+    """Evidence documents: stable, readable JSON (accents kept)."""
+    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True, default=str).encode()
+
+
+def evidence_ref(item) -> dict:
+    return {"id": item.pk, "name": item.name, "kind": item.kind, "sha256": item.sha256}
+
+
+def source_datas(tree, hostname: str) -> str:
+    """The Datas folder of a Julie tree (the most recently written one)."""
+    roots = layout.find_julie_roots(tree)
+    datas = find_child(tree, roots[0], "Datas") if roots else None
+    if datas is None:
+        raise StepError(
+            f"Aucun dossier Juliew\\Datas sur {hostname} : lancez « Localiser les données » "
+            "ou indiquez le chemin relevé dans l'écran « à propos » de Julie."
+        )
+    return datas
+
+
+def read_register(tree, datas: str):
+    """(path, raw bytes, parsed ServerRegister) of Datas\\server.register, or (None, None, None)."""
+    path = find_child(tree, datas, "server.register")
+    if path is None or tree.is_dir(path):
+        return None, None, None
+    raw = tree.read_bytes(path)
+    return path, raw, parse_server_register(raw)
+
+
+def host_machine(job, host: str):
+    """The job's machine a server.register host names: the old server (also for loopback
+    names), another machine of the job, or None when the host is not part of the job."""
+    if is_loopback(host) or same_host(host, job.source.hostname):
+        return job.source
+    if job.source.address and host.casefold() == job.source.address.casefold():
+        return job.source
+    machine = machine_named(job, host)
+    if machine is None:
+        for candidate in [*job.extra_hosts.all(), *job.clients.all()]:
+            if candidate.address and candidate.address.casefold() == host.casefold():
+                return candidate
+    return machine
+
+
+def missing_hosts_message(hosts: list[str]) -> str:
+    return (
+        f"Poste(s) {', '.join(hosts)} nommé(s) dans server.register mais absent(s) de la "
+        "migration : ajoutez-le(s) dans « autres hôtes (services, SMS) » puis relancez."
+    )
 
 
 @register
@@ -92,6 +157,72 @@ class SourceServerRegister(Step):
     criteria = "Services et hôtes relevés ; avertissement si l'hôte SMS n'est pas l'ancien serveur."
     depends_on = ("source.locate",)
 
+    def run(self, ctx):
+        job = ctx.job
+        tree = tree_for(ctx.source)
+        datas = source_datas(tree, ctx.source.hostname)
+        path, raw, register = read_register(tree, datas)
+        if register is None:
+            ctx.log.warning(f"{windows_path(join(datas, 'server.register'))} absent")
+            return Outcome(
+                "warning",
+                "server.register absent : vérifier sur chaque poste lequel héberge les services "
+                "(SMS, RDV…).",
+                [
+                    {
+                        "label": "server.register",
+                        "status": "warn",
+                        "code": "server_register_missing",
+                        "detail": f"absent de {windows_path(datas)}",
+                    }
+                ],
+            )
+        evidence = ctx.evidence("server.register", raw, "server_register")
+        ctx.log.info(f"server.register lu ({len(raw)} octets), copie conservée comme preuve")
+        items, missing, services = [], [], {}
+        for name, endpoint in sorted(register.services.items()):
+            machine = host_machine(job, endpoint.host)
+            services[name] = {"host": endpoint.host, "machine": machine.pk if machine else None}
+            if machine is None:
+                status, detail = "fail", f"{endpoint.host} : absent de la migration"
+                missing.append(endpoint.host)
+                code = "sms_host_not_in_job" if name == SMS_SERVICE else "services_host_not_in_job"
+            elif name == SMS_SERVICE and machine.pk != job.source.pk:
+                status, code = "warn", "sms_on_secondary_host"
+                detail = (
+                    f"SMS sur le poste secondaire {machine.hostname} : sa base Sms.db sera "
+                    "récupérée sur ce poste"
+                )
+            else:
+                status, code, detail = "ok", None, f"{endpoint.url} → {machine.hostname}"
+            ctx.log.info(f"{name} : {detail}")
+            items.append({"label": name, "status": status, "code": code, "detail": detail})
+        for line in register.unparsed:
+            items.append({"label": "ligne illisible", "status": "warn", "detail": line[:200]})
+        sms_host = register.host_of(SMS_SERVICE)
+        job.discovered_paths = {
+            **job.discovered_paths,
+            "datas": datas,
+            "services": {k: v["host"] for k, v in services.items()},
+            "sms_host": sms_host,
+        }
+        job.save(update_fields=["discovered_paths", "updated_at"])
+        missing = sorted(set(missing), key=str.casefold)
+        summary = (
+            missing_hosts_message(missing)
+            if missing
+            else f"{len(services)} service(s) relevé(s) ; SMS sur {sms_host or '—'}."
+        )
+        return Outcome.from_items(
+            items,
+            summary,
+            {
+                "register": register.as_dict(),
+                "missing_hosts": missing,
+                "evidence": evidence_ref(evidence),
+            },
+        )
+
 
 @register
 class SourceServicesData(Step):
@@ -108,6 +239,114 @@ class SourceServicesData(Step):
     criteria = "Liste des fichiers avec taille, date et empreinte ; âge du zip le plus récent."
     depends_on = ("source.server_register",)
 
+    # Problem codes of the inspection this step reports, with their verdict.
+    PROBLEMS = {
+        "sms_host_not_provided": "fail",
+        "services_host_not_provided": "fail",
+        "services_data_missing": "warn",
+        "services_db_corrupt": "fail",
+        "sms_db_stale": "warn",
+        "sms_on_secondary_host": "ok",
+        "server_register_missing": "warn",
+    }
+
+    def run(self, ctx):
+        job = ctx.job
+        tree = tree_for(ctx.source)
+        datas = source_datas(tree, ctx.source.hostname)
+        _path, _raw, register = read_register(tree, datas)
+        hosts, missing = {}, []
+        for endpoint in register.services.values() if register else []:
+            machine = host_machine(job, endpoint.host)
+            if machine is None:
+                missing.append(endpoint.host)
+            elif machine.pk != job.source.pk:
+                hosts[endpoint.host] = tree_for(machine)
+        ctx.check_cancel()
+        ctx.progress(done=0, total=1, label="inspection")
+        report = inspect_tree(tree, hosts, name=ctx.source.hostname)
+        ctx.progress(done=1, total=1, label="")
+        items = []
+        for host, info in report["services_hosts"].items():
+            for f in info["files"]:
+                ok = f.get("ok", True)
+                detail = f"{_size(f['size'])}, modifié {f['mtime']}, sha256 {f['sha256'][:12]}…"
+                if f["kind"] == "sqlite":
+                    detail += " ; intégrité ok" if ok else f" ; ILLISIBLE ({f.get('error') or ''})"
+                items.append(
+                    {
+                        "label": f"{host} : {f['relpath']}",
+                        "status": "ok" if ok else "fail",
+                        "detail": detail,
+                    }
+                )
+            is_sms = same_host(host, report["sms_host"] or ctx.source.hostname)
+            is_main = same_host(host, ctx.source.hostname)
+            for name in info["missing"]:
+                # Sms.db is expected on the SMS host, the other files on the old server.
+                if (is_sms if name == "Sms.db" else is_main) is False:
+                    continue
+                items.append({"label": f"{host} : {name}", "status": "warn", "detail": "absent"})
+        newest = report["services_zips"]["newest"]
+        if newest:
+            items.append(
+                {
+                    "label": f"JulieServicesDb : {newest['name']}",
+                    "status": "warn" if newest["error"] or newest["age_hours"] > 24 else "ok",
+                    "detail": f"âge {newest['age_hours']} h ; {_size(newest['size'])}"
+                    + (f" ; zip illisible : {newest['error']}" if newest["error"] else ""),
+                }
+            )
+        else:
+            items.append({"label": "JulieServicesDb", "status": "warn", "detail": "aucun zip"})
+        for problem in report["problems"]:
+            verdict = self.PROBLEMS.get(problem["code"])
+            if verdict:
+                items.append(
+                    {
+                        "label": problem["code"],
+                        "status": verdict,
+                        "code": problem["code"],
+                        "detail": problem["message"],
+                    }
+                )
+                ctx.log.write("info" if verdict == "ok" else "warning", problem["message"])
+        document = {
+            "machine": ctx.source.hostname,
+            "taken_at": timezone.now().isoformat(),
+            "services_hosts": report["services_hosts"],
+            "services_zips": report["services_zips"],
+            "sms_host": report["sms_host"],
+        }
+        evidence = ctx.evidence("services-manifest.json", as_json(document), "services_manifest")
+        live = report["services_zips"].get("sms_db_live")
+        ctx.audit(
+            "sms.snapshot",
+            AuditCategory.SMS,
+            data={
+                "evidence": [evidence_ref(evidence)],
+                "sms_host": report["sms_host"],
+                "sms_db": live,
+                "sms_db_stale": report["services_zips"].get("sms_db_stale"),
+                "zip": newest and {"name": newest["name"], "sms_db": newest["sms_db"]},
+            },
+        )
+        codes = sorted(
+            {p["code"] for p in report["problems"]}
+            & {code for code, verdict in self.PROBLEMS.items() if verdict != "ok"}
+        )
+        files = sum(len(i["files"]) for i in report["services_hosts"].values())
+        summary = f"{files} fichier(s) relevé(s) sur {len(report['services_hosts'])} poste(s)"
+        if missing:
+            summary = missing_hosts_message(sorted(set(missing), key=str.casefold))
+        elif codes:
+            summary += " ; à traiter : " + ", ".join(codes)
+        return Outcome.from_items(
+            items,
+            summary + ".",
+            {"problems": codes, "evidence": evidence_ref(evidence), "sms_db_live": live},
+        )
+
 
 @register
 class SourcePxdatasSnapshot(Step):
@@ -123,6 +362,67 @@ class SourcePxdatasSnapshot(Step):
         "Manifeste (nom, taille, date, empreinte) conservé comme preuve ; événement d'audit FSE."
     )
     depends_on = ("source.locate",)
+
+    def run(self, ctx):
+        tree = tree_for(ctx.source)
+        datas = source_datas(tree, ctx.source.hostname)
+        px = pxdatas.pxdatas_path(tree, datas)
+        ctx.check_cancel()
+        manifest = pxdatas.manifest(tree, px) if px else []
+        document = manifest_document(ctx.source.hostname, px, manifest, "snapshot")
+        evidence = ctx.evidence("pxdatas-source.json", as_json(document), "pxdatas_manifest")
+        ctx.audit(
+            "fse.snapshot",
+            AuditCategory.FSE,
+            data={
+                "machine": ctx.source.hostname,
+                "path": windows_path(px) if px else None,
+                "files": len(manifest),
+                "bytes": document["bytes"],
+                "manifest_sha256": document["manifest_sha256"],
+                "evidence": [evidence_ref(evidence)],
+            },
+        )
+        for entry in manifest:
+            ctx.log.info(f"FSE en attente : {entry['path']} ({entry['size']} o)")
+        if px is None:
+            ctx.log.warning(f"Pas de dossier pxdatas dans {windows_path(datas)}")
+        items = [
+            {"label": e["path"], "status": "ok", "detail": f"{e['size']} o, {e['mtime']}"}
+            for e in manifest[:500]
+        ]
+        if px is None:
+            items.append({"label": "pxdatas", "status": "warn", "detail": "dossier absent"})
+        return Outcome.from_items(
+            items,
+            f"{len(manifest)} FSE en attente photographiée(s) ({_size(document['bytes'])}).",
+            {
+                "manifest": manifest,
+                "pxdatas_path": px,
+                "manifest_sha256": document["manifest_sha256"],
+                "evidence": evidence_ref(evidence),
+            },
+        )
+
+
+def manifest_sha256(manifest: list[dict]) -> str:
+    """Hash of what a pxdatas manifest proves (paths and contents), independent of mtimes."""
+    lines = sorted(f"{e['path'].casefold()}\t{e['size']}\t{e['sha256']}" for e in manifest)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def manifest_document(machine: str, path: str | None, manifest: list[dict], role: str) -> dict:
+    return {
+        "role": role,
+        "machine": machine,
+        "path": path,
+        "path_windows": windows_path(path) if path else None,
+        "taken_at": timezone.now().isoformat(),
+        "files": len(manifest),
+        "bytes": sum(e["size"] for e in manifest),
+        "manifest_sha256": manifest_sha256(manifest),
+        "manifest": manifest,
+    }
 
 
 @register
@@ -151,3 +451,46 @@ class SourceExtras(Step):
     )
     criteria = "Présence, taille et empreinte."
     depends_on = ("source.locate",)
+
+    def run(self, ctx):
+        tree = tree_for(ctx.source)
+        roots = layout.find_julie_roots(tree)
+        if not roots:
+            raise StepError(f"Aucun dossier Juliew sur {ctx.source.hostname}.")
+        items, extras = [], {}
+        for key, label, rel in extras_paths(roots[0]):
+            info = file_info(tree, rel)
+            extras[key] = info
+            detail = (
+                f"{windows_path(info['path'])} : {info['size']} o, sha256 {info['sha256'][:12]}…"
+                if info["present"]
+                else f"{windows_path(rel)} absent"
+            )
+            ctx.log.info(f"{label} : {detail}")
+            items.append({"label": label, "status": "ok" if info["present"] else "warn",
+                          "detail": detail})  # fmt: skip
+        present = [i["label"] for i in items if i["status"] == "ok"]
+        return Outcome.from_items(
+            items, f"Présents : {', '.join(present) or 'aucun'}.", {"extras": extras}
+        )
+
+
+def extras_paths(julie_root: str) -> list[tuple[str, str, str]]:
+    """(key, label, path) of the files the procedure carries besides the data folders."""
+    return [
+        ("internet_par", "Internet.par", join(julie_root, "Pyxvital/Internet.par")),
+        ("julieprf_ini", "Julieprf.ini", "Windows/Julieprf.ini"),
+    ]
+
+
+def file_info(tree, path: str) -> dict:
+    found = resolve(tree, path)
+    if not found or tree.is_dir(found):
+        return {"path": path, "present": False, "size": None, "sha256": None}
+    data = tree.read_bytes(found)
+    return {
+        "path": found,
+        "present": True,
+        "size": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }

@@ -55,6 +55,23 @@ class Step:
     def needs_approval(cls) -> bool:
         return cls.kind == "approval"
 
+    # Approval hooks, per job step. By default an approval-kind step needs one approval before
+    # any run; a step may instead ask for one only for some decisions (data.pxdatas: a purge).
+    @classmethod
+    def needs_approval_for(cls, jobstep) -> bool:
+        """True when `jobstep` may not run before a supervisor approved it."""
+        return cls.needs_approval()
+
+    @classmethod
+    def approvable(cls, jobstep) -> bool:
+        """True when there is something for a supervisor to approve now."""
+        return cls.needs_approval() and not jobstep.is_approved
+
+    @classmethod
+    def approval_data(cls, jobstep) -> dict:
+        """What the approval covers, kept in its audit event."""
+        return {}
+
     def run(self, ctx) -> Outcome:  # pragma: no cover - overridden by automated steps
         raise NotImplementedError
 
