@@ -114,9 +114,11 @@ def test_it_kills_the_remote_tree_on_cancel():
         polls.append(1)
         return len(polls) > 2
 
-    with WsmanEndpoint(lambda c: Reply(endless=True)) as endpoint:
-        with pytest.raises(CommandCancelled):
-            plain(endpoint).run(["robocopy.exe", "C:\\a", "D:\\b"], cancel=cancel)
+    with (
+        WsmanEndpoint(lambda c: Reply(endless=True)) as endpoint,
+        pytest.raises(CommandCancelled),
+    ):
+        plain(endpoint).run(["robocopy.exe", "C:\\a", "D:\\b"], cancel=cancel)
     (command,) = endpoint.commands
     assert command.signals == ["ctrl_c", "terminate"]
     assert endpoint.deleted_shells == [command.shell_id]
