@@ -75,7 +75,10 @@ def firewall_verdict(data: dict, julie_exe: str = r"C:\Juliew\Julie.exe") -> dic
     inbound = [
         r
         for r in rules
-        if r.get("Direction") == "Inbound" and str(r.get("Protocol")).upper() in ("TCP", "ANY")
+        if r.get("Direction") == "Inbound"
+        and str(r.get("Protocol")).upper() in ("TCP", "ANY")
+        # A rule tied to one program does not open the port for the services.
+        and str(r.get("Program") or "Any").lower() in ("any", "system")
     ]
     items = []
     for name, port in PORTS:
