@@ -1,0 +1,410 @@
+"""WinRM transport (pywinrm's low-level Protocol), so output streams while a command runs.
+
+Security defaults: HTTPS on 5986 with the server certificate checked, either against a
+fingerprint pinned for this machine or against a CA. Plain HTTP is accepted only with an
+authentication that encrypts every message (NTLM, Kerberos, CredSSP), or with an explicit,
+test-only opt-in.
+
+Every `run()` gets its own WinRS shell: closing it makes Windows end every process the command
+started (they live in the shell's job object), which is how cancelling kills the process tree.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import subprocess
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import requests
+import winrm
+import xmltodict
+from requests.adapters import HTTPAdapter
+from winrm.exceptions import (
+    InvalidCredentialsError,
+    WinRMError,
+    WinRMOperationTimeoutError,
+    WinRMTransportError,
+)
+
+from julieops.remote import powershell as ps
+from julieops.remote.base import (
+    AuthenticationFailed,
+    CancelCheck,
+    CommandCancelled,
+    CommandResult,
+    ConnectionFailed,
+    FileStat,
+    HostKeyChanged,
+    HostKeyUnconfirmed,
+    LineCallback,
+    LineSplitter,
+    RemoteError,
+    redact,
+)
+from julieops.remote.hostkeys import fetch_certificate_fingerprint, normalize_fingerprint
+
+ENCRYPTING_AUTH = {"ntlm", "kerberos", "credssp"}
+SIGNAL_CTRL_C = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/signal/ctrl_c"
+SHELL_URI = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd"
+STDIN_CHUNK = 64 * 1024  # bytes per Send; the default MaxEnvelopeSize is 500 KB
+
+
+class _PinnedCertificateAdapter(HTTPAdapter):
+    """Accept exactly the certificate whose SHA-256 fingerprint was confirmed (urllib3 checks
+    it on every connection, in place of CA validation)."""
+
+    def __init__(self, fingerprint: str):
+        self._fingerprint = normalize_fingerprint(fingerprint)
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["assert_fingerprint"] = self._fingerprint
+        super().init_poolmanager(*args, **kwargs)
+
+
+class WinRMTransport:
+    kind = "winrm"
+
+    def __init__(
+        self,
+        host: str,
+        port: int | None = None,
+        username: str = "",
+        password: str | None = None,
+        pinned_fingerprint: str | None = None,
+        *,
+        scheme: str = "https",
+        auth: str = "ntlm",
+        ca_trust_path: str | None = None,
+        message_encryption: str = "auto",
+        allow_unencrypted_http: bool = False,
+        kerberos_delegation: bool = False,
+        operation_timeout: int = 20,
+        read_timeout: int = 30,
+        retries: int = 2,
+        codepage: int = 65001,
+        encoding: str = "utf-8",
+        path: str = "/wsman",
+    ):
+        if scheme not in ("https", "http"):
+            raise ValueError("scheme must be https or http")
+        auth = "basic" if auth == "plaintext" else auth
+        if scheme == "http":
+            if auth in ENCRYPTING_AUTH:
+                if message_encryption == "never":
+                    raise RemoteError(
+                        "WinRM en HTTP sans chiffrement des messages : refusé (utiliser HTTPS)."
+                    )
+                message_encryption = "always"
+            elif not allow_unencrypted_http:
+                raise RemoteError(
+                    f"WinRM en HTTP avec l'authentification « {auth} » enverrait tout en clair : "
+                    "refusé. Utiliser HTTPS (5986), ou NTLM/Kerberos/CredSSP."
+                )
+        self.host = host
+        self.port = port or (5986 if scheme == "https" else 5985)
+        self.username = username
+        self._password = password
+        self.pinned_fingerprint = pinned_fingerprint
+        self.scheme = scheme
+        self.auth = auth
+        self.endpoint = f"{scheme}://{host}:{self.port}{path}"
+        self.ca_trust_path = ca_trust_path
+        self.message_encryption = message_encryption
+        self.kerberos_delegation = kerberos_delegation
+        self.operation_timeout = operation_timeout
+        self.read_timeout = read_timeout
+        self.retries = retries
+        self.codepage = codepage
+        self.encoding = encoding
+        self._protocol: winrm.Protocol | None = None
+
+    def __repr__(self) -> str:
+        return f"<WinRMTransport {self.username}@{self.endpoint} auth={self.auth}>"
+
+    def close(self) -> None:
+        if self._protocol is not None:
+            self._protocol.transport.close_session()
+            self._protocol = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- protocol -------------------------------------------------------------------------------
+
+    def protocol(self) -> winrm.Protocol:
+        if self._protocol is not None:
+            return self._protocol
+        pinned = self.scheme == "https" and bool(self.pinned_fingerprint)
+        proto = winrm.Protocol(
+            self.endpoint,
+            transport=self.auth,
+            username=self.username,
+            password=self._password,
+            # With a pinned fingerprint, the fingerprint check replaces CA validation.
+            server_cert_validation="ignore" if pinned else "validate",
+            ca_trust_path=self.ca_trust_path,
+            message_encryption=self.message_encryption,
+            kerberos_delegation=self.kerberos_delegation,
+            operation_timeout_sec=self.operation_timeout,
+            read_timeout_sec=self.read_timeout,
+            proxy=None,
+        )
+        if pinned:
+            session = proto.transport.build_session()
+            session.mount("https://", _PinnedCertificateAdapter(self.pinned_fingerprint))
+        self._protocol = proto
+        return proto
+
+    def _call(self, what: str, func, *args, **kwargs):
+        """One WS-Man request with retries on connection problems (not on refusals)."""
+        for attempt in range(self.retries + 1):
+            try:
+                return func(*args, **kwargs)
+            except WinRMOperationTimeoutError:
+                raise
+            except InvalidCredentialsError:
+                raise AuthenticationFailed(
+                    f"Authentification WinRM refusée par {self.host} pour {self.username}."
+                ) from None
+            except requests.exceptions.SSLError as exc:
+                self._certificate_refused(exc)
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+                if attempt >= self.retries:
+                    message = redact(type(exc).__name__, self._password)
+                    raise ConnectionFailed(
+                        f"WinRM injoignable sur {self.endpoint} ({what}, {message})."
+                    ) from None
+                time.sleep(min(2**attempt, 5))
+            except WinRMTransportError as exc:
+                if attempt >= self.retries or exc.code < 500:
+                    raise RemoteError(
+                        f"WinRM a répondu {exc.code} à {what} sur {self.host}."
+                    ) from None
+                time.sleep(min(2**attempt, 5))
+            except WinRMError as exc:
+                raise RemoteError(
+                    f"Erreur WinRM ({what}) sur {self.host} : {redact(str(exc), self._password)}"
+                ) from None
+
+    def _certificate_refused(self, exc: Exception):
+        try:
+            observed = fetch_certificate_fingerprint(self.host, self.port)
+        except ConnectionFailed:
+            observed = ""
+        if self.pinned_fingerprint:
+            raise HostKeyChanged(
+                f"Le certificat WinRM de {self.host} a changé (reçu {observed}) : "
+                "connexion refusée.",
+                observed,
+                self.pinned_fingerprint,
+            ) from None
+        raise HostKeyUnconfirmed(
+            f"Certificat WinRM de {self.host} non reconnu : empreinte {observed} à confirmer "
+            "sur la fiche de la machine (ou installer l'autorité de certification).",
+            observed,
+            None,
+        ) from None
+
+    def _signal(self, shell_id: str, command_id: str, code: str) -> None:
+        proto = self.protocol()
+        envelope = proto.build_wsman_header(
+            resource_uri=SHELL_URI,
+            action="http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Signal",
+            shell_id=shell_id,
+        )
+        body = envelope.setdefault("env:Body", {}).setdefault("rsp:Signal", {})
+        body["@CommandId"] = command_id
+        body["rsp:Code"] = code
+        proto.send_message(xmltodict.unparse({"env:Envelope": envelope}))
+
+    # -- commands -------------------------------------------------------------------------------
+
+    def run(
+        self,
+        command: str | Sequence[str],
+        *,
+        on_line: LineCallback | None = None,
+        cancel: CancelCheck | None = None,
+        stdin: bytes | None = None,
+        timeout: float | None = None,
+    ) -> CommandResult:
+        proto = self.protocol()
+        line = command if isinstance(command, str) else subprocess.list2cmdline(list(command))
+        shell_id = self._call("ouverture du shell", proto.open_shell, codepage=self.codepage)
+        command_id = None
+        killed = False
+        try:
+            command_id = self._call(
+                "lancement de la commande",
+                proto.run_command,
+                shell_id,
+                line,
+                console_mode_stdin=stdin is None,
+            )
+            if stdin is not None:
+                chunks = [stdin[i : i + STDIN_CHUNK] for i in range(0, len(stdin), STDIN_CHUNK)]
+                for index, chunk in enumerate(chunks or [b""]):
+                    self._call(
+                        "envoi de l'entrée",
+                        proto.send_command_input,
+                        shell_id,
+                        command_id,
+                        chunk,
+                        end=index == len(chunks or [b""]) - 1,
+                    )
+            out = LineSplitter("stdout", self.encoding, on_line)
+            err = LineSplitter("stderr", self.encoding, on_line)
+            deadline = time.monotonic() + timeout if timeout else None
+            done = False
+            exit_code = -1
+            while not done:
+                if cancel is not None and cancel():
+                    killed = True
+                    self._kill(shell_id, command_id)
+                    raise CommandCancelled("Commande annulée : processus distants arrêtés.")
+                if deadline is not None and time.monotonic() > deadline:
+                    killed = True
+                    self._kill(shell_id, command_id)
+                    raise RemoteError(f"Commande arrêtée après {timeout:.0f} s sans fin.")
+                try:
+                    stdout, stderr, exit_code, done = self._call(
+                        "lecture de la sortie", proto.get_command_output_raw, shell_id, command_id
+                    )
+                except WinRMOperationTimeoutError:
+                    continue  # no output within OperationTimeout: the command is still running
+                out.feed(stdout)
+                err.feed(stderr)
+            out.feed(b"", final=True)
+            err.feed(b"", final=True)
+            return CommandResult(exit_code, out.text(), err.text())
+        finally:
+            if not killed:
+                self._close(shell_id, command_id)
+
+    def _kill(self, shell_id: str, command_id: str) -> None:
+        """Ctrl+C, then terminate, then delete the shell: Windows ends every process of the
+        shell's job object, children included."""
+        for step in (
+            lambda: self._signal(shell_id, command_id, SIGNAL_CTRL_C),
+            lambda: self.protocol().cleanup_command(shell_id, command_id),
+        ):
+            with contextlib.suppress(WinRMError, requests.exceptions.RequestException):
+                step()
+        self._close(shell_id, None)
+
+    def _close(self, shell_id: str, command_id: str | None) -> None:
+        proto = self.protocol()
+        try:
+            if command_id is not None:
+                proto.cleanup_command(shell_id, command_id)
+        except (WinRMError, requests.exceptions.RequestException):
+            pass
+        with contextlib.suppress(WinRMError, requests.exceptions.RequestException):
+            proto.close_shell(shell_id, close_session=False)
+
+    def powershell(
+        self, script: str, params: dict[str, Any] | None = None, *, secrets: dict | None = None
+    ) -> Any:
+        result = self.run(ps.bootstrap_argv(), stdin=ps.build_stdin(script, params, secrets))
+        return ps.parse_result(result)
+
+    # -- files (through PowerShell) -------------------------------------------------------------
+
+    def read_file(self, path: str) -> bytes:
+        data = self.powershell(READ_FILE, {"Path": path})
+        return base64.b64decode(data or "")
+
+    def write_file(self, path: str, data: bytes) -> None:
+        temp = f"{path}.julieops-{uuid.uuid4().hex[:8]}.tmp"
+        step = 3 * 256 * 1024  # raw bytes per call; base64 keeps each call well under limits
+        try:
+            for offset in range(0, max(len(data), 1), step):
+                chunk = base64.b64encode(data[offset : offset + step]).decode("ascii")
+                self.powershell(APPEND_FILE, {"Path": temp, "Data": chunk, "First": offset == 0})
+            self.powershell(REPLACE_FILE, {"Temp": temp, "Path": path})
+        except RemoteError:
+            with contextlib.suppress(RemoteError):
+                self.powershell(REMOVE_FILE, {"Path": temp})
+            raise
+
+    def stat(self, path: str) -> FileStat:
+        entry = self.powershell(STAT, {"Path": path})
+        return FileStat(path, int(entry["s"]), float(entry["m"]), bool(entry["d"]))
+
+    def list_tree(self, path: str) -> list[FileStat]:
+        entries = self.powershell(LIST_TREE, {"Path": path}) or []
+        if isinstance(entries, dict):  # ConvertTo-Json unwraps single-element arrays
+            entries = [entries]
+        found = [
+            FileStat(e["p"].replace("\\", "/"), int(e["s"]), float(e["m"]), bool(e["d"]))
+            for e in entries
+        ]
+        return sorted(found, key=lambda e: e.path)
+
+
+READ_FILE = r"""
+param([string]$Path)
+[Convert]::ToBase64String([IO.File]::ReadAllBytes($Path))
+"""
+
+APPEND_FILE = r"""
+param([string]$Path, [string]$Data, [bool]$First)
+$bytes = [Convert]::FromBase64String($Data)
+$mode = if ($First) { [IO.FileMode]::Create } else { [IO.FileMode]::Append }
+$stream = New-Object IO.FileStream($Path, $mode, [IO.FileAccess]::Write)
+try { $stream.Write($bytes, 0, $bytes.Length) } finally { $stream.Dispose() }
+$null
+"""
+
+REPLACE_FILE = r"""
+param([string]$Temp, [string]$Path)
+Move-Item -LiteralPath $Temp -Destination $Path -Force
+$null
+"""
+
+REMOVE_FILE = r"""
+param([string]$Path)
+Remove-Item -LiteralPath $Path -Force -ErrorAction SilentlyContinue
+$null
+"""
+
+STAT = r"""
+param([string]$Path)
+$item = Get-Item -LiteralPath $Path -Force
+@{
+    s = if ($item.PSIsContainer) { 0 } else { $item.Length }
+    m = ([DateTimeOffset]$item.LastWriteTimeUtc).ToUnixTimeMilliseconds() / 1000
+    d = [bool]$item.PSIsContainer
+}
+"""
+
+# Junctions and symbolic links are listed but not entered (profiles contain loops).
+LIST_TREE = r"""
+param([string]$Path)
+$root = (Get-Item -LiteralPath $Path -Force).FullName.TrimEnd('\')
+$pending = New-Object System.Collections.Stack
+$pending.Push($root)
+$found = New-Object System.Collections.ArrayList
+while ($pending.Count) {
+    foreach ($item in Get-ChildItem -LiteralPath $pending.Pop() -Force) {
+        $isDir = [bool]$item.PSIsContainer
+        [void]$found.Add(@{
+            p = $item.FullName.Substring($root.Length + 1)
+            s = if ($isDir) { 0 } else { $item.Length }
+            m = ([DateTimeOffset]$item.LastWriteTimeUtc).ToUnixTimeMilliseconds() / 1000
+            d = $isDir
+        })
+        $reparse = $item.Attributes -band [IO.FileAttributes]::ReparsePoint
+        if ($isDir -and -not $reparse) { $pending.Push($item.FullName) }
+    }
+}
+, $found.ToArray()
+"""

@@ -1,0 +1,126 @@
+# ruff: noqa: E501 - PowerShell script text is kept on readable lines
+"""`target.network`: same workgroup or domain everywhere, NetBIOS over TCP/IP on, wired links,
+and no Remote Desktop session on the post holding the HASP key (it blocks key detection)."""
+
+from __future__ import annotations
+
+import re
+
+from julieops.windows.verdict import as_list, item, verdict
+
+SCRIPT = r"""
+param()
+$cs = Get-CimInstance Win32_ComputerSystem
+$sessions = (& quser.exe 2>&1 | Out-String)
+@{
+    ComputerSystem = $cs | Select-Object Name, Domain, Workgroup, PartOfDomain
+    NetworkAdapterConfiguration = @(Get-CimInstance Win32_NetworkAdapterConfiguration -Filter 'IPEnabled=True' |
+        Select-Object Description, Index, IPAddress, TcpipNetbiosOptions)
+    Adapters = @(Get-NetAdapter -Physical | Where-Object Status -eq 'Up' |
+        Select-Object Name, InterfaceDescription, LinkSpeed, PhysicalMediaType)
+    Quser = $sessions
+}
+"""
+
+NETBIOS = {0: "par défaut (DHCP)", 1: "activé", 2: "désactivé"}
+WIRELESS = re.compile(r"wi-?fi|wireless|wlan|802\.11|sans fil", re.I)
+POWERLINE = re.compile(r"powerline|homeplug|\bcpl\b|devolo", re.I)
+ACTIVE = {"active", "actif"}
+
+
+def parse_quser(text: str) -> list[dict]:
+    """Sessions from `quser` (English or French). Columns are fixed-width, SESSIONNAME is blank
+    for disconnected sessions, and the current session is marked with '>'."""
+    lines = [line for line in (text or "").splitlines() if line.strip()]
+    if not lines or not re.match(r"\s*(USERNAME|UTILISATEUR)", lines[0], re.I):
+        return []
+    header = lines[0]
+    session_start = re.search(r"\s(SESSION|NOM)", header).start() + 1
+    id_column = re.search(r"\sID\s", header).start() + 1
+    sessions = []
+    for line in lines[1:]:
+        user = line[:session_start].strip().lstrip(">").strip()
+        # IDs are right-aligned under "ID": a wide one starts up to two columns earlier.
+        session = line[session_start : id_column - 2].strip()
+        rest = line[id_column - 2 :].split()
+        if len(rest) < 2 or not rest[0].isdigit():
+            continue
+        sessions.append({"user": user, "session": session, "id": int(rest[0]), "state": rest[1]})
+    return sessions
+
+
+def rdp_sessions(text: str) -> list[dict]:
+    return [
+        s
+        for s in parse_quser(text)
+        if s["session"].lower().startswith("rdp-tcp") and s["state"].lower() in ACTIVE
+    ]
+
+
+def _group(data: dict) -> str:
+    cs = data.get("ComputerSystem") or {}
+    if cs.get("PartOfDomain"):
+        return f"domaine {(cs.get('Domain') or '').upper()}"
+    return f"groupe de travail {(cs.get('Workgroup') or cs.get('Domain') or '').upper()}"
+
+
+def network_verdict(machines: dict[str, dict], key_host: str) -> dict:
+    """machines: {post name: result of SCRIPT}; key_host: the post holding the HASP key."""
+    items = []
+    groups = {name: _group(data) for name, data in machines.items()}
+    majority = max(set(groups.values()), key=list(groups.values()).count) if groups else ""
+    for name, data in machines.items():
+        same = groups[name] == majority
+        items.append(
+            item(
+                f"{name} — groupe de travail / domaine",
+                "ok" if same else "fail",
+                groups[name] + ("" if same else f" (les autres postes : {majority})"),
+            )
+        )
+        for nic in as_list(data.get("NetworkAdapterConfiguration")):
+            option = int(nic.get("TcpipNetbiosOptions") or 0)
+            items.append(
+                item(
+                    f"{name} — NetBIOS sur {nic.get('Description')}",
+                    "fail" if option == 2 else "ok",
+                    f"NetBIOS sur TCP/IP {NETBIOS.get(option, option)}"
+                    + (" : la clé HASP ne sera pas partagée" if option == 2 else ""),
+                )
+            )
+        for adapter in as_list(data.get("Adapters")):
+            text = (
+                f"{adapter.get('Name')} {adapter.get('InterfaceDescription')} "
+                f"{adapter.get('PhysicalMediaType')}"
+            )
+            if WIRELESS.search(text):
+                items.append(
+                    item(
+                        f"{name} — liaison Wi-Fi",
+                        "warn",
+                        f"{adapter.get('Name')} : ralentissements possibles de Julie",
+                    )
+                )
+            elif POWERLINE.search(text):
+                items.append(
+                    item(
+                        f"{name} — liaison CPL",
+                        "warn",
+                        f"{adapter.get('Name')} : ralentissements possibles de Julie",
+                    )
+                )
+        active = rdp_sessions(data.get("Quser") or "")
+        if active:
+            users = ", ".join(s["user"] for s in active)
+            on_key = name.lower() == key_host.lower()
+            items.append(
+                item(
+                    f"{name} — bureau à distance",
+                    "fail" if on_key else "warn",
+                    f"session Bureau à distance active ({users})"
+                    + (" : bloque la détection de la clé HASP" if on_key else ""),
+                )
+            )
+        else:
+            items.append(item(f"{name} — bureau à distance", "ok", "aucune session active"))
+    return verdict("Réseau", items)
