@@ -17,6 +17,18 @@ def sshd(tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    """Evidence files go to the test's own folder, never to var/."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media")},
+        },
+    }
+
+
 def _user(django_user_model, username, group=None):
     user = django_user_model.objects.create_user(username=username, password=PASSWORD)
     if group:

@@ -20,18 +20,6 @@ JULIE = "partage/Juliew"
 
 
 @pytest.fixture(autouse=True)
-def evidence_storage(settings, tmp_path):
-    settings.STORAGES = {
-        # DEBUG=0 in tests selects the manifest storage, which needs collectstatic first.
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "media")},
-        },
-    }
-
-
-@pytest.fixture(autouse=True)
 def no_broker(monkeypatch):
     """start_run enqueues after commit; the tests run the step themselves instead."""
     sent = []

@@ -81,8 +81,11 @@ def test_it_refuses_an_approval_by_a_technician(job, alice):
     assert AuditEvent.objects.count() == before
 
 
-def test_it_lets_a_supervisor_approve_with_a_reason(job, bob):
+def test_it_lets_a_supervisor_approve_with_a_reason(job, alice, bob):
+    from migrations_app import fse
+
     step = job.steps.get(key="data.pxdatas")
+    fse.request_decision(step, alice, "purge", "FSE déjà transmises, ARL reçus")
     response = client_for(bob).post(
         f"/jobs/{job.pk}/steps/{step.pk}/approve/", {"note": "pxdatas vidé : ARL reçus"}
     )

@@ -68,7 +68,7 @@ def test_it_prints_the_catalogue_as_text():
 
 
 def test_it_derives_the_job_status_from_its_steps(job, alice, bob):
-    from migrations_app import actions
+    from migrations_app import actions, fse
 
     assert job.status == "draft"
     actions.tick_step(job.steps.get(key="source.associated_services"), alice, "SMS, RDV")
@@ -77,7 +77,8 @@ def test_it_derives_the_job_status_from_its_steps(job, alice, bob):
     job.steps.filter(key="source.locate").update(status="failed")
     assert job.refresh_status() == "blocked"
     job.steps.exclude(kind="approval").update(status="done")
-    actions.approve_step(job.steps.get(key="data.pxdatas"), bob, "égalité prouvée")
+    fse.request_decision(job.steps.get(key="data.pxdatas"), alice, "purge", "ARL reçus")
+    actions.approve_step(job.steps.get(key="data.pxdatas"), bob, "purge validée")
     actions.tick_step(job.steps.get(key="data.pxdatas"), bob, "vu")
     job.refresh_from_db()
     assert job.status == "done"
