@@ -52,6 +52,7 @@ class MirrorOptions:
     modify_window: float | None = None  # seconds; None: 0 between local POSIX trees, else 2
     manifest: str | None = None  # write path/size/mtime/hash of the destination here
     language: str = "fr"  # "fr" for the technician's log, "en" for robocopy-style CLI lines
+    progress_interval: float = 0.25  # seconds between progress callbacks (0: every chunk)
 
 
 @dataclass
@@ -277,8 +278,9 @@ class _Run:
 
     def copy_files(self, plan: Plan) -> list[tuple[str, int]]:
         s = self.summary
+        total_bytes = sum(c.entry.size for c in plan.copies)
         tracker = _Tracker(
-            self.progress_cb, len(plan.copies), sum(c.entry.size for c in plan.copies)
+            self.progress_cb, len(plan.copies), total_bytes, self.options.progress_interval
         )
         copied: list[tuple[str, int]] = []
         both_local = isinstance(self.source, LocalEndpoint) and isinstance(self.dest, LocalEndpoint)
@@ -287,7 +289,8 @@ class _Run:
             if self.is_cancelled():
                 return
             size = c.entry.size
-            self.log("info", c.reason, c.rel, size)
+            if c.reason != "mismatch":  # already logged when the mismatch was resolved
+                self.log("info", c.reason, c.rel, size)
             tracker.add(current=c.rel)
             sent = [0]
 

@@ -1,5 +1,6 @@
 """Walk both trees in parallel and sort every name into robocopy's classes."""
 
+import errno
 import fnmatch
 from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from dataclasses import dataclass, field
@@ -83,10 +84,11 @@ def build_plan(
     def listing(endpoint: Endpoint, side: str, rel: str):
         try:
             return endpoint.list_dir(rel)
-        except FileNotFoundError:
-            if side == "destination":
+        except OSError as exc:
+            if side == "destination" and exc.errno == errno.ENOENT:
                 return []
-            raise
+            plan_errors.append((side, rel, f"{type(exc).__name__}: {exc}"))
+            return None
         except Exception as exc:  # recorded: a failed source listing forbids deletions
             plan_errors.append((side, rel, f"{type(exc).__name__}: {exc}"))
             return None
@@ -103,9 +105,12 @@ def build_plan(
 
     root_entries = source.list_dir("")  # a missing or unreadable root is fatal: let it raise
     plan.dirs_total = 1
-    pending = {
-        executor.submit(lambda: ("pair", "", root_entries, listing(dest, "destination", "")))
-    }
+    dest_exists = dest.exists()
+
+    def list_root():
+        return "pair", "", root_entries, listing(dest, "destination", "") if dest_exists else []
+
+    pending = {executor.submit(list_root)}
     while pending:
         done, pending = wait(pending, return_when=FIRST_COMPLETED)
         for fut in done:
@@ -133,7 +138,7 @@ def _compare_dir(
     dst_map = {e.name: e for e in dst_entries or []}
     for s in src_entries:
         child = join(rel, s.name)
-        if excluded(child, s.name, patterns):
+        if (not rel and s.name == MARKER_NAME) or excluded(child, s.name, patterns):
             dst_map.pop(s.name, None)
             continue
         d = dst_map.pop(s.name, None)
