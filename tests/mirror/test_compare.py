@@ -22,10 +22,22 @@ def tagged(lines, tag):
 
 
 def test_it_copies_lonely_newer_older_changed_and_skips_same(tmp_path):
-    src = make_tree(tmp_path / "src", {"Datas": {"lonely": b"1", "newer": b"22", "older": b"33",
-                                                 "changed": b"4444", "same": b"55"}})  # fmt: skip
-    dst = make_tree(tmp_path / "dst", {"Datas": {"newer": b"xx", "older": b"yy",
-                                                 "changed": b"44", "same": b"55"}})  # fmt: skip
+    src = make_tree(
+        tmp_path / "src",
+        {
+            "Datas": {
+                "lonely": b"1",
+                "newer": b"22",
+                "older": b"33",
+                "changed": b"4444",
+                "same": b"55",
+            }
+        },
+    )
+    dst = make_tree(
+        tmp_path / "dst",
+        {"Datas": {"newer": b"xx", "older": b"yy", "changed": b"44", "same": b"55"}},
+    )
     d = src / "Datas"
     os.utime(d / "newer", ns=(OLD + 10 * SECOND,) * 2)
     os.utime(dst / "Datas" / "older", ns=(OLD + 10 * SECOND,) * 2)
@@ -36,20 +48,31 @@ def test_it_copies_lonely_newer_older_changed_and_skips_same(tmp_path):
     assert tagged(lines, "Plus récent") == ["Datas/newer"]
     assert tagged(lines, "Plus ancien") == ["Datas/older"]  # the source wins even when older
     assert tagged(lines, "Modifié") == ["Datas/changed"]
-    assert summary.files.as_dict() == {"total": 5, "copied": 4, "skipped": 1, "mismatch": 0,
-                                       "failed": 0, "extras": 0}  # fmt: skip
+    assert summary.files.as_dict() == {
+        "total": 5,
+        "copied": 4,
+        "skipped": 1,
+        "mismatch": 0,
+        "failed": 0,
+        "extras": 0,
+    }
     assert summary.exit_code == 1
     assert snapshot(dst) == snapshot(src)
 
 
 def test_it_deletes_extras_after_copying_and_reports_them(tmp_path):
     src = make_tree(tmp_path / "src", {"Datas": {"keep": b"k"}})
-    dst = make_tree(tmp_path / "dst", {"Datas": {"keep": b"k", "gone.txt": b"123",
-                                                 "olddir": {"x": b"1", "deep": {"y": b"22"}}}})  # fmt: skip
+    dst = make_tree(
+        tmp_path / "dst",
+        {"Datas": {"keep": b"k", "gone.txt": b"123", "olddir": {"x": b"1", "deep": {"y": b"22"}}}},
+    )
     summary, lines = mirror(src, dst)
 
-    assert tagged(lines, "*FICHIER EN TROP") == ["Datas/gone.txt", "Datas/olddir/deep/y",
-                                                 "Datas/olddir/x"]  # fmt: skip
+    assert tagged(lines, "*FICHIER EN TROP") == [
+        "Datas/gone.txt",
+        "Datas/olddir/deep/y",
+        "Datas/olddir/x",
+    ]
     assert tagged(lines, "*RÉP. EN TROP") == ["Datas/olddir", "Datas/olddir/deep"]
     assert (summary.files.extras, summary.dirs.extras, summary.bytes.extras) == (3, 2, 6)
     assert summary.exit_code == 2
@@ -60,8 +83,9 @@ def test_it_replaces_mismatched_entries_both_ways(tmp_path):
     src = make_tree(
         tmp_path / "src", {"Datas": {"was_dir": b"now a file", "was_file": {"f": b"1"}}}
     )
-    dst = make_tree(tmp_path / "dst", {"Datas": {"was_dir": {"inner": {"z": b"z"}},
-                                                 "was_file": b"old"}})  # fmt: skip
+    dst = make_tree(
+        tmp_path / "dst", {"Datas": {"was_dir": {"inner": {"z": b"z"}}, "was_file": b"old"}}
+    )
     summary, lines = mirror(src, dst)
 
     assert tagged(lines, "*DISCORDANCE") == ["Datas/was_dir", "Datas/was_file"]
@@ -105,8 +129,9 @@ def test_it_never_follows_a_destination_link(tmp_path):
 
 
 def test_it_creates_empty_folders_and_preserves_file_and_folder_times(tmp_path):
-    src = make_tree(tmp_path / "src", {"Datas": {"empty": {}, "nested": {"deeper": {}},
-                                                 "f.bin": b"\0" * 1000}})  # fmt: skip
+    src = make_tree(
+        tmp_path / "src", {"Datas": {"empty": {}, "nested": {"deeper": {}}, "f.bin": b"\0" * 1000}}
+    )
     os.utime(src / "Datas" / "nested", ns=(OLD - 86400 * SECOND,) * 2)
     summary, _ = mirror(src, tmp_path / "dst")
 
@@ -147,8 +172,10 @@ def test_it_keeps_nfc_and_nfd_names_apart(tmp_path):
     nfc = unicodedata.normalize("NFC", "Dr Hélène Müller.txt")
     nfd = unicodedata.normalize("NFD", nfc)
     assert nfc != nfd
-    src = make_tree(tmp_path / "src", {"Datas": {nfc: b"composed", nfd: b"decomposed",
-                                                 "Patients_éèàç": {"Noël.dat": b"n"}}})  # fmt: skip
+    src = make_tree(
+        tmp_path / "src",
+        {"Datas": {nfc: b"composed", nfd: b"decomposed", "Patients_éèàç": {"Noël.dat": b"n"}}},
+    )
     summary, _ = mirror(src, tmp_path / "dst")
 
     assert summary.files.copied == 3
@@ -173,8 +200,9 @@ def test_it_copies_read_only_and_zero_byte_files(tmp_path):
 
 
 def test_it_leaves_excluded_names_alone_on_both_sides(tmp_path):
-    src = make_tree(tmp_path / "src", {"Datas": {"a.dat": b"a", "tmp.log": b"l",
-                                                 "Cache": {"c": b"c"}}})  # fmt: skip
+    src = make_tree(
+        tmp_path / "src", {"Datas": {"a.dat": b"a", "tmp.log": b"l", "Cache": {"c": b"c"}}}
+    )
     dst = make_tree(tmp_path / "dst", {"Datas": {"local.log": b"kept"}})
     summary, _ = mirror(src, dst, exclude=["*.log", "Datas/cache"])
 

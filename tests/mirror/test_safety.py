@@ -19,14 +19,20 @@ ROOT = Path(__file__).resolve().parents[2]
 def mirror(src, dst, **options):
     lines = []
     opts = MirrorOptions(retry_wait=0.01, **options)
-    summary = run_mirror(open_endpoint(str(src)), open_endpoint(str(dst)), opts,
-                         log=lambda level, text: lines.append(text))  # fmt: skip
+    summary = run_mirror(
+        open_endpoint(str(src)),
+        open_endpoint(str(dst)),
+        opts,
+        log=lambda level, text: lines.append(text),
+    )
     return summary, lines
 
 
 def sample(tmp_path):
-    src = make_tree(tmp_path / "src", {"Datas": {"new.dat": b"n" * 100, "chg.dat": b"source",
-                                                 "sub": {"deep.dat": b"d"}}})  # fmt: skip
+    src = make_tree(
+        tmp_path / "src",
+        {"Datas": {"new.dat": b"n" * 100, "chg.dat": b"source", "sub": {"deep.dat": b"d"}}},
+    )
     dst = make_tree(tmp_path / "dst", {"Datas": {"chg.dat": b"dest!!", "extra.dat": b"e"}})
     os.utime(dst / "Datas" / "chg.dat", ns=(1, 1))
     return src, dst
@@ -79,13 +85,19 @@ KILLER = textwrap.dedent(
 
 
 def test_it_leaves_no_partial_file_under_a_real_name_when_killed_and_a_rerun_completes(tmp_path):
-    src = make_tree(tmp_path / "src", {"Datas": {"a_small.dat": b"s" * 10,
-                                                 "big.bin": os.urandom(8 * 1024 * 1024)}})  # fmt: skip
+    src = make_tree(
+        tmp_path / "src",
+        {"Datas": {"a_small.dat": b"s" * 10, "big.bin": os.urandom(8 * 1024 * 1024)}},
+    )
     dst = make_tree(tmp_path / "dst", {"Datas": {"big.bin": b"previous good version"}})
     os.utime(dst / "Datas" / "big.bin", ns=(1, 1))
 
-    proc = subprocess.run([sys.executable, "-c", KILLER, str(src), str(dst)], cwd=ROOT,
-                          capture_output=True, timeout=120)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", KILLER, str(src), str(dst)],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=120,
+    )
 
     assert proc.returncode == -signal.SIGKILL
     names = os.listdir(dst / "Datas")
@@ -168,11 +180,13 @@ class FlakySource(LocalEndpoint):
 
 def test_it_deletes_nothing_when_the_source_listing_hit_an_error(tmp_path):
     src = make_tree(tmp_path / "src", {"Datas": {"a": b"a"}, "Patients": {"p1": b"1"}})
-    dst = make_tree(tmp_path / "dst", {"Datas": {"stale": b"s"}, "Patients": {"p1": b"1"},
-                                       "Old": {}})  # fmt: skip
+    dst = make_tree(
+        tmp_path / "dst", {"Datas": {"stale": b"s"}, "Patients": {"p1": b"1"}, "Old": {}}
+    )
 
-    summary = run_mirror(FlakySource(str(src), "Patients"), open_endpoint(str(dst)),
-                         MirrorOptions(retry_wait=0))  # fmt: skip
+    summary = run_mirror(
+        FlakySource(str(src), "Patients"), open_endpoint(str(dst)), MirrorOptions(retry_wait=0)
+    )
 
     assert (dst / "Datas" / "a").read_bytes() == b"a"  # copies still happen
     assert (dst / "Datas" / "stale").exists() and (dst / "Old").is_dir()  # deletions do not
@@ -195,13 +209,18 @@ class FailingSource(LocalEndpoint):
 
 
 def test_it_retries_then_lists_failures_without_stopping_the_rest(tmp_path):
-    src = make_tree(tmp_path / "src", {"Datas": {"locked.db": b"L", "flaky.db": b"F",
-                                                 "fine.db": b"ok"}})  # fmt: skip
+    src = make_tree(
+        tmp_path / "src", {"Datas": {"locked.db": b"L", "flaky.db": b"F", "fine.db": b"ok"}}
+    )
     dst = tmp_path / "dst"
     source = FailingSource(str(src), {"Datas/locked.db": 99, "Datas/flaky.db": 1})
     lines = []
-    summary = run_mirror(source, open_endpoint(str(dst)), MirrorOptions(retries=2, retry_wait=0),
-                         log=lambda level, text: lines.append(text))  # fmt: skip
+    summary = run_mirror(
+        source,
+        open_endpoint(str(dst)),
+        MirrorOptions(retries=2, retry_wait=0),
+        log=lambda level, text: lines.append(text),
+    )
 
     assert [f["path"] for f in summary.failures] == ["Datas/locked.db"]
     assert (dst / "Datas" / "flaky.db").read_bytes() == b"F"
@@ -221,8 +240,9 @@ def test_it_stops_between_files_when_cancelled_and_deletes_nothing(tmp_path):
         calls.append(1)
         return len(calls) > 5
 
-    summary = run_mirror(open_endpoint(str(src)), open_endpoint(str(dst)),
-                         MirrorOptions(threads=1), cancel=cancel)  # fmt: skip
+    summary = run_mirror(
+        open_endpoint(str(src)), open_endpoint(str(dst)), MirrorOptions(threads=1), cancel=cancel
+    )
 
     assert summary.cancelled and summary.exit_code & 8
     assert 0 < summary.files.copied < 20

@@ -44,10 +44,10 @@ class SambaServer:
                 self.process.wait(timeout=5)
 
 
-def start_samba(workdir: Path, password: str = "Julie-Test-2026") -> SambaServer:
+def start_samba(workdir: Path, password: str = "Julie-Test-2026") -> SambaServer:  # noqa: S107
     state = workdir / "state"
     share = workdir / "share"
-    for d in (state, share, state / "ncalrpc"):
+    for d in (state, share, state / "ncalrpc", workdir / "drive_d"):
         d.mkdir(parents=True, exist_ok=True)
     port = free_port()
     conf = workdir / "smb.conf"
@@ -72,7 +72,7 @@ def start_samba(workdir: Path, password: str = "Julie-Test-2026") -> SambaServer
                         "cache directory",
                         "pid directory",
                     )
-                ),  # fmt: skip
+                ),
                 f"ncalrpc dir = {state}/ncalrpc",
                 f"log file = {state}/log.smbd",
                 "log level = 1",
@@ -85,6 +85,9 @@ def start_samba(workdir: Path, password: str = "Julie-Test-2026") -> SambaServer
                 f"path = {share}",
                 "read only = no",
                 "create mask = 0644",
+                "[D$]",  # an administrative drive share, which a mirror must refuse
+                f"path = {workdir / 'drive_d'}",
+                "read only = no",
                 "",
             ]
         )
