@@ -10,8 +10,6 @@ import json
 import os
 import sys
 
-import paramiko
-
 from .endpoints import open_endpoint
 from .engine import MirrorOptions, Progress, run_mirror
 from .summary import FATAL, human_bytes
@@ -58,7 +56,11 @@ def _password(url: str) -> str | None:
 
 
 def _open(url: str, args):
-    pkey = paramiko.PKey.from_path(args.ssh_key) if args.ssh_key else None
+    pkey = None
+    if args.ssh_key:
+        import paramiko  # only when needed: it is slow to import
+
+        pkey = paramiko.PKey.from_path(args.ssh_key)
     password = _password(url)
     if (
         url.lower().startswith("sftp://")

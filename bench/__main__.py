@@ -1,0 +1,19 @@
+import sys
+
+from bench import mirror_bench
+
+SUITES = {"mirror": mirror_bench.main}
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(SUITES)
+    unknown = [n for n in names if n not in SUITES]
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(SUITES)}")
+        return 2
+    for name in names:
+        SUITES[name]()
+    return 0
+
+
+sys.exit(main(sys.argv[1:]))
