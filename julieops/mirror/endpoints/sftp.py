@@ -11,13 +11,14 @@ from pathlib import PurePosixPath
 from typing import BinaryIO
 
 import paramiko
+import paramiko.sftp
 
 from ..entry import DIR, FILE, LINK, Entry
 from .base import NETWORK_BUFFER, Endpoint, temp_name
 
 # Requests kept in flight while prefetching a read (OpenSSH's sftp client uses 64).
 PREFETCH_REQUESTS = 64
-WINDOW_SIZE = 8 * 1024 * 1024
+WINDOW_SIZE = 2 * 1024 * 1024  # paramiko default; larger windows slowed prefetching reads
 WINDOWS_DRIVE_ROOT = re.compile(r"^/?[A-Za-z]:/?$")
 
 
@@ -77,6 +78,9 @@ class SftpEndpoint(Endpoint):
         transport = paramiko.Transport(
             sock, default_window_size=WINDOW_SIZE, default_max_packet_size=32768
         )
+        # AES-GCM first: about twice the throughput of AES-CTR+HMAC in paramiko.
+        options = transport.get_security_options()
+        options.ciphers = sorted(options.ciphers, key=lambda c: "gcm" not in c)
         try:
             transport.start_client(timeout=self.timeout)
             server_key = transport.get_remote_server_key()
@@ -155,10 +159,13 @@ class SftpEndpoint(Endpoint):
                     fh.write(chunk)
                     if on_bytes:
                         on_bytes(len(chunk))
-            if entry.mtime_ns:
-                seconds = entry.mtime_ns // 1_000_000_000
-                client.utime(tmp, (seconds, seconds))
-            client.chmod(tmp, entry.mode or (0o444 if entry.readonly else 0o644))
+                fh.flush()
+                # Mode and times in one FSETSTAT on the open handle: one round trip, not two.
+                attr = paramiko.SFTPAttributes()
+                attr.st_mode = entry.mode or (0o444 if entry.readonly else 0o644)
+                if entry.mtime_ns:
+                    attr.st_atime = attr.st_mtime = entry.mtime_ns // 1_000_000_000
+                client._request(paramiko.sftp.CMD_FSETSTAT, fh.handle, attr)
             try:
                 client.posix_rename(tmp, final)
             except OSError:  # servers without posix-rename (e.g. Windows OpenSSH)
