@@ -1,12 +1,11 @@
 """What a listing yields for one name: enough to compare without another round trip."""
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 FILE, DIR, LINK = "file", "dir", "link"
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):  # a tuple: cheap to build, one per name listed
     name: str
     kind: str  # FILE, DIR or LINK (a symlink, junction or reparse point: never followed)
     size: int = 0

@@ -50,6 +50,8 @@ class Plan:
 
 def excluded(rel: str, name: str, patterns: list[str]) -> bool:
     """Case-insensitive glob on the name, or on the relative path when the pattern has a '/'."""
+    if not patterns:
+        return False
     low_name, low_rel = name.lower(), rel.lower()
     for pattern in patterns:
         p = pattern.lower().replace("\\", "/").strip("/")
