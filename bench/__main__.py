@@ -1,8 +1,10 @@
+"""`python -m bench [NAME ...]`: every benchmark, or the named ones."""
+
 import sys
 
-from bench import logs_bench
+from bench import logs_bench, mirror_bench
 
-SUITES = {"logs": logs_bench.main}
+SUITES = {"mirror": mirror_bench.main, "logs": logs_bench.main}
 
 
 def main(argv: list[str]) -> int:

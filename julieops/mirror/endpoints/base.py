@@ -1,0 +1,112 @@
+"""The interface every endpoint (local, SFTP, SMB) offers to the engine.
+
+Paths given to these methods are relative to the endpoint's root, POSIX-style ("" = root).
+Writes go through `store`, which writes a temporary file in the destination folder and renames
+it into place, so a real name never holds a half-written file.
+"""
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
+
+from ..entry import Entry
+
+TEMP_PREFIX = ".~julieops-"
+TEMP_SUFFIX = ".part"
+MARKER_NAME = ".julieops-mirror"
+NETWORK_BUFFER = 1024 * 1024
+
+_counter = iter(range(1, 1 << 62))
+_counter_lock = threading.Lock()
+
+
+def temp_name(name: str) -> str:
+    """A sibling temporary name, unique per process and call."""
+    with _counter_lock:
+        n = next(_counter)
+    return f"{TEMP_PREFIX}{os.getpid()}-{n}-{name[:80]}{TEMP_SUFFIX}"
+
+
+def is_temp_name(name: str) -> bool:
+    return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)
+
+
+class Endpoint:
+    """Base class; subclasses implement the methods that raise NotImplementedError."""
+
+    scheme = "?"
+    #: True when times are kept with full precision (a local POSIX filesystem).
+    exact_times = False
+    default_threads = 8
+
+    def __init__(self, url: str):
+        self.url = url
+
+    # --- identity, used by the guards -------------------------------------------------------
+    def location(self) -> tuple:
+        """(scheme, server, normalised path parts) to tell whether two trees overlap."""
+        raise NotImplementedError
+
+    def is_root(self) -> bool:
+        """True for a filesystem or drive root (never a valid mirror destination)."""
+        raise NotImplementedError
+
+    def exists(self) -> bool:
+        raise NotImplementedError
+
+    # --- reading --------------------------------------------------------------------------
+    def list_dir(self, rel: str) -> list[Entry]:
+        """Entries of one directory, with size and mtime from the listing itself."""
+        raise NotImplementedError
+
+    def open_read(self, rel: str, size: int) -> BinaryIO:
+        raise NotImplementedError
+
+    def read_chunks(self, rel: str, size: int, bufsize: int = NETWORK_BUFFER) -> Iterator[bytes]:
+        with self.open_read(rel, size) as fh:
+            while True:
+                chunk = fh.read(bufsize)
+                if not chunk:
+                    return
+                yield chunk
+
+    # --- writing (destination only) -----------------------------------------------------------
+    def store(
+        self,
+        rel: str,
+        chunks: Iterator[bytes],
+        entry: Entry,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> None:
+        raise NotImplementedError
+
+    def makedirs(self, rel: str) -> None:
+        raise NotImplementedError
+
+    def set_mtime(self, rel: str, mtime_ns: int) -> None:
+        raise NotImplementedError
+
+    def remove_file(self, rel: str) -> None:
+        raise NotImplementedError
+
+    def remove_dir(self, rel: str) -> None:
+        """Remove an empty directory."""
+        raise NotImplementedError
+
+    def write_marker(self, text: str) -> None:
+        data = text.encode()
+        self.store(MARKER_NAME, iter([data]), Entry(MARKER_NAME, "file", len(data), 0))
+
+    # --- lifetime -----------------------------------------------------------------------------
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __str__(self) -> str:
+        return self.url

@@ -1,0 +1,206 @@
+"""An SFTP tree through paramiko: pinned host key, one connection per worker thread."""
+
+import base64
+import contextlib
+import hashlib
+import re
+import socket
+import stat
+import threading
+from pathlib import PurePosixPath
+from typing import BinaryIO
+
+import paramiko
+import paramiko.sftp
+
+from ..entry import DIR, FILE, LINK, Entry
+from .base import NETWORK_BUFFER, Endpoint, temp_name
+
+# Requests kept in flight while prefetching a read (OpenSSH's sftp client uses 64).
+PREFETCH_REQUESTS = 64
+WINDOW_SIZE = 2 * 1024 * 1024  # paramiko default; larger windows slowed prefetching reads
+WINDOWS_DRIVE_ROOT = re.compile(r"^/?[A-Za-z]:/?$")
+
+
+class HostKeyMismatch(paramiko.SSHException):
+    """The server showed a host key other than the pinned one."""
+
+
+def key_fingerprint(key: paramiko.PKey) -> str:
+    """SHA256:… as OpenSSH prints it."""
+    digest = hashlib.sha256(key.asbytes()).digest()
+    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+def host_key_matches(key: paramiko.PKey, pinned) -> bool:
+    """`pinned` is a PKey, an OpenSSH public key line ("ssh-ed25519 AAAA…") or "SHA256:…"."""
+    if isinstance(pinned, paramiko.PKey):
+        return key.get_name() == pinned.get_name() and key.asbytes() == pinned.asbytes()
+    text = str(pinned).strip()
+    if text.startswith("SHA256:"):
+        return key_fingerprint(key).rstrip("=") == text.rstrip("=")
+    fields = text.split()
+    for i in range(len(fields) - 1):  # tolerate a known_hosts host column in front
+        if fields[i] == key.get_name():
+            return fields[i + 1] == key.get_base64()
+    return False
+
+
+class SftpEndpoint(Endpoint):
+    scheme = "sftp"
+    default_threads = 4
+
+    def __init__(
+        self,
+        url: str,
+        host: str,
+        port: int,
+        username: str,
+        root: str,
+        *,
+        host_key,
+        pkey: paramiko.PKey | None = None,
+        password: str | None = None,
+        timeout: float = 30.0,
+    ):
+        super().__init__(url)
+        if host_key is None:
+            raise ValueError("SFTP: une clé d'hôte épinglée est obligatoire")
+        self.host, self.port, self.username = host, port, username
+        self.host_key, self.pkey, self.password, self.timeout = host_key, pkey, password, timeout
+        self._local = threading.local()
+        self._all: list[tuple[paramiko.Transport, paramiko.SFTPClient]] = []
+        self._lock = threading.Lock()
+        self.root = self._client().normalize(root or ".")
+
+    def _connect(self) -> tuple[paramiko.Transport, paramiko.SFTPClient]:
+        sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+        # Without this, Nagle holds the small request that follows a file's data until the
+        # peer's delayed ACK (~40 ms per file).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        transport = paramiko.Transport(
+            sock, default_window_size=WINDOW_SIZE, default_max_packet_size=32768
+        )
+        # AES-GCM first: about twice the throughput of AES-CTR+HMAC in paramiko.
+        options = transport.get_security_options()
+        options.ciphers = sorted(options.ciphers, key=lambda c: "gcm" not in c)
+        try:
+            transport.start_client(timeout=self.timeout)
+            server_key = transport.get_remote_server_key()
+            if not host_key_matches(server_key, self.host_key):
+                raise HostKeyMismatch(
+                    f"clé d'hôte inattendue pour {self.host}:{self.port}: "
+                    f"{key_fingerprint(server_key)}"
+                )
+            if self.pkey is not None:
+                transport.auth_publickey(self.username, self.pkey)
+            elif self.password is not None:
+                transport.auth_password(self.username, self.password)
+            else:
+                raise paramiko.AuthenticationException("SFTP: ni clé ni mot de passe fournis")
+            client = paramiko.SFTPClient.from_transport(
+                transport, window_size=WINDOW_SIZE, max_packet_size=32768
+            )
+        except BaseException:
+            transport.close()
+            raise
+        with self._lock:
+            self._all.append((transport, client))
+        return transport, client
+
+    def _client(self) -> paramiko.SFTPClient:
+        pair = getattr(self._local, "pair", None)
+        if pair is None or not pair[0].is_active():
+            pair = self._local.pair = self._connect()
+        return pair[1]
+
+    def path(self, rel: str) -> str:
+        return f"{self.root.rstrip('/')}/{rel}" if rel else self.root
+
+    def location(self) -> tuple:
+        return ("sftp", f"{self.host.lower()}:{self.port}", PurePosixPath(self.root).parts)
+
+    def is_root(self) -> bool:
+        return self.root in ("/", "") or bool(WINDOWS_DRIVE_ROOT.match(self.root))
+
+    def exists(self) -> bool:
+        try:
+            return stat.S_ISDIR(self._client().stat(self.root).st_mode)
+        except OSError:
+            return False
+
+    def list_dir(self, rel: str) -> list[Entry]:
+        out = []
+        for a in self._client().listdir_attr(self.path(rel)):
+            mode = a.st_mode or 0
+            if stat.S_ISDIR(mode):
+                kind = DIR
+            elif stat.S_ISREG(mode):
+                kind = FILE
+            else:
+                kind = LINK
+            mtime_ns = int(a.st_mtime or 0) * 1_000_000_000
+            size = a.st_size or 0 if kind == FILE else 0
+            perm = stat.S_IMODE(mode)
+            out.append(Entry(a.filename, kind, size, mtime_ns, not perm & stat.S_IWUSR, perm))
+        return out
+
+    def open_read(self, rel: str, size: int) -> BinaryIO:
+        fh = self._client().open(self.path(rel), "rb", bufsize=NETWORK_BUFFER)
+        if size:
+            fh.prefetch(size, max_concurrent_requests=PREFETCH_REQUESTS)
+        return fh
+
+    def store(self, rel, chunks, entry: Entry, on_bytes=None) -> None:
+        client = self._client()
+        final = self.path(rel)
+        tmp = f"{final.rsplit('/', 1)[0]}/{temp_name(entry.name)}"
+        try:
+            with client.open(tmp, "wb", bufsize=NETWORK_BUFFER) as fh:
+                fh.set_pipelined(True)
+                for chunk in chunks:
+                    fh.write(chunk)
+                    if on_bytes:
+                        on_bytes(len(chunk))
+                fh.flush()
+                # Mode and times in one FSETSTAT on the open handle: one round trip, not two.
+                attr = paramiko.SFTPAttributes()
+                attr.st_mode = entry.mode or (0o444 if entry.readonly else 0o644)
+                if entry.mtime_ns:
+                    attr.st_atime = attr.st_mtime = entry.mtime_ns // 1_000_000_000
+                client._request(paramiko.sftp.CMD_FSETSTAT, fh.handle, attr)
+            try:
+                client.posix_rename(tmp, final)
+            except OSError:  # servers without posix-rename (e.g. Windows OpenSSH)
+                with contextlib.suppress(OSError):
+                    client.remove(final)
+                client.rename(tmp, final)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                client.remove(tmp)
+            raise
+
+    def makedirs(self, rel: str) -> None:
+        client = self._client()
+        try:
+            client.mkdir(self.path(rel))
+        except OSError:
+            if not stat.S_ISDIR(client.stat(self.path(rel)).st_mode):
+                raise
+
+    def set_mtime(self, rel: str, mtime_ns: int) -> None:
+        seconds = mtime_ns // 1_000_000_000
+        self._client().utime(self.path(rel), (seconds, seconds))
+
+    def remove_file(self, rel: str) -> None:
+        self._client().remove(self.path(rel))
+
+    def remove_dir(self, rel: str) -> None:
+        self._client().rmdir(self.path(rel))
+
+    def close(self) -> None:
+        with self._lock:
+            pairs, self._all = self._all, []
+        for transport, client in pairs:
+            client.close()
+            transport.close()

@@ -1,0 +1,458 @@
+"""run_mirror: plan, copy in parallel, delete extras last, fix directory times, verify."""
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from .endpoints import Endpoint, LocalEndpoint
+from .entry import DIR, FILE
+from .guards import GuardError, check_destination
+from .plan import CHANGED, LONELY, NEWER, OLDER, Copy, Plan, build_plan
+from .summary import Summary
+from .verify import compare_trees, hash_many, write_manifest
+
+FAT_WINDOW_NS = 2_000_000_000
+BATCH_FILES, BATCH_BYTES = 32, 16 * 1024 * 1024
+
+# Per-line tags: robocopy's English words for the CLI, French ones for the technician's log.
+TAGS = {
+    LONELY: ("New File", "Nouveau fichier"),
+    NEWER: ("Newer", "Plus récent"),
+    OLDER: ("Older", "Plus ancien"),
+    CHANGED: ("Changed", "Modifié"),
+    "mismatch": ("*MISMATCH", "*DISCORDANCE"),
+    "new_dir": ("New Dir", "Nouveau rép."),
+    "extra_file": ("*EXTRA File", "*FICHIER EN TROP"),
+    "extra_dir": ("*EXTRA Dir", "*RÉP. EN TROP"),
+    "link": ("Link skipped", "Lien ignoré"),
+    "failed": ("ERROR", "ÉCHEC"),
+    "retry": ("Retrying", "Nouvelle tentative"),
+    "verify": ("VERIFY FAILED", "VÉRIFICATION ÉCHOUÉE"),
+    "blocked": ("Deletions skipped", "Suppressions annulées"),
+    "listing": ("ERROR listing", "ÉCHEC lecture du dossier"),
+    "cancel": ("Cancelled", "Annulé"),
+}
+
+
+@dataclass
+class MirrorOptions:
+    threads: int | None = None  # None: the endpoints' default
+    dry_run: bool = False
+    verify: bool = False  # hash every copied file on both sides
+    verify_all: bool = False  # hash the whole tree on both sides
+    max_delete: int | None = None
+    confirm_delete: Callable[[int], bool] | None = None  # asked when max_delete is exceeded
+    force: bool = False  # accept a non-empty destination without a Julie marker
+    exclude: list[str] = field(default_factory=list)
+    retries: int = 2
+    retry_wait: float = 5.0
+    modify_window: float | None = None  # seconds; None: 0 between local POSIX trees, else 2
+    manifest: str | None = None  # write path/size/mtime/hash of the destination here
+    language: str = "fr"  # "fr" for the technician's log, "en" for robocopy-style CLI lines
+    progress_interval: float = 0.25  # seconds between progress callbacks (0: every chunk)
+
+
+@dataclass
+class Progress:
+    files_done: int
+    files_total: int
+    bytes_done: int
+    bytes_total: int
+    current: str
+    rate: float  # bytes per second since the copy phase began
+    eta: float | None  # seconds
+
+
+class _Tracker:
+    """Counts done work and calls the progress callback at most every `interval` seconds."""
+
+    def __init__(self, callback, files_total, bytes_total, interval=0.25):
+        self.callback, self.interval = callback, interval
+        self.files_total, self.bytes_total = files_total, bytes_total
+        self.files_done = self.bytes_done = 0
+        self.current = ""
+        self.lock = threading.Lock()
+        self.start = self.last = time.monotonic()
+
+    def add(self, nbytes=0, files=0, current=None, force=False):
+        with self.lock:
+            self.bytes_done += nbytes
+            self.files_done += files
+            if current is not None:
+                self.current = current
+            now = time.monotonic()
+            if not self.callback or (not force and now - self.last < self.interval):
+                return
+            self.last = now
+            snapshot = self.snapshot(now)
+        self.callback(snapshot)
+
+    def snapshot(self, now):
+        elapsed = max(now - self.start, 1e-6)
+        rate = self.bytes_done / elapsed
+        left = self.bytes_total - self.bytes_done
+        eta = left / rate if rate > 0 else None
+        return Progress(
+            self.files_done,
+            self.files_total,
+            self.bytes_done,
+            self.bytes_total,
+            self.current,
+            rate,
+            eta,
+        )
+
+
+def default_threads(source: Endpoint, dest: Endpoint) -> int:
+    return max(source.default_threads, dest.default_threads)
+
+
+def mtime_window_ns(source: Endpoint, dest: Endpoint, options: MirrorOptions) -> int:
+    if options.modify_window is not None:
+        return int(options.modify_window * 1e9)
+    return 0 if source.exact_times and dest.exact_times else FAT_WINDOW_NS
+
+
+def run_mirror(
+    source: Endpoint,
+    dest: Endpoint,
+    options: MirrorOptions | None = None,
+    *,
+    progress: Callable[[Progress], None] | None = None,
+    log: Callable[[str, str], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> Summary:
+    """Mirror `source` onto `dest` (robocopy /MIR). Never writes to `source`."""
+    options = options or MirrorOptions()
+    threads = options.threads or default_threads(source, dest)
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="mirror") as pool:
+        return _Run(source, dest, options, pool, progress, log, cancel).run()
+
+
+class _Run:
+    def __init__(self, source, dest, options, pool, progress, log, cancel):
+        self.source, self.dest, self.options, self.pool = source, dest, options, pool
+        self.progress_cb, self.log_cb = progress, log
+        self.cancel_cb = cancel or (lambda: False)
+        self.summary = Summary(source=str(source), dest=str(dest), dry_run=options.dry_run)
+        self.lang = 1 if options.language == "fr" else 0
+        self.lock = threading.Lock()
+        self.touched: set[str] = set()  # destination dirs whose content changed
+        self.cancelled = False
+
+    # --- helpers ------------------------------------------------------------------------------
+    def log(self, level: str, tag: str, path: str, size: int | None = None, extra: str = ""):
+        if not self.log_cb:
+            return
+        words = TAGS[tag][self.lang]
+        text = f"{words}\t{'' if size is None else size}\t{path}"
+        self.log_cb(level, f"{text}\t{extra}" if extra else text)
+
+    def is_cancelled(self) -> bool:
+        if not self.cancelled and self.cancel_cb():
+            self.cancelled = True
+            self.summary.cancelled = True
+            self.log("warning", "cancel", "")
+        return self.cancelled
+
+    def with_retries(self, what: str, rel: str, action: Callable[[], None]) -> str | None:
+        """Run `action`; on error wait and retry. Returns the last error, or None."""
+        for attempt in range(self.options.retries + 1):
+            try:
+                action()
+                return None
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                if attempt == self.options.retries or self.is_cancelled():
+                    return error
+                self.log("warning", "retry", rel, extra=error)
+                started = time.monotonic()
+                while time.monotonic() - started < self.options.retry_wait:
+                    if self.is_cancelled():
+                        return error
+                    time.sleep(min(0.2, self.options.retry_wait))
+                with self.lock:
+                    self.summary.wait_seconds += time.monotonic() - started
+        return None
+
+    def touch(self, rel: str):
+        with self.lock:
+            self.touched.add(rel.rpartition("/")[0])
+
+    # --- phases -------------------------------------------------------------------------------
+    def run(self) -> Summary:
+        s = self.summary
+        try:
+            check_destination(self.source, self.dest, force=self.options.force)
+            started = time.monotonic()
+            window = mtime_window_ns(self.source, self.dest, self.options)
+            dest_existed = self.dest.exists()
+            plan = build_plan(
+                self.source, self.dest, self.pool, window_ns=window, exclude=self.options.exclude
+            )
+            s.scan_seconds = time.monotonic() - started
+        except GuardError as exc:
+            return self.fatal(str(exc))
+        except Exception as exc:
+            return self.fatal(f"lecture de la source impossible: {type(exc).__name__}: {exc}")
+        for side, rel, message in plan.errors:
+            self.log("error", "listing", f"{side}:{rel or '.'}", extra=message)
+            s.fail(rel, f"list {side}", message)
+        for rel in plan.links:
+            self.log("info", "link", rel)
+        s.links = sorted(plan.links)
+        self.count_plan(plan, dest_existed)
+        if not self.options.dry_run:
+            if not dest_existed:
+                self.dest.makedirs("")
+            self.dest.write_marker(json.dumps({"source": str(self.source), "time": time.time()}))
+        copy_started = time.monotonic()
+        self.resolve_mismatches(plan)
+        self.make_dirs(plan)
+        copied = self.copy_files(plan)
+        s.copy_seconds = time.monotonic() - copy_started
+        self.delete_extras(plan)
+        self.fix_dir_times(plan)
+        if not self.options.dry_run and not self.cancelled:
+            self.verify(plan, copied)
+        s.ended = time.time()
+        return s
+
+    def fatal(self, message: str) -> Summary:
+        self.summary.fatal = message
+        self.summary.ended = time.time()
+        if self.log_cb:
+            self.log_cb("error", message)
+        return self.summary
+
+    def count_plan(self, plan: Plan, dest_existed: bool):
+        s = self.summary
+        s.dirs.total = plan.dirs_total
+        new_dirs = len(plan.dirs_new) + (0 if dest_existed else 1)
+        mismatched_dirs = sum(1 for _, src, _ in plan.mismatches if src.kind == DIR)
+        s.dirs.copied = new_dirs - mismatched_dirs
+        s.dirs.mismatch = mismatched_dirs
+        s.dirs.skipped = plan.dirs_total - new_dirs
+        s.files.total, s.bytes.total = plan.files_total, plan.bytes_total
+        s.files.skipped = len(plan.same)
+        s.bytes.skipped = sum(e.size for _, e in plan.same)
+        s.files.extras = len(plan.extra_files)
+        s.bytes.extras = sum(size for _, size in plan.extra_files)
+        s.dirs.extras = len(plan.extra_dirs)
+
+    def resolve_mismatches(self, plan: Plan):
+        """Remove a destination entry of the wrong kind so the source entry can take its place."""
+        for rel, src, _dst in plan.mismatches:
+            self.log("warning", "mismatch", rel, src.size if src.kind == FILE else None)
+        if self.options.dry_run:
+            return
+        for rel, size in plan.mismatch_files:
+            self.remove(rel, "file", size, quiet=True)
+        for rel in sorted(plan.mismatch_dirs, key=lambda r: -r.count("/")):
+            self.remove(rel, "dir", None, quiet=True)
+        for rel, _src, dst in plan.mismatches:
+            if dst.kind != DIR:
+                self.remove(rel, "file", dst.size, quiet=True)
+
+    def make_dirs(self, plan: Plan):
+        mismatched = {rel for rel, src, _ in plan.mismatches if src.kind == DIR}
+        for rel in plan.dirs_new:
+            if rel not in mismatched:
+                self.log("info", "new_dir", rel)
+            if self.options.dry_run:
+                continue
+            error = self.with_retries("mkdir", rel, lambda rel=rel: self.dest.makedirs(rel))
+            self.touch(rel)
+            if error:
+                self.summary.fail(rel, "mkdir", error)
+                self.log("error", "failed", rel, extra=error)
+                with self.lock:
+                    self.summary.dirs.failed += 1
+                    if rel in mismatched:
+                        self.summary.dirs.mismatch -= 1
+                    else:
+                        self.summary.dirs.copied -= 1
+
+    def copy_files(self, plan: Plan) -> list[tuple[str, int]]:
+        s = self.summary
+        total_bytes = sum(c.entry.size for c in plan.copies)
+        tracker = _Tracker(
+            self.progress_cb, len(plan.copies), total_bytes, self.options.progress_interval
+        )
+        copied: list[tuple[str, int]] = []
+        both_local = isinstance(self.source, LocalEndpoint) and isinstance(self.dest, LocalEndpoint)
+
+        def copy_one(c: Copy) -> None:
+            if self.is_cancelled():
+                return
+            size = c.entry.size
+            if c.reason != "mismatch":  # already logged when the mismatch was resolved
+                self.log("info", c.reason, c.rel, size)
+            tracker.add(current=c.rel)
+            sent = [0]
+
+            def on_bytes(n):
+                sent[0] += n
+                tracker.add(n)
+
+            def attempt():
+                tracker.add(-sent[0])  # a retry starts over
+                sent[0] = 0
+                if self.options.dry_run:
+                    return
+                if both_local:
+                    self.dest.store_from_local(c.rel, self.source.path(c.rel), c.entry, on_bytes)
+                else:
+                    chunks = self.source.read_chunks(c.rel, size)
+                    self.dest.store(c.rel, chunks, c.entry, on_bytes)
+
+            error = self.with_retries("copy", c.rel, attempt)
+            column = "mismatch" if c.reason == "mismatch" else "copied"
+            with self.lock:
+                if error:
+                    s.fail(c.rel, "copy", error)
+                    s.files.failed += 1
+                    s.bytes.failed += size
+                else:
+                    setattr(s.files, column, getattr(s.files, column) + 1)
+                    setattr(s.bytes, column, getattr(s.bytes, column) + size)
+                    copied.append((c.rel, size))
+                self.touched.add(c.rel.rpartition("/")[0])
+            if error:
+                self.log("error", "failed", c.rel, size, error)
+            tracker.add(size - sent[0] if self.options.dry_run else 0, files=1)
+
+        def copy_batch(batch):
+            for c in batch:
+                copy_one(c)
+
+        futures = [self.pool.submit(copy_batch, b) for b in batches(plan.copies)]
+        for fut in futures:
+            fut.result()
+        tracker.add(force=True)
+        if self.cancelled:  # files never attempted are not "skipped": count them as failed
+            done = {rel for rel, _ in copied} | {f["path"] for f in s.failures}
+            for c in plan.copies:
+                if c.rel not in done:
+                    s.files.failed += 1
+                    s.bytes.failed += c.entry.size
+        return copied
+
+    def remove(self, rel: str, kind: str, size, quiet=False) -> bool:
+        if not quiet:
+            self.log("info", "extra_file" if kind == "file" else "extra_dir", rel, size)
+        if self.options.dry_run:
+            return True
+        action = self.dest.remove_file if kind == "file" else self.dest.remove_dir
+        error = self.with_retries("delete", rel, lambda: action(rel))
+        self.touch(rel)
+        if error:
+            self.summary.fail(rel, f"delete {kind}", error)
+            self.log("error", "failed", rel, size, error)
+        return error is None
+
+    def delete_extras(self, plan: Plan):
+        s = self.summary
+        count = len(plan.extra_files) + len(plan.extra_dirs)
+        if not count:
+            return
+        reason = None
+        if self.cancelled:
+            reason = "miroir annulé"
+        elif plan.source_errors:
+            reason = "la lecture de la source a rencontré des erreurs: aucune suppression"
+        elif self.options.max_delete is not None and count > self.options.max_delete:
+            confirm = self.options.confirm_delete
+            if not (confirm and confirm(count)):
+                reason = f"{count} suppressions dépassent --max-delete {self.options.max_delete}"
+                s.fail("", "delete", reason)
+        if reason:
+            s.deletions_blocked = reason
+            self.log("warning", "blocked", "", count, reason)
+            return
+        sizes = dict(plan.extra_files)
+        futures = [
+            self.pool.submit(lambda b: [self.remove(r, "file", sizes[r]) for r in b], b)
+            for b in _chunks(list(sizes), BATCH_FILES)
+        ]
+        for fut in futures:
+            fut.result()
+        for rel in sorted(plan.extra_dirs, key=lambda r: (-r.count("/"), r)):
+            self.remove(rel, "dir", None)
+
+    def fix_dir_times(self, plan: Plan):
+        if self.options.dry_run or self.cancelled:
+            return
+        wanted = set(plan.dirs_new) | plan.dirs_differing | self.touched
+        for rel in sorted(wanted, key=lambda r: (-r.count("/"), r)):
+            mtime = plan.dir_times.get(rel)
+            if mtime is None:
+                continue
+            error = self.with_retries(
+                "utime", rel, lambda rel=rel, m=mtime: self.dest.set_mtime(rel, m)
+            )
+            if error:
+                self.summary.fail(rel, "set time", error)
+
+    def verify(self, plan: Plan, copied: list[tuple[str, int]]):
+        s = self.summary
+        copied_set = {rel for rel, _ in copied}
+        if self.options.verify_all:
+            items = sorted(copied + [(rel, e.size) for rel, e in plan.same])
+        elif self.options.verify:
+            items = sorted(copied)
+        else:
+            items = []
+        hashes: dict[str, str] = {}
+        if items:
+            hashes, problems = compare_trees(self.source, self.dest, items, self.pool)
+            sizes = dict(items)
+            for rel, problem in problems:
+                s.fail(rel, "verify", problem)
+                self.log("error", "verify", rel, sizes[rel], problem)
+                column = "copied" if rel in copied_set else "skipped"
+                setattr(s.files, column, getattr(s.files, column) - 1)
+                setattr(s.bytes, column, getattr(s.bytes, column) - sizes[rel])
+                s.files.failed += 1
+                s.bytes.failed += sizes[rel]
+        if self.options.manifest:
+            entries = {c.rel: c.entry for c in plan.copies} | dict(plan.same)
+            missing = [(rel, e.size) for rel, e in entries.items() if rel not in hashes]
+            for rel, value in hash_many(self.dest, missing, self.pool).items():
+                if isinstance(value, Exception):
+                    s.fail(rel, "manifest", str(value))
+                else:
+                    hashes[rel] = value
+            records = [
+                {
+                    "path": rel,
+                    "size": entries[rel].size,
+                    "mtime_ns": entries[rel].mtime_ns,
+                    "blake3": hashes[rel],
+                }
+                for rel in sorted(hashes)
+            ]
+            write_manifest(
+                self.options.manifest, records, source=str(self.source), dest=str(self.dest)
+            )
+
+
+def batches(copies: list[Copy]):
+    """Group small files so one task carries several (less per-task overhead)."""
+    batch, size = [], 0
+    for c in copies:
+        batch.append(c)
+        size += c.entry.size if c.entry else 0
+        if len(batch) >= BATCH_FILES or size >= BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _chunks(items: list, n: int):
+    for i in range(0, len(items), n):
+        yield items[i : i + n]

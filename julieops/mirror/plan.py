@@ -1,0 +1,199 @@
+"""Walk both trees in parallel and sort every name into robocopy's classes."""
+
+import errno
+import fnmatch
+from concurrent.futures import FIRST_COMPLETED, Executor, wait
+from dataclasses import dataclass, field
+
+from .endpoints import MARKER_NAME, Endpoint
+from .entry import DIR, LINK, Entry, join
+
+LONELY, NEWER, OLDER, CHANGED = "lonely", "newer", "older", "changed"
+
+
+@dataclass(frozen=True, slots=True)
+class Copy:
+    rel: str
+    entry: Entry
+    reason: str  # LONELY, NEWER, OLDER, CHANGED; or "mismatch"
+
+
+@dataclass
+class Plan:
+    dirs_total: int = 0
+    dirs_new: list[str] = field(default_factory=list)  # parents before children
+    dir_times: dict[str, int] = field(default_factory=dict)  # every source dir -> mtime_ns
+    dirs_differing: set[str] = field(default_factory=set)  # existing dirs whose time differs
+    copies: list[Copy] = field(default_factory=list)
+    same: list[tuple[str, Entry]] = field(default_factory=list)
+    # Destination entries in the way of a source entry of another kind: removed, then copied.
+    mismatches: list[tuple[str, Entry, Entry]] = field(default_factory=list)
+    mismatch_files: list[tuple[str, int]] = field(default_factory=list)  # inside mismatched dirs
+    mismatch_dirs: list[str] = field(default_factory=list)
+    extra_files: list[tuple[str, int]] = field(default_factory=list)
+    extra_dirs: list[str] = field(default_factory=list)  # every extra dir, any depth
+    links: list[str] = field(default_factory=list)
+    errors: list[tuple[str, str, str]] = field(default_factory=list)  # (side, rel, message)
+
+    @property
+    def source_errors(self) -> bool:
+        return any(side == "source" for side, _, _ in self.errors)
+
+    @property
+    def files_total(self) -> int:
+        return len(self.copies) + len(self.same)
+
+    @property
+    def bytes_total(self) -> int:
+        return sum(c.entry.size for c in self.copies) + sum(e.size for _, e in self.same)
+
+
+def excluded(rel: str, name: str, patterns: list[str]) -> bool:
+    """Case-insensitive glob on the name, or on the relative path when the pattern has a '/'."""
+    if not patterns:
+        return False
+    low_name, low_rel = name.lower(), rel.lower()
+    for pattern in patterns:
+        p = pattern.lower().replace("\\", "/").strip("/")
+        if fnmatch.fnmatchcase(low_rel if "/" in p else low_name, p):
+            return True
+    return False
+
+
+def classify(src: Entry, dst: Entry, window_ns: int) -> str | None:
+    """robocopy's rule: copy when the times differ (either way) or the sizes differ."""
+    delta = src.mtime_ns - dst.mtime_ns
+    if delta > window_ns:
+        return NEWER
+    if delta < -window_ns:
+        return OLDER
+    if src.size != dst.size:
+        return CHANGED
+    return None
+
+
+def build_plan(
+    source: Endpoint,
+    dest: Endpoint,
+    executor: Executor,
+    *,
+    window_ns: int,
+    exclude: list[str] | None = None,
+) -> Plan:
+    plan = Plan()
+    patterns = list(exclude or [])
+
+    def listing(endpoint: Endpoint, side: str, rel: str):
+        try:
+            return endpoint.list_dir(rel)
+        except OSError as exc:
+            if side == "destination" and exc.errno == errno.ENOENT:
+                return []
+            plan_errors.append((side, rel, f"{type(exc).__name__}: {exc}"))
+            return None
+        except Exception as exc:  # recorded: a failed source listing forbids deletions
+            plan_errors.append((side, rel, f"{type(exc).__name__}: {exc}"))
+            return None
+
+    plan_errors: list[tuple[str, str, str]] = []
+
+    def list_pair(rel: str, dst_exists: bool):
+        src_entries = listing(source, "source", rel)
+        dst_entries = listing(dest, "destination", rel) if dst_exists else []
+        return "pair", rel, src_entries, dst_entries
+
+    def list_extra(rel: str, purpose: str):
+        return purpose, rel, listing(dest, "destination", rel), None
+
+    root_entries = source.list_dir("")  # a missing or unreadable root is fatal: let it raise
+    plan.dirs_total = 1
+    dest_exists = dest.exists()
+
+    def list_root():
+        return "pair", "", root_entries, listing(dest, "destination", "") if dest_exists else []
+
+    pending = {executor.submit(list_root)}
+    while pending:
+        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+        for fut in done:
+            purpose, rel, first, second = fut.result()
+            if purpose == "pair":
+                pending |= _compare_dir(
+                    plan, rel, first, second, patterns, window_ns, executor, list_pair, list_extra
+                )
+            else:
+                pending |= _collect_subtree(
+                    plan, purpose, rel, first, patterns, executor, list_extra
+                )
+    plan.errors = plan_errors
+    plan.dirs_new.sort(key=lambda r: (r.count("/"), r))
+    plan.copies.sort(key=lambda c: c.rel)
+    return plan
+
+
+def _compare_dir(
+    plan, rel, src_entries, dst_entries, patterns, window_ns, executor, list_pair, list_extra
+):
+    futures = set()
+    if src_entries is None:  # unreadable source dir: leave its destination alone
+        return futures
+    dst_map = {e.name: e for e in dst_entries or []}
+    for s in src_entries:
+        child = join(rel, s.name)
+        if (not rel and s.name == MARKER_NAME) or excluded(child, s.name, patterns):
+            dst_map.pop(s.name, None)
+            continue
+        d = dst_map.pop(s.name, None)
+        if s.kind == LINK:
+            plan.links.append(child)  # never followed; its destination namesake is protected
+            continue
+        mismatch = d is not None and d.kind != s.kind
+        if mismatch:
+            plan.mismatches.append((child, s, d))
+            if d.kind == DIR:
+                futures.add(executor.submit(list_extra, child, "mismatch"))
+            d = None
+        if s.kind == DIR:
+            plan.dirs_total += 1
+            plan.dir_times[child] = s.mtime_ns
+            if d is None:
+                plan.dirs_new.append(child)
+            elif abs(s.mtime_ns - d.mtime_ns) > window_ns:
+                plan.dirs_differing.add(child)
+            futures.add(executor.submit(list_pair, child, d is not None))
+        elif d is None:
+            plan.copies.append(Copy(child, s, "mismatch" if mismatch else LONELY))
+        else:
+            reason = classify(s, d, window_ns)
+            if reason:
+                plan.copies.append(Copy(child, s, reason))
+            else:
+                plan.same.append((child, s))
+    for d in dst_map.values():
+        child = join(rel, d.name)
+        if (not rel and d.name == MARKER_NAME) or excluded(child, d.name, patterns):
+            continue
+        if d.kind == DIR:
+            plan.extra_dirs.append(child)
+            futures.add(executor.submit(list_extra, child, "extra"))
+        else:
+            plan.extra_files.append((child, d.size))
+    return futures
+
+
+def _collect_subtree(plan, purpose, rel, entries, patterns, executor, list_extra):
+    """Everything under an extra (or mismatched) destination directory goes with it."""
+    futures = set()
+    files = plan.extra_files if purpose == "extra" else plan.mismatch_files
+    dirs = plan.extra_dirs if purpose == "extra" else plan.mismatch_dirs
+    if purpose == "mismatch":
+        dirs.append(rel)
+    for d in entries or []:
+        child = join(rel, d.name)
+        if d.kind == DIR:
+            if purpose == "extra":
+                dirs.append(child)
+            futures.add(executor.submit(list_extra, child, purpose))
+        else:
+            files.append((child, d.size))
+    return futures
