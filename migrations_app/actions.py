@@ -24,7 +24,7 @@ def _lock_step(step: JobStep) -> JobStep:
     return JobStep.objects.select_for_update().select_related("job__site").get(pk=step.pk)
 
 
-def start_run(step: JobStep, user, *, reason: str = "") -> StepRun:
+def start_run(step: JobStep, user, *, reason: str = "", params: dict | None = None) -> StepRun:
     """Run (or retry) an automated step: a new StepRun, enqueued after commit."""
     from .tasks import enqueue
 
@@ -44,6 +44,7 @@ def start_run(step: JobStep, user, *, reason: str = "") -> StepRun:
             queue=step.job.site.queue,
             requested_by=user,
             queued_at=timezone.now(),
+            params=params or {},
         )
         step.status = StepStatus.QUEUED
         step.save(update_fields=["status", "updated_at"])
@@ -54,7 +55,7 @@ def start_run(step: JobStep, user, *, reason: str = "") -> StepRun:
             job=step.job,
             target=step.key,
             reason=reason,
-            data={"run": run.pk, "attempt": attempt, "queue": run.queue},
+            data={"run": run.pk, "attempt": attempt, "queue": run.queue, "params": run.params},
         )
         enqueue(run)
         step.job.refresh_status()

@@ -347,6 +347,8 @@ class StepRun(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     cancel_requested = models.BooleanField(default=False)
+    # What the person asked for this attempt (e.g. {"dry_run": true}); the step reads it.
+    params = models.JSONField(default=dict, blank=True)
     summary = models.TextField(blank=True)
     result = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)

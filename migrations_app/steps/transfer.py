@@ -79,6 +79,12 @@ class DataMirror(Step):
     criteria = "Résumé façon robocopy ; destination vérifiée égale à la source ; source intacte."
     depends_on = ("source.locate",)
 
+    def run(self, ctx):
+        from ..mirroring import mirror_job
+
+        params = ctx.run.params or {}
+        return mirror_job(ctx, dry_run=bool(params.get("dry_run")), force=bool(params.get("force")))
+
 
 @register
 class DataPxdatas(Step):

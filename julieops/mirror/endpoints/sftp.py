@@ -3,6 +3,7 @@
 import base64
 import contextlib
 import hashlib
+import posixpath
 import re
 import socket
 import stat
@@ -71,7 +72,13 @@ class SftpEndpoint(Endpoint):
         self._local = threading.local()
         self._all: list[tuple[paramiko.Transport, paramiko.SFTPClient]] = []
         self._lock = threading.Lock()
-        self.root = self._client().normalize(root or ".")
+        client = self._client()
+        try:
+            self.root = client.normalize(root or ".")
+        except FileNotFoundError:
+            # A destination that does not exist yet; makedirs("") creates it, parents too.
+            base = "" if root.startswith("/") else client.normalize(".")
+            self.root = posixpath.normpath(posixpath.join(base, root))
 
     def _connect(self) -> tuple[paramiko.Transport, paramiko.SFTPClient]:
         sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
@@ -181,12 +188,27 @@ class SftpEndpoint(Endpoint):
             raise
 
     def makedirs(self, rel: str) -> None:
+        """mkdir -p: missing parents too (the destination root may not exist yet)."""
         client = self._client()
-        try:
-            client.mkdir(self.path(rel))
-        except OSError:
-            if not stat.S_ISDIR(client.stat(self.path(rel)).st_mode):
-                raise
+        target = self.path(rel)
+        missing = []
+        while True:
+            try:
+                if not stat.S_ISDIR(client.stat(target).st_mode):
+                    raise NotADirectoryError(target)
+                break
+            except FileNotFoundError:
+                missing.append(target)
+                parent = posixpath.dirname(target)
+                if parent == target:
+                    break
+                target = parent
+        for path in reversed(missing):
+            try:
+                client.mkdir(path)
+            except OSError:
+                if not stat.S_ISDIR(client.stat(path).st_mode):
+                    raise
 
     def set_mtime(self, rel: str, mtime_ns: int) -> None:
         seconds = mtime_ns // 1_000_000_000
