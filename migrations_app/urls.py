@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_overview
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -28,4 +28,11 @@ urlpatterns = [
     path("credentials/new/", views.credential_create, name="credential_create"),
     path("credentials/<int:pk>/edit/", views.credential_edit, name="credential_edit"),
     path("audit/", views.audit_list, name="audit_list"),
+]
+
+urlpatterns += [
+    path("overview/", views_overview.overview, name="overview"),
+    path("workers/", views_overview.workers, name="workers"),
+    path("jobs/<int:pk>/report/", views_overview.job_report, name="job_report"),
+    path("jobs/<int:pk>/report.pdf", views_overview.job_report_pdf, name="job_report_pdf"),
 ]
