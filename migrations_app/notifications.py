@@ -50,8 +50,9 @@ def after_run(run, status: str) -> None:
     """A run ended (runner.finish, reaper): a failure, or a finished step that may unlock an
     approval. Reads the step again: it follows only its latest run."""
     try:
-        from .models import JobStep
+        from .models import JobStep, StepRun
 
+        run = StepRun.objects.get(pk=run.pk)  # the caller's copy predates the outcome
         step = JobStep.objects.select_related("job__customer", "job__site", "job__assignee").get(
             pk=run.step_id
         )
@@ -161,7 +162,7 @@ def message(payload: dict) -> tuple[str, str]:
         if step:
             lines.append(f"{_('Step')} : {step['title']} ({step['key']})")
         if run:
-            lines.append(f"{_('Run')} #{run['attempt']} : {run['summary']}")
+            lines.append(f"{_('Attempt')} {run['attempt']} : {run['summary']}")
         lines += ["", (step or job)["url"]]
     return f"[JulieOps] {subject}", "\n".join(lines)
 
