@@ -33,8 +33,10 @@ def notify(event: str, job, step=None, run=None) -> None:
     if event not in EVENTS:
         raise ValueError(f"unknown notification event {event!r}")
     try:
-        payload = build_payload(event, job, step, run)
-        recipients = _recipients(job)
+        # A savepoint: a failed query here must not spoil the caller's transaction.
+        with transaction.atomic():
+            payload = build_payload(event, job, step, run)
+            recipients = _recipients(job)
     except Exception:
         logger.warning(
             "notification %s for job %s could not be prepared", event, job.pk, exc_info=True
@@ -52,10 +54,11 @@ def after_run(run, status: str) -> None:
     try:
         from .models import JobStep, StepRun
 
-        run = StepRun.objects.get(pk=run.pk)  # the caller's copy predates the outcome
-        step = JobStep.objects.select_related("job__customer", "job__site", "job__assignee").get(
-            pk=run.step_id
-        )
+        with transaction.atomic():  # savepoint, as in notify()
+            run = StepRun.objects.get(pk=run.pk)  # the caller's copy predates the outcome
+            step = JobStep.objects.select_related(
+                "job__customer", "job__site", "job__assignee"
+            ).get(pk=run.step_id)
         if status in (RunStatus.FAILED, RunStatus.LOST) and step.status == StepStatus.FAILED:
             notify("step_failed", step.job, step, run)
         elif step.status in StepStatus.finished():
@@ -68,16 +71,15 @@ def approvals_unlocked_by(step) -> None:
     """`step` just finished: notify each approval step of its job now waiting for a person."""
     try:
         job = step.job
-        dependants = [
-            s
-            for s in job.steps.filter(kind=StepKind.APPROVAL, approved_at__isnull=True)
-            if step.key in s.definition.depends_on and s.status == StepStatus.TODO
-        ]
-        if not dependants:
-            return
-        finished = set(
-            job.steps.filter(status__in=StepStatus.finished()).values_list("key", flat=True)
-        )
+        with transaction.atomic():  # savepoint, as in notify()
+            dependants = [
+                s
+                for s in job.steps.filter(kind=StepKind.APPROVAL, approved_at__isnull=True)
+                if step.key in s.definition.depends_on and s.status == StepStatus.TODO
+            ]
+            finished = set(
+                job.steps.filter(status__in=StepStatus.finished()).values_list("key", flat=True)
+            )
         for approval in dependants:
             if set(approval.definition.depends_on) <= finished:
                 notify("approval_awaited", job, approval)

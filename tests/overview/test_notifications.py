@@ -232,3 +232,18 @@ def test_it_logs_a_webhook_that_answers_an_error(
         runner.finish(running_run(notified.steps.get(key="source.locate")), "failed", summary="x")
     assert len(receiver.requests) == 1
     assert "webhook step_failed failed: HTTPError" in caplog.text
+
+
+def test_it_records_the_outcome_even_when_the_notification_cannot_be_built(
+    notified, receiver, django_capture_on_commit_callbacks, caplog
+):
+    # A step whose key left the catalogue: its title cannot be found for the message.
+    step = JobStep.objects.create(job=notified, key="ancienne.etape", phase=9, order=1, kind="auto")
+    run = running_run(step)
+    with caplog.at_level(logging.WARNING), django_capture_on_commit_callbacks(execute=True):
+        runner.finish(run, "failed", summary="échec")
+    run.refresh_from_db()
+    step.refresh_from_db()
+    assert run.status == "failed" and step.status == "failed"
+    assert "could not be prepared" in caplog.text
+    assert receiver.requests == []
