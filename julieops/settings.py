@@ -192,6 +192,14 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "julieops@localhost")
+# Notifications (step failed, approval awaited, job finished): e-mail to the job's assignee
+# and these addresses; optional webhook receiving signed JSON (HMAC-SHA256 with the secret).
+JULIEOPS_NOTIFY_EMAILS = env_list("JULIEOPS_NOTIFY_EMAILS")
+JULIEOPS_WEBHOOK_URL = os.environ.get("JULIEOPS_WEBHOOK_URL", "")
+JULIEOPS_WEBHOOK_SECRET = os.environ.get("JULIEOPS_WEBHOOK_SECRET", "")
+JULIEOPS_WEBHOOK_TIMEOUT = float(os.environ.get("JULIEOPS_WEBHOOK_TIMEOUT", "3"))
+# Public address of the dashboard, for links in notifications (e.g. https://julieops.example).
+JULIEOPS_BASE_URL = os.environ.get("JULIEOPS_BASE_URL", "")
 
 # Celery. The embedded default is kombu's filesystem transport: no server needed.
 BROKER_DIR = VAR_DIR / "broker"

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import audit
+from . import audit, notifications
 from .choices import AuditCategory, RunStatus, StepKind, StepStatus
 from .models import JobStep, MigrationJob, StepRun
 
@@ -113,6 +113,7 @@ def tick_step(step: JobStep, user, note: str) -> JobStep:
             reason=note,
         )
         step.job.refresh_status()
+        notifications.approvals_unlocked_by(step)
     return step
 
 
@@ -138,6 +139,7 @@ def skip_step(step: JobStep, user, reason: str) -> JobStep:
             reason=reason,
         )
         step.job.refresh_status()
+        notifications.approvals_unlocked_by(step)
     return step
 
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import crypto
+from . import crypto, notifications
 from .choices import (
     AuditCategory,
     IncidentKind,
@@ -275,8 +275,15 @@ class MigrationJob(models.Model):
         else:
             status = JobStatus.DRAFT
         if status != self.status:
-            MigrationJob.objects.filter(pk=self.pk).update(status=status)
+            # Conditional: of two concurrent refreshes, only one sees the transition.
+            changed = (
+                MigrationJob.objects.filter(pk=self.pk)
+                .exclude(status__in=[status, JobStatus.CANCELLED])
+                .update(status=status)
+            )
             self.status = status
+            if changed and status == JobStatus.DONE:
+                notifications.notify("job_finished", self)
         return status
 
     def progress(self) -> tuple[int, int]:

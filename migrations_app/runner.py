@@ -21,7 +21,7 @@ from django.db import IntegrityError, close_old_connections, connection, transac
 from django.db.models import F, Max
 from django.utils import timezone
 
-from . import audit
+from . import audit, notifications
 from .choices import AuditCategory, LogLevel, RunStatus, StepStatus
 from .models import Evidence, JobStep, LogLine, StepRun
 from .steps.registry import REGISTRY, Outcome, StepError
@@ -338,6 +338,7 @@ def finish(run: StepRun, status: str, *, summary="", result=None, error="", log=
                         target=run.step.key,
                         data={"run": run.pk, "status": status, "summary": summary[:500]},
                     )
+                    notifications.after_run(run, status)
             return
         except Exception:
             logger.exception("run %s: recording the outcome failed (try %s)", run.pk, attempt + 1)
@@ -383,6 +384,7 @@ def reap(now=None) -> dict:
             )
             StepRun.objects.filter(pk=run.pk).update(last_seq=F("last_seq") + 1)
             sync_step_status(run.step_id, run.pk, summary="Exécution perdue ; à relancer.")
+            notifications.after_run(run, RunStatus.LOST)
             lost.append(run.pk)
     stale_before = now - timedelta(seconds=settings.JULIEOPS_QUEUED_RESEND_AFTER)
     resend = list(

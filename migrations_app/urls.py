@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_fse
+from . import views, views_fse, views_overview
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -41,4 +41,8 @@ urlpatterns += [
     path("incidents/", views_fse.incident_list, name="incident_list"),
     path("incidents/<int:pk>/", views_fse.incident_detail, name="incident_detail"),
     path("incidents/<int:pk>/<slug:action>/", views_fse.incident_action, name="incident_action"),
+    path("overview/", views_overview.overview, name="overview"),
+    path("workers/", views_overview.workers, name="workers"),
+    path("jobs/<int:pk>/report/", views_overview.job_report, name="job_report"),
+    path("jobs/<int:pk>/report.pdf", views_overview.job_report_pdf, name="job_report_pdf"),
 ]

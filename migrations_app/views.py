@@ -36,6 +36,7 @@ from .models import (
     StepRun,
 )
 from .steps.registry import PHASES
+from .timeline import job_timeline
 
 LOG_BATCH = 1000
 
@@ -174,6 +175,7 @@ def _job_page(request, job, *, selected_step=None, selected_run=None, error=None
         "note_form": NoteForm(),
         "error": error,
         "clients": list(job.clients.all()),
+        "timeline": job_timeline(job),
     }
     return render(request, "migrations_app/job_detail.html", context, status=status)
 
@@ -450,4 +452,4 @@ def audit_list(request):
 
 @login_required
 def home(request):
-    return redirect("job_list")
+    return redirect("overview")

@@ -1,0 +1,239 @@
+"""The team's pages above single jobs: the overview (what runs, what needs a person),
+the workers and their queues, and a job's sign-off report."""
+
+import logging
+
+from django.conf import settings
+from django.db.models import Count, Min, Q
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+
+from . import report
+from .choices import IncidentStatus, JobStatus, RunStatus, StepKind, StepStatus
+from .forms import JobFilterForm
+from .models import Incident, JobStep, MigrationJob, Site, StepRun
+from .steps.registry import PHASES, REGISTRY
+from .views import _get_job_for_user, permission
+
+logger = logging.getLogger(__name__)
+
+SIGNOFF = "post.signoff"
+MAX_ACTIVE_RUNS = 100
+
+
+def seconds_text(seconds: int | None) -> str:
+    """ "1 h 02 min", "3 min 05 s", "42 s"."""
+    if seconds is None:
+        return ""
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes == 0:
+        return f"{secs} s"
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+# ---------------------------------------------------------------- overview
+
+
+def _filters(request) -> tuple[JobFilterForm, Q]:
+    form = JobFilterForm(request.GET or None)
+    jobs = Q()
+    if form.is_valid():
+        if form.cleaned_data["customer"]:
+            jobs &= Q(customer=form.cleaned_data["customer"])
+        if form.cleaned_data["assignee"]:
+            jobs &= Q(assignee=form.cleaned_data["assignee"])
+    return form, jobs
+
+
+def _prefixed(q: Q, prefix: str) -> Q:
+    """The same job filter seen from a related model (step__job__…)."""
+    return Q(*[(f"{prefix}{k}", v) for k, v in q.children], _connector=q.connector)
+
+
+def dependencies(key: str, keys) -> set[str]:
+    """What a step waits for; the sign-off waits for every other step of the job."""
+    if key == SIGNOFF:
+        return set(keys) - {SIGNOFF}
+    definition = REGISTRY.get(key)
+    return set(definition.depends_on) if definition else set()
+
+
+def needs_a_person(steps: list[dict]) -> list[dict]:
+    """From the steps (values dicts) of the active jobs: failed steps, approvals not given
+    whose dependencies are finished, manual steps whose dependencies are finished."""
+    by_job: dict[int, list[dict]] = {}
+    for step in steps:
+        by_job.setdefault(step["job_id"], []).append(step)
+    found = []
+    for job_steps in by_job.values():
+        keys = {s["key"] for s in job_steps}
+        finished = {s["key"] for s in job_steps if s["status"] in StepStatus.finished()}
+        for step in job_steps:
+            ready = (dependencies(step["key"], keys) & keys) <= finished
+            if step["status"] == StepStatus.FAILED:
+                reason = "failed"
+            elif (
+                step["kind"] == StepKind.APPROVAL
+                and step["approved_at"] is None
+                and step["status"] == StepStatus.TODO
+                and ready
+            ):
+                reason = "approval"
+            elif step["kind"] == StepKind.MANUAL and step["status"] == StepStatus.TODO and ready:
+                reason = "manual"
+            else:
+                continue
+            definition = REGISTRY.get(step["key"])
+            found.append(
+                {**step, "reason": reason, "title": definition.title if definition else step["key"]}
+            )
+    order = {"failed": 0, "approval": 1, "manual": 2}
+    found.sort(key=lambda s: (order[s["reason"]], s["job_id"], s["phase"], s["order"]))
+    return found
+
+
+def overview_context(job_filter: Q) -> dict:
+    """Six queries, whatever the number of jobs, steps and runs."""
+    jobs = MigrationJob.objects.filter(job_filter)
+    by_status = dict(jobs.order_by().values_list("status").annotate(n=Count("pk")))
+    active = list(
+        jobs.filter(status__in=JobStatus.active())
+        .select_related("customer", "site", "assignee")
+        .annotate(
+            steps_total=Count("steps"),
+            steps_done=Count("steps", filter=Q(steps__status__in=StepStatus.finished())),
+            steps_failed=Count("steps", filter=Q(steps__status=StepStatus.FAILED)),
+            phase=Min("steps__phase", filter=~Q(steps__status__in=StepStatus.finished())),
+        )
+        .order_by("phase", "-created_at")
+    )
+    jobs_by_pk = {job.pk: job for job in active}
+    steps = (
+        JobStep.objects.filter(job_id__in=jobs_by_pk)
+        .order_by()
+        .values("id", "job_id", "key", "kind", "status", "phase", "order", "approved_at", "summary")
+    )
+    needs = needs_a_person(list(steps))
+    for item in needs:
+        item["job"] = jobs_by_pk[item["job_id"]]
+    runs = list(
+        StepRun.objects.filter(_prefixed(job_filter, "step__job__"), status__in=RunStatus.active())
+        .select_related("step__job__customer", "requested_by")
+        .order_by("-pk")[:MAX_ACTIVE_RUNS]
+    )
+    for run in runs:
+        run.eta_text = seconds_text(run.eta_seconds)
+        definition = REGISTRY.get(run.step.key)
+        run.step_title = definition.title if definition else run.step.key
+    incidents = list(
+        Incident.objects.filter(_prefixed(job_filter, "job__"), status=IncidentStatus.OPEN)
+        .select_related("job__customer", "opened_by")
+        .order_by("-opened_at")
+    )
+    open_by_job: dict[int, int] = {}
+    for incident in incidents:
+        open_by_job[incident.job_id] = open_by_job.get(incident.job_id, 0) + 1
+    for job in active:
+        job.open_incidents = open_by_job.get(job.pk, 0)
+    # Jobs by phase (rows) and status (columns), active jobs only.
+    active_statuses = [s for s in JobStatus if s in JobStatus.active()]
+    matrix = []
+    for number, title in PHASES.items():
+        row = [
+            sum(1 for j in active if j.phase == number and j.status == s) for s in active_statuses
+        ]
+        matrix.append({"number": number, "title": title, "counts": row, "total": sum(row)})
+    return {
+        "status_counts": [
+            {"status": s, "label": s.label, "count": by_status.get(s.value, 0)} for s in JobStatus
+        ],
+        "active_statuses": active_statuses,
+        "matrix": matrix,
+        "active_jobs": active,
+        "needs": needs,
+        "runs": runs,
+        "incidents": incidents,
+    }
+
+
+@permission("view_migrationjob")
+def overview(request):
+    form, job_filter = _filters(request)
+    context = {"form": form, **overview_context(job_filter)}
+    if request.htmx:
+        return render(request, "migrations_app/_overview_live.html", context)
+    return render(request, "migrations_app/overview.html", context)
+
+
+# ---------------------------------------------------------------- workers
+
+
+def live_workers(timeout: float = 1.0) -> dict[str, list[str]] | None:
+    """Worker name -> queues it consumes, from the workers that answer within `timeout`.
+    None when the broker cannot be asked."""
+    from julieops.celery import app
+
+    try:
+        replies = app.control.inspect(timeout=timeout).active_queues() or {}
+    except Exception as exc:
+        logger.warning("inspecting the workers failed: %s", exc)
+        return None
+    return {name: sorted(q["name"] for q in queues) for name, queues in sorted(replies.items())}
+
+
+@permission("view_migrationjob")
+def workers(request):
+    alive = live_workers()
+    consumed = {q for queues in (alive or {}).values() for q in queues}
+    queued = dict(
+        StepRun.objects.filter(status=RunStatus.QUEUED)
+        .order_by()
+        .values_list("queue")
+        .annotate(n=Count("pk"))
+    )
+    sites: dict[str, list[Site]] = {}
+    for site in Site.objects.exclude(worker_queue="").select_related("customer"):
+        sites.setdefault(site.worker_queue, []).append(site)
+    names = {settings.CELERY_TASK_DEFAULT_QUEUE, *sites, *queued}
+    queues = [
+        {
+            "name": name,
+            "sites": sites.get(name, []),
+            "queued": queued.get(name, 0),
+            "workers": [w for w, qs in (alive or {}).items() if name in qs],
+            "orphan": name not in consumed,
+        }
+        for name in sorted(names, key=lambda n: (n != settings.CELERY_TASK_DEFAULT_QUEUE, n))
+    ]
+    context = {"alive": alive, "queues": queues, "inspect_failed": alive is None}
+    return render(request, "migrations_app/workers.html", context)
+
+
+# ---------------------------------------------------------------- sign-off report
+
+
+@permission("view_migrationjob")
+def job_report(request, pk):
+    job = _get_job_for_user(request, pk)
+    context = {**report.build_report(job), "pdf_available": report.pdf_available()}
+    return render(request, "migrations_app/report.html", context)
+
+
+@permission("view_migrationjob")
+def job_report_pdf(request, pk):
+    job = _get_job_for_user(request, pk)
+    if not report.pdf_available():
+        return HttpResponse(
+            _("PDF export is not available on this server: print the HTML report instead."),
+            status=501,
+            content_type="text/plain; charset=utf-8",
+        )
+    context = {**report.build_report(job), "pdf": True}
+    html = render_to_string("migrations_app/report.html", context, request=request)
+    response = HttpResponse(report.render_pdf(html), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="julieops-signoff-{job.pk}.pdf"'
+    return response

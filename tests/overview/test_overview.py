@@ -1,0 +1,156 @@
+"""The overview page: figures, what needs a person, running steps, incidents, filters."""
+
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from migrations_app import actions
+from migrations_app.models import Customer, Incident, JobStep, MigrationJob, Site, StepRun
+from tests.conftest import client_for
+
+
+def pass_steps(job, *keys):
+    JobStep.objects.filter(job=job, key__in=keys).update(status="passed")
+
+
+def other_job(practice, user, *, customer_name="Centre dentaire du Parc", assignee=None):
+    customer = Customer.objects.create(name=customer_name)
+    site = Site.objects.create(customer=customer, name="Melun")
+    source = practice.source
+    source.pk, source.site, source.hostname = None, site, "VIEUX"
+    source.save()
+    target = practice.target
+    target.pk, target.site, target.hostname = None, site, "NEUF"
+    target.save()
+    job = actions.create_job(
+        user, customer=customer, site=site, source=source, target=target, title="Migration du Parc"
+    )
+    if assignee:
+        MigrationJob.objects.filter(pk=job.pk).update(assignee=assignee)
+    return job
+
+
+def test_it_is_the_home_page(job, alice):
+    response = client_for(alice).get("/")
+    assert response.status_code == 302 and response["Location"] == "/overview/"
+
+
+def test_it_lists_failed_steps_awaited_approvals_and_waiting_manual_steps(job, alice):
+    pass_steps(job, "source.locate", "source.pxdatas_snapshot", "data.mirror")
+    JobStep.objects.filter(job=job, key="source.server_register").update(
+        status="failed", summary="server.register introuvable"
+    )
+    page = client_for(alice).get("/overview/").content.decode()
+    base = f"/jobs/{job.pk}/?step="
+    assert f'{base}source.server_register"' in page and "server.register introuvable" in page
+    # data.pxdatas: an approval whose dependencies (snapshot, mirror) passed.
+    assert f'{base}data.pxdatas"' in page
+    # install.server is manual and its dependency (data.mirror) passed; post.cps waits for
+    # post.readers, the sign-off for every other step.
+    assert f'{base}install.server"' in page
+    assert f'{base}source.associated_services"' in page
+    assert f'{base}post.cps"' not in page
+    assert f'{base}post.signoff"' not in page
+
+
+def test_it_stops_listing_an_approval_once_given(job, alice, bob):
+    pass_steps(job, "source.pxdatas_snapshot", "data.mirror")
+    client = client_for(alice)
+    assert '?step=data.pxdatas"' in client.get("/overview/").content.decode()
+    actions.approve_step(job.steps.get(key="data.pxdatas"), bob, "Politique choisie : reprise")
+    assert '?step=data.pxdatas"' not in client.get("/overview/").content.decode()
+
+
+def test_it_shows_running_steps_with_progress_and_time_left(job, alice):
+    step = job.steps.get(key="data.mirror")
+    StepRun.objects.create(
+        step=step, status="running", worker="site-evry@laptop", started_at=timezone.now(),
+        done_bytes=3 * 2**30, total_bytes=12 * 2**30, eta_seconds=3725,
+        progress_label="Datas/PATIENT.DAT",
+    )  # fmt: skip
+    page = client_for(alice).get("/overview/").content.decode()
+    assert 'value="25"' in page and "25 %" in page
+    assert "1 h 02 min" in page
+    assert "site-evry@laptop" in page and "Datas/PATIENT.DAT" in page
+
+
+def test_it_lists_open_incidents_only(job, alice):
+    Incident.objects.create(
+        job=job, kind="fse_resent", cpam="CPAM de l'Essonne", description="Lot 412 renvoyé"
+    )
+    Incident.objects.create(
+        job=job, kind="sms_duplicate", description="Rappels en double", status="closed"
+    )
+    page = client_for(alice).get("/overview/").content.decode()
+    assert "Lot 412 renvoyé" in page and "CPAM de l&#x27;Essonne" in page
+    assert "Rappels en double" not in page
+
+
+def test_it_filters_by_customer_and_technician(practice, job, alice, bob):
+    other = other_job(practice, alice, assignee=bob)
+    JobStep.objects.filter(job=job, key="source.locate").update(status="failed")
+    JobStep.objects.filter(job=other, key="source.extras").update(status="failed")
+    client = client_for(alice)
+    mine = f"/jobs/{job.pk}/?step=source.locate"
+    theirs = f"/jobs/{other.pk}/?step=source.extras"
+    page = client.get("/overview/").content.decode()
+    assert mine in page and theirs in page
+    page = client.get(f"/overview/?customer={other.customer_id}").content.decode()
+    assert mine not in page and theirs in page
+    page = client.get(f"/overview/?assignee={bob.pk}").content.decode()
+    assert mine not in page and theirs in page
+
+
+def test_it_counts_jobs_by_status(practice, job, alice):
+    other = other_job(practice, alice)
+    MigrationJob.objects.filter(pk=other.pk).update(status="done")
+    response = client_for(alice).get("/overview/")
+    counts = {c["status"]: c["count"] for c in response.context["status_counts"]}
+    assert counts["draft"] == 1 and counts["done"] == 1 and counts["blocked"] == 0
+    phase_one = response.context["matrix"][0]
+    assert phase_one["number"] == 1 and phase_one["total"] == 1
+
+
+def test_it_refreshes_its_figures_through_an_htmx_fragment(job, alice):
+    client = client_for(alice)
+    page = client.get("/overview/?customer=").content.decode()
+    assert 'hx-trigger="every 5s"' in page and 'hx-get="/overview/?customer="' in page
+    fragment = client.get("/overview/", HTTP_HX_REQUEST="true").content.decode()
+    assert fragment.startswith('<div id="overview-live"')
+    assert "<html" not in fragment and 'hx-swap="outerHTML"' in fragment
+    # A change shows at the next poll.
+    JobStep.objects.filter(job=job, key="target.network").update(status="failed", summary="DNS KO")
+    assert "DNS KO" in client.get("/overview/", HTTP_HX_REQUEST="true").content.decode()
+
+
+def test_it_needs_the_view_permission(job, mallory):
+    assert client_for(mallory).get("/overview/").status_code == 403
+
+
+def _queries(client, url, **headers):
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url, **headers).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_it_does_a_fixed_number_of_queries_whatever_the_number_of_jobs(practice, alice, bob):
+    def add(n):
+        for i in range(n):
+            job = actions.create_job(
+                alice, customer=practice.customer, site=practice.site, source=practice.source,
+                target=practice.target, title=f"job {i}",
+            )  # fmt: skip
+            MigrationJob.objects.filter(pk=job.pk).update(assignee=bob)
+            steps = list(job.steps.all()[:3])
+            JobStep.objects.filter(pk=steps[0].pk).update(status="failed")
+            StepRun.objects.create(step=steps[1], status="running", started_at=timezone.now())
+            Incident.objects.create(job=job, kind="other", description="x")
+
+    client = client_for(alice)
+    add(2)
+    few = _queries(client, "/overview/"), _queries(client, "/overview/", HTTP_HX_REQUEST="true")
+    add(15)
+    many = _queries(client, "/overview/"), _queries(client, "/overview/", HTTP_HX_REQUEST="true")
+    assert many == few
+    assert get_user_model().objects.count() >= 2
