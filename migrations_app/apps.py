@@ -7,6 +7,8 @@ class MigrationsAppConfig(AppConfig):
     verbose_name = "Migrations Julie"
 
     def ready(self):
+        import julieops.celery  # noqa: F401  (the Celery app, for shared_task)
+
         from . import steps  # noqa: F401  (fills the step registry)
         from .roles import ensure_roles
 
