@@ -90,6 +90,11 @@ def request_decision(step: JobStep, user, decision: str, reason: str) -> dict | 
             reason=reason,
             data={"decision": record},
         )
+        if record is not None:
+            from .notifications import announce_if_awaited
+
+            step.job = job
+            announce_if_awaited(step)
     return record
 
 

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from .choices import RunStatus, StepKind, StepStatus
+from .choices import RunStatus, StepStatus
 
 logger = logging.getLogger(__name__)
 
@@ -68,23 +68,30 @@ def after_run(run, status: str) -> None:
 
 
 def approvals_unlocked_by(step) -> None:
-    """`step` just finished: notify each approval step of its job now waiting for a person."""
+    """`step` just finished: notify each step of its job that now awaits a supervisor."""
+    try:
+        for other in step.job.steps.filter(approved_at__isnull=True):
+            if step.key in other.definition.depends_on:
+                announce_if_awaited(other)
+    except Exception:
+        logger.warning("approval notification after step %s failed", step.pk, exc_info=True)
+
+
+def announce_if_awaited(step) -> None:
+    """Notify `approval_awaited` when the step has something to approve (its own rule) and
+    its dependencies are finished."""
     try:
         job = step.job
         with transaction.atomic():  # savepoint, as in notify()
-            dependants = [
-                s
-                for s in job.steps.filter(kind=StepKind.APPROVAL, approved_at__isnull=True)
-                if step.key in s.definition.depends_on and s.status == StepStatus.TODO
-            ]
+            if step.status in StepStatus.active() or not step.definition.approvable(step):
+                return
             finished = set(
                 job.steps.filter(status__in=StepStatus.finished()).values_list("key", flat=True)
             )
-        for approval in dependants:
-            if set(approval.definition.depends_on) <= finished:
-                notify("approval_awaited", job, approval)
+        if set(step.definition.depends_on) <= finished:
+            notify("approval_awaited", job, step)
     except Exception:
-        logger.warning("approval notification after step %s failed", step.pk, exc_info=True)
+        logger.warning("approval notification for step %s failed", step.pk, exc_info=True)
 
 
 # ---------------------------------------------------------------- content

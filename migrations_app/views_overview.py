@@ -63,8 +63,9 @@ def dependencies(key: str, keys) -> set[str]:
 
 
 def needs_a_person(steps: list[dict]) -> list[dict]:
-    """From the steps (values dicts) of the active jobs: failed steps, approvals not given
-    whose dependencies are finished, manual steps whose dependencies are finished."""
+    """From the steps (dicts) of the active jobs: failed steps, steps with something for a
+    supervisor to approve (the step's own rule: a pxdatas decision, an Sms.db restore) whose
+    dependencies are finished, manual steps whose dependencies are finished."""
     by_job: dict[int, list[dict]] = {}
     for step in steps:
         by_job.setdefault(step["job_id"], []).append(step)
@@ -76,12 +77,7 @@ def needs_a_person(steps: list[dict]) -> list[dict]:
             ready = (dependencies(step["key"], keys) & keys) <= finished
             if step["status"] == StepStatus.FAILED:
                 reason = "failed"
-            elif (
-                step["kind"] == StepKind.APPROVAL
-                and step["approved_at"] is None
-                and step["status"] == StepStatus.TODO
-                and ready
-            ):
+            elif step["awaits_approval"] and step["status"] not in StepStatus.active() and ready:
                 reason = "approval"
             elif step["kind"] == StepKind.MANUAL and step["status"] == StepStatus.TODO and ready:
                 reason = "manual"
@@ -112,12 +108,18 @@ def overview_context(job_filter: Q) -> dict:
         .order_by("phase", "-created_at")
     )
     jobs_by_pk = {job.pk: job for job in active}
-    steps = (
-        JobStep.objects.filter(job_id__in=jobs_by_pk)
+    fields = ("id", "job_id", "key", "kind", "status", "phase", "order", "approved_at", "summary")
+    steps = [
+        {
+            **{f: getattr(step, f) for f in fields},
+            "awaits_approval": step.key in REGISTRY and REGISTRY[step.key].approvable(step),
+        }
+        for step in JobStep.objects.filter(job_id__in=jobs_by_pk)
+        .select_related("job")
+        .only(*fields, "result", "approved_by_id", "job__options")
         .order_by()
-        .values("id", "job_id", "key", "kind", "status", "phase", "order", "approved_at", "summary")
-    )
-    needs = needs_a_person(list(steps))
+    ]
+    needs = needs_a_person(steps)
     for item in needs:
         item["job"] = jobs_by_pk[item["job_id"]]
     runs = list(

@@ -14,7 +14,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from migrations_app import actions, runner
+from migrations_app import actions, fse, runner
 from migrations_app.models import Credential, JobStep, MigrationJob, StepRun
 
 SECRET = "webhook-shared-secret-for-tests"
@@ -157,8 +157,10 @@ def test_it_does_not_notify_a_passed_step_or_a_superseded_failure(
 def test_it_announces_an_approval_once_its_dependencies_are_finished(
     notified, receiver, mailoutbox, django_capture_on_commit_callbacks, alice
 ):
+    pxdatas = notified.steps.get(key="data.pxdatas")
     with django_capture_on_commit_callbacks(execute=True):
-        # data.pxdatas waits for the snapshot and the mirror: one is not enough.
+        # A purge decision waits for a supervisor, but not before snapshot and mirror ended.
+        fse.request_decision(pxdatas, alice, "purge", "ARL reçus pour toutes les FSE")
         runner.finish(running_run(notified.steps.get(key="data.mirror")), "passed", summary="ok")
     assert receiver.requests == []
     with django_capture_on_commit_callbacks(execute=True):
@@ -168,6 +170,15 @@ def test_it_announces_an_approval_once_its_dependencies_are_finished(
     [event] = [verify(r) for r in receiver.requests]
     assert event["event"] == "approval_awaited" and event["step"]["key"] == "data.pxdatas"
     assert len(mailoutbox) == 1 and "data.pxdatas" in mailoutbox[0].body
+
+
+def test_it_announces_nothing_when_the_pxdatas_step_needs_no_decision(
+    notified, receiver, django_capture_on_commit_callbacks, alice
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        runner.finish(running_run(notified.steps.get(key="data.mirror")), "passed", summary="ok")
+        actions.tick_step(notified.steps.get(key="source.pxdatas_snapshot"), alice, "photo")
+    assert receiver.requests == []
 
 
 def test_it_announces_the_end_of_a_job_once(
