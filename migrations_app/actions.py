@@ -29,13 +29,17 @@ def start_run(step: JobStep, user, *, reason: str = "", params: dict | None = No
     from .tasks import enqueue
 
     definition = step.definition
+    params = params or {}
+    dry_run = bool(params.get("dry_run"))
     if not definition.is_automated():
         raise ActionRefused(_("This step is not automated yet: tick it by hand with a note."))
+    if dry_run and not definition.supports_dry_run:
+        raise ActionRefused(_("This step has no simulation."), 400)
     with transaction.atomic():
         step = _lock_step(step)
         if StepRun.objects.filter(step=step, status__in=RunStatus.active()).exists():
             raise ActionRefused(_("This step is already queued or running."))
-        if definition.needs_approval_for(step) and not step.is_approved:
+        if not dry_run and definition.needs_approval_for(step) and not step.is_approved:
             raise ActionRefused(_("This step needs a supervisor's approval before it runs."), 403)
         attempt = step.runs.count() + 1
         run = StepRun.objects.create(
@@ -44,12 +48,13 @@ def start_run(step: JobStep, user, *, reason: str = "", params: dict | None = No
             queue=step.job.site.queue,
             requested_by=user,
             queued_at=timezone.now(),
-            params=params or {},
+            params=params,
         )
-        step.status = StepStatus.QUEUED
-        step.save(update_fields=["status", "updated_at"])
+        if not dry_run:
+            step.status = StepStatus.QUEUED
+            step.save(update_fields=["status", "updated_at"])
         audit.record(
-            "step.run" if attempt == 1 else "step.retry",
+            "step.simulate" if dry_run else "step.run" if attempt == 1 else "step.retry",
             category=AuditCategory.JOB,
             actor=user,
             job=step.job,
@@ -201,6 +206,49 @@ def _category(step: JobStep) -> str:
     if step.key.startswith("data."):
         return AuditCategory.DATA
     return AuditCategory.JOB
+
+
+def verify_phase(job: MigrationJob, phase: int, user) -> tuple[list[StepRun], list[str]]:
+    """Run the phase's checks, and the simulation of the steps that have one, so the
+    technician sees what would change before committing. Returns (runs, refusals)."""
+    runs, refused = [], []
+    for step in job.steps.filter(phase=phase).order_by("order"):
+        definition = step.definition
+        if definition.kind == StepKind.CHECK and definition.is_automated():
+            params = {}
+        elif definition.supports_dry_run:
+            params = {"dry_run": True}
+        else:
+            continue
+        try:
+            runs.append(start_run(step, user, reason=_("phase verification"), params=params))
+        except ActionRefused as exc:
+            refused.append(f"{definition.title} : {exc}")
+    audit.record(
+        "phase.verify",
+        category=AuditCategory.JOB,
+        actor=user,
+        job=job,
+        target=f"phase {phase}",
+        data={"runs": [run.pk for run in runs], "refused": refused},
+    )
+    return runs, refused
+
+
+def start_tool(job: MigrationJob, key: str, user, *, reason: str = "") -> StepRun:
+    """Run a tool step outside the catalogue (freeze, unfreeze): its JobStep is added to the
+    job's checklist the first time."""
+    from .steps.registry import REGISTRY
+
+    definition = REGISTRY.get(key)
+    if definition is None or definition.in_catalogue:
+        raise ActionRefused(_("Unknown action."), 400)
+    step, _created = JobStep.objects.get_or_create(
+        job=job,
+        key=key,
+        defaults={"phase": definition.phase, "order": definition.order, "kind": definition.kind},
+    )
+    return start_run(step, user, reason=reason)
 
 
 def create_job(user, **fields) -> MigrationJob:

@@ -263,7 +263,8 @@ def claim(run_id: int, worker: str) -> bool:
     claimed = StepRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
         status=RunStatus.RUNNING, started_at=now, heartbeat_at=now, worker=worker
     )
-    if claimed:
+    params = StepRun.objects.filter(pk=run_id).values_list("params", flat=True).first() or {}
+    if claimed and not params.get("dry_run"):
         JobStep.objects.filter(runs__pk=run_id).update(status=StepStatus.RUNNING)
     return bool(claimed)
 
@@ -347,8 +348,11 @@ def finish(run: StepRun, status: str, *, summary="", result=None, error="", log=
 
 
 def sync_step_status(step_id: int, run_id: int, *, summary: str = "", result=None) -> None:
-    """A step mirrors its latest run, unless a newer run was created meanwhile."""
-    latest = StepRun.objects.filter(step_id=step_id).order_by("-pk").values("pk", "status").first()
+    """A step mirrors its latest real run (a dry run changes nothing, its status neither),
+    unless a newer run was created meanwhile."""
+    runs = StepRun.objects.filter(step_id=step_id).order_by("-pk").values("pk", "status", "params")
+    # In Python: a JSON key lookup treats a missing key differently on each database.
+    latest = next((r for r in runs.iterator() if not (r["params"] or {}).get("dry_run")), None)
     if latest and latest["pk"] == run_id:
         fields = {"status": RUN_TO_STEP_STATUS[RunStatus(latest["status"])]}
         if summary:

@@ -13,6 +13,8 @@ urlpatterns = [
         name="step_action",
     ),
     path("jobs/<int:pk>/runs/<int:run_pk>/log/", views.run_log, name="run_log"),
+    path("jobs/<int:pk>/phases/<int:phase>/verify/", views.phase_verify, name="phase_verify"),
+    path("jobs/<int:pk>/tools/<slug:tool>/", views.job_tool, name="job_tool"),
     path("customers/", views.customer_list, name="customer_list"),
     path("customers/new/", views.customer_create, name="customer_create"),
     path("customers/<int:pk>/", views.customer_detail, name="customer_detail"),

@@ -159,7 +159,16 @@ def _job_page(request, job, *, selected_step=None, selected_run=None, error=None
     if selected_run is not None:
         lines = list(selected_run.log_lines.order_by("-seq")[:LOG_BATCH])[::-1]
     phases = [
-        {"number": n, "title": title, "steps": [s for s in steps if s.phase == n]}
+        {
+            "number": n,
+            "title": title,
+            "steps": [s for s in steps if s.phase == n],
+            "verifiable": any(
+                (s.kind == "check" and s.definition.is_automated()) or s.definition.supports_dry_run
+                for s in steps
+                if s.phase == n
+            ),
+        }
         for n, title in PHASES.items()
     ]
     done = sum(s.status in StepStatus.finished() for s in steps)
@@ -194,7 +203,8 @@ def step_action(request, pk, step_pk, action):
     note = request.POST.get("note", "")
     try:
         if action in ("run", "retry"):
-            actions.start_run(step, request.user, reason=note)
+            params = {"dry_run": True} if request.POST.get("dry_run") == "1" else {}
+            actions.start_run(step, request.user, reason=note, params=params)
             messages.success(request, _("Step sent to the workers."))
         elif action == "cancel":
             run_id = request.POST.get("run", "")
@@ -220,6 +230,44 @@ def step_action(request, pk, step_pk, action):
     except actions.ActionRefused as exc:
         return _job_page(request, job, selected_step=step, error=str(exc), status=exc.status)
     return redirect(f"{job.get_absolute_url()}?step={step.key}")
+
+
+@permission("run_step")
+@post_only
+def phase_verify(request, pk, phase):
+    job = _get_job_for_user(request, pk)
+    if phase not in PHASES:
+        return _job_page(request, job, error=_("Unknown phase."), status=404)
+    runs, refused = actions.verify_phase(job, phase, request.user)
+    if runs:
+        messages.success(
+            request,
+            _("Phase %(phase)s: %(n)s checks and simulations sent to the workers.")
+            % {"phase": phase, "n": len(runs)},
+        )
+    for text in refused:
+        messages.warning(request, text)
+    if not runs and not refused:
+        messages.info(request, _("This phase has no automated check."))
+    return redirect(job)
+
+
+TOOLS = {"freeze": "cutover.freeze", "unfreeze": "cutover.unfreeze"}
+
+
+@permission("run_step")
+@post_only
+def job_tool(request, pk, tool):
+    """Freeze or unfreeze the old server (a step added to the checklist on first use)."""
+    job = _get_job_for_user(request, pk)
+    if tool not in TOOLS:
+        return _job_page(request, job, error=_("Unknown action."), status=404)
+    try:
+        actions.start_tool(job, TOOLS[tool], request.user, reason=request.POST.get("note", ""))
+    except actions.ActionRefused as exc:
+        return _job_page(request, job, error=str(exc), status=exc.status)
+    messages.success(request, _("Step sent to the workers."))
+    return redirect(f"{job.get_absolute_url()}?step={TOOLS[tool]}")
 
 
 @permission("view_migrationjob")

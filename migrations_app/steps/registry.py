@@ -46,6 +46,9 @@ class Step:
     depends_on: tuple[str, ...] = ()
     # False for probe steps that exist only for tests or diagnostics, outside the procedure.
     in_catalogue: bool = True
+    # True when run(ctx) honours ctx.run.params["dry_run"]: shows what would change, changes
+    # nothing, and leaves the step's status alone.
+    supports_dry_run: bool = False
 
     @classmethod
     def is_automated(cls) -> bool:
@@ -88,7 +91,12 @@ def _own_methods(cls) -> set[str]:
 def register(cls: type[Step]) -> type[Step]:
     if cls.key in REGISTRY:
         raise ValueError(f"step {cls.key} registered twice")
-    cls.order = sum(1 for other in REGISTRY.values() if other.phase == cls.phase) + 1
+    # Catalogue steps are numbered in their phase in registration order; tools after them.
+    same_phase = [o for o in REGISTRY.values() if o.phase == cls.phase]
+    if cls.in_catalogue:
+        cls.order = sum(1 for o in same_phase if o.in_catalogue) + 1
+    else:
+        cls.order = 100 + sum(1 for o in same_phase if not o.in_catalogue)
     REGISTRY[cls.key] = cls
     return cls
 

@@ -78,6 +78,7 @@ class DataMirror(Step):
     )
     criteria = "Résumé façon robocopy ; destination vérifiée égale à la source ; source intacte."
     depends_on = ("source.locate",)
+    supports_dry_run = True
 
     def run(self, ctx):
         from ..mirroring import mirror_job

@@ -1,5 +1,7 @@
 """Every page needs login; roles decide who may act."""
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -23,13 +25,12 @@ def all_named_patterns(resolver=None, prefix=""):
 
 
 def concrete(route: str, job) -> str:
+    """A URL of the route with real ids of the job where they matter, 1 or a word elsewhere."""
     step = job.steps.first()
-    return "/" + (
-        route.replace("<int:pk>", str(job.pk))
-        .replace("<int:step_pk>", str(step.pk))
-        .replace("<slug:action>", "run")
-        .replace("<int:run_pk>", "1")
-    )
+    route = route.replace("<int:pk>", str(job.pk)).replace("<int:step_pk>", str(step.pk))
+    route = re.sub(r"<int:\w+>", "1", route)
+    route = re.sub(r"<(?:slug|str):\w+>", "run", route)
+    return "/" + route
 
 
 def test_it_requires_login_on_every_page(job):

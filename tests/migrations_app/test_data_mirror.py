@@ -130,3 +130,45 @@ def test_it_refuses_an_sftp_target_whose_host_key_is_not_confirmed(located, alic
     target.save()
     result = run(job, "data.mirror", alice)
     assert result.status == "failed" and "empreinte" in result.summary
+
+
+def test_it_leaves_the_step_status_alone_in_a_dry_run(located, alice):
+    from migrations_app import actions
+
+    step = located.steps.get(key="data.mirror")
+    run_ = actions.start_run(step, alice, params={"dry_run": True})
+    step.refresh_from_db()
+    assert step.status == "todo"
+    runner.execute(run_.pk, "test")
+    step.refresh_from_db()
+    assert step.status == "todo" and StepRun.objects.get(pk=run_.pk).status == "passed"
+
+
+def test_it_verifies_a_phase_with_its_checks_and_simulations(located, alice):
+    from tests.conftest import client_for
+
+    client = client_for(alice)
+    response = client.post(f"/jobs/{located.pk}/phases/3/verify/")
+    assert response.status_code == 302
+    runs = list(StepRun.objects.filter(step__job=located, step__phase=3))
+    assert [(r.step.key, r.params) for r in runs] == [("data.mirror", {"dry_run": True})]
+    for r in runs:
+        runner.execute(r.pk, "test")
+    assert not juliew(located.target).exists()
+    response = client.post(f"/jobs/{located.pk}/phases/1/verify/")
+    keys = set(
+        StepRun.objects.filter(step__job=located, step__phase=1, params={}).values_list(
+            "step__key", flat=True
+        )
+    )
+    assert {"source.server_register", "source.pxdatas_snapshot", "source.extras"} <= keys
+    assert AuditEvent.objects.filter(action="phase.verify").count() == 2
+
+
+def test_it_refuses_a_simulation_of_a_step_without_one(job, alice):
+    from tests.conftest import client_for
+
+    step = job.steps.get(key="source.locate")
+    response = client_for(alice).post(f"/jobs/{job.pk}/steps/{step.pk}/run/", {"dry_run": "1"})
+    assert response.status_code == 400
+    assert "simulation" in response.content.decode()
