@@ -158,3 +158,23 @@ def test_it_fails_on_the_demo_machines_asking_for_a_check_by_hand(job, alice):
     network_run = run_step(job, "target.network", alice)
     assert network_run.status == "failed"
     assert "POSTE-ACCUEIL" in network_run.summary and "à la main" in network_run.summary
+
+
+def test_it_reports_compatibility_mode_and_removes_it_only_when_asked(job, alice, windows):
+    from julieops.windows import admin_rights
+
+    def layers(params):
+        return {"HKCU": "~ RUNASADMIN" if params["Fix"] else "~ RUNASADMIN WIN7RTM", "HKLM": None}
+
+    endpoint = windows.serve(job.target, {admin_rights.SCRIPT: layers})
+    windows.serve(job.clients.get(), {admin_rights.SCRIPT: {"HKCU": "~ RUNASADMIN", "HKLM": None}})
+    run = run_step(job, "target.admin_rights", alice)
+    assert run.status == "failed"
+    assert by_label(run)["NOUVEAU-SERVEUR — mode de compatibilité"]["status"] == "fail"
+    assert run.result["fix_available"] is True
+    assert not AuditEvent.objects.filter(action="target.admin_rights.fix").exists()
+    fixed = run_step(job, "target.admin_rights", alice, apply=True)
+    assert fixed.status == "passed", fixed.summary
+    assert [p["Fix"] for _s, p in scripts(endpoint)] == [False, True]
+    assert scripts(endpoint)[1][1]["JulieExe"] == r"C:\Juliew\Julie.exe"
+    assert AuditEvent.objects.get(action="target.admin_rights.fix").category == "config"
