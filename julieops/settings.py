@@ -249,6 +249,14 @@ LOGGING = {
 }
 JULIEOPS_EXTRA_STEP_MODULES = env_list("JULIEOPS_EXTRA_STEP_MODULES")
 
+# WinRM: HTTPS (5986) with the certificate pinned per machine; NTLM by default.
+JULIEOPS_WINRM_OPTIONS = {
+    "scheme": os.environ.get("JULIEOPS_WINRM_SCHEME", "https"),
+    "auth": os.environ.get("JULIEOPS_WINRM_AUTH", "ntlm"),
+}
+# Seconds between two reads of a remote robocopy.exe log.
+JULIEOPS_ROBOCOPY_POLL_SECONDS = float(os.environ.get("JULIEOPS_ROBOCOPY_POLL_SECONDS", "5"))
+
 # Cache (login rate limits): Redis when the broker is Redis, else per-process memory.
 CACHE_URL = os.environ.get("CACHE_URL") or (
     CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else ""

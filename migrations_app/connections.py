@@ -4,6 +4,8 @@ Secrets are decrypted here, at the last moment, and handed to the caller for mas
 
 from dataclasses import dataclass, field
 
+from django.conf import settings
+
 from julieops.remote import open_transport
 from julieops.remote.ssh import load_private_key
 
@@ -60,7 +62,15 @@ def transport_for(machine: Machine, *, on_secret=None):
         password=access.password,
         pkey=access.pkey,
         pinned_fingerprint=_pinned(machine),
+        **transport_options(machine),
     )
+
+
+def transport_options(machine: Machine) -> dict:
+    """Deployment-wide WinRM settings (authentication, scheme, timeouts)."""
+    if machine.transport == Transport.WINRM:
+        return dict(getattr(settings, "JULIEOPS_WINRM_OPTIONS", {}))
+    return {}
 
 
 def endpoint_spec(machine: Machine, relpath: str, *, on_secret=None) -> tuple[str, dict]:

@@ -6,14 +6,18 @@ from pathlib import Path
 
 from julieops.julietree.reader import LocalTree, find_child, join, resolve
 from julieops.julietree.server_register import same_host
+from julieops.remote import RemoteError
 
 from .choices import Transport
+from .connections import transport_for
 from .models import Machine
+from .remote_tree import RemoteTree
 from .steps.registry import StepError
 
 
 def tree_for(machine: Machine):
-    """A read-only TreeReader over the machine's C: drive."""
+    """A read-only TreeReader over the machine's C: drive: a local folder, or the machine
+    itself through its transport (SFTP or WinRM)."""
     if machine.transport == Transport.LOCAL:
         try:
             return LocalTree(machine.root_path)
@@ -22,10 +26,14 @@ def tree_for(machine: Machine):
                 f"Le dossier qui représente le C: de {machine.hostname} est introuvable : "
                 f"{machine.root_path}"
             ) from exc
-    raise StepError(
-        f"{machine.hostname} : la lecture des fichiers par {machine.get_transport_display()} "
-        "n'est pas encore disponible pour cette étape ; faites-la à la main et cochez-la."
-    )
+    root = machine.root_path or "C:/"
+    tree = RemoteTree(transport_for(machine), root, hostname=machine.hostname)
+    try:
+        if not tree.is_dir(""):
+            raise StepError(f"{machine.hostname} : {root} n'est pas un dossier.")
+    except RemoteError as exc:
+        raise StepError(f"{machine.hostname} : lecture des fichiers impossible ({exc})") from None
+    return tree
 
 
 class TargetWriter:

@@ -4,11 +4,16 @@ the new one with the mirror engine, feeding the run's log, progress and evidence
 import tempfile
 from pathlib import Path
 
+from django.conf import settings
+
 from julieops.julietree.reader import windows_path
 from julieops.mirror import MirrorOptions, open_endpoint, run_mirror
+from julieops.mirror.robocopy import COLUMNS
+from julieops.remote import RemoteError
+from julieops.windows import robocopy_job
 
-from .choices import AuditCategory
-from .connections import endpoint_spec
+from .choices import AuditCategory, Transport
+from .connections import access_for, endpoint_spec, transport_for
 from .steps.registry import Outcome, StepError
 
 LEVELS = {"info", "warning", "error", "debug"}
@@ -29,23 +34,44 @@ def data_roots(job) -> list[str]:
     return roots
 
 
+def uses_robocopy(ctx, *, dry_run: bool = False) -> bool:
+    """Both ends are Windows machines reached by WinRM: robocopy.exe runs on the new server
+    (unless the run asks for the built-in engine, or is a dry run: the engine lists changes)."""
+    engine = (ctx.run.params or {}).get("engine")
+    both = ctx.source.transport == Transport.WINRM and ctx.target.transport == Transport.WINRM
+    return both and not dry_run and engine != "julieops"
+
+
 def mirror_job(ctx, *, dry_run: bool = False, force: bool = False) -> Outcome:
     job = ctx.job
     roots = data_roots(job)
     items, summaries = [], []
+    robocopy = uses_robocopy(ctx, dry_run=dry_run)
     for root in roots:
         ctx.check_cancel()
+        if robocopy:
+            result = robocopy_root(ctx, root, force=force)
+            summaries.append(result)
+            items.append(_robocopy_item(result))
+            continue
         summary, manifest_sha256 = _mirror_root(ctx, root, dry_run=dry_run, force=force)
         summaries.append({"root": root, **summary.as_json(), "manifest_sha256": manifest_sha256})
         items.append(_item(root, summary))
-    data = {"roots": summaries, "dry_run": dry_run}
+    data = {
+        "roots": summaries,
+        "dry_run": dry_run,
+        "engine": "robocopy" if robocopy else "julieops",
+    }
     if not dry_run:
         ctx.audit(
             "data.mirror",
             AuditCategory.DATA,
             data={
                 "roots": [
-                    {k: s[k] for k in ("root", "files", "bytes", "exit_code", "manifest_sha256")}
+                    {
+                        k: s.get(k)
+                        for k in ("root", "files", "bytes", "exit_code", "manifest_sha256")
+                    }
                     for s in summaries
                 ]
             },
@@ -122,3 +148,127 @@ def _item(root: str, summary) -> dict:
     if summary.fatal:
         detail = f"{summary.fatal} ({detail})"
     return {"label": windows_path(root), "status": status, "detail": detail}
+
+
+def _source_unc(machine, root: str) -> tuple[str, str]:
+    """(share root, folder) of the old server's data as the new server reaches it: its
+    administrative share C$ (the WinRM account is an administrator there)."""
+    host = machine.address or machine.hostname
+    share = rf"\\{host}\C$"
+    return share, share + "\\" + root.strip("/").replace("/", "\\")
+
+
+def robocopy_root(ctx, root: str, *, force: bool = False) -> dict:
+    """One data root copied by robocopy.exe on the new server, started detached and followed
+    until it ends; the old server's share is mapped with the old server's credential, whose
+    password only travels as a PowerShell secret and is masked in the run's log."""
+    source, target = ctx.source, ctx.target
+    access = access_for(source)
+    if not access.password:
+        raise StepError(
+            f"{source.hostname} : robocopy a besoin d'un mot de passe pour connecter le partage "
+            "de l'ancien serveur (une clé SSH ne suffit pas)."
+        )
+    ctx.add_secret(access.password)
+    share, source_path = _source_unc(source, root)
+    target_path = windows_path(root)
+    ctx.log.info(f"robocopy sur {target.hostname} : {source_path} → {target_path}")
+    transport = transport_for(target, on_secret=ctx.add_secret)
+    try:
+        _guard_destination(ctx, transport, target_path, force)
+    except RemoteError as exc:
+        transport.close()
+        raise StepError(f"robocopy sur {target.hostname} : {exc}") from None
+    lines = {"n": 0}
+
+    def on_line(line: str) -> None:
+        lines["n"] += 1
+        if line.strip():
+            ctx.log.info(line)
+        ctx.progress(done=lines["n"], label=f"{target_path} : robocopy")
+
+    try:
+        handle = robocopy_job.start(
+            transport,
+            source_path,
+            target_path,
+            share_root=share,
+            username=access.username,
+            password=access.password,
+        )
+        ctx.log.info(f"Tâche planifiée {handle['task']} lancée ; journal {handle['log']}")
+        try:
+            result = robocopy_job.follow(
+                transport,
+                handle,
+                on_line=on_line,
+                cancel=lambda: ctx.cancelled,
+                poll_seconds=getattr(settings, "JULIEOPS_ROBOCOPY_POLL_SECONDS", 5.0),
+            )
+        except InterruptedError:
+            ctx.log.warning(f"robocopy arrêté sur {target.hostname} (annulation).")
+            ctx.check_cancel()
+            raise
+    except RemoteError as exc:
+        raise StepError(f"robocopy sur {target.hostname} : {exc}") from None
+    finally:
+        transport.close()
+    ctx.log.info(result["meaning"])
+    log = result["log"].encode("utf-8")
+    name = f"journal-robocopy-{root.replace('/', '_')}.log"
+    evidence = ctx.evidence(name, log, kind="robocopy-log")
+    empty = dict.fromkeys(COLUMNS, 0)
+    summary = result["summary"] or {}
+    return {
+        "root": root,
+        "source": source_path,
+        "dest": target_path,
+        "dirs": summary.get("dirs", empty),
+        "files": summary.get("files", empty),
+        "bytes": summary.get("bytes", empty),
+        "exit_code": result["exit_code"],
+        "meaning": result["meaning"],
+        "summary_found": bool(result["summary"]),
+        "log_sha256": evidence.sha256,
+        "manifest_sha256": None,
+    }
+
+
+# What the destination holds before /MIR may delete in it.
+DESTINATION_STATE = r"""
+param([string]$Path)
+$exists = Test-Path -LiteralPath $Path -PathType Container
+@{
+    Exists = $exists
+    Entries = if ($exists) { @(Get-ChildItem -LiteralPath $Path -Force).Count } else { 0 }
+    Julie = $exists -and ((Test-Path -LiteralPath (Join-Path $Path 'Datas')) -or
+        (Test-Path -LiteralPath (Join-Path $Path '.julieops-mirror')))
+}
+"""
+
+
+def _guard_destination(ctx, transport, target_path: str, force: bool) -> None:
+    """robocopy /MIR deletes what the source lacks: refuse a non-empty destination that holds
+    no Julie data, unless the run was confirmed with `force` (the engine's own guard)."""
+    state = transport.powershell(DESTINATION_STATE, {"Path": target_path}) or {}
+    if state.get("Entries") and not state.get("Julie") and not force:
+        raise StepError(
+            f"{target_path} sur {ctx.target.hostname} contient déjà {state['Entries']} élément(s) "
+            "sans données Julie : le miroir les supprimerait. Vérifiez la destination, puis "
+            "relancez en confirmant."
+        )
+
+
+def _robocopy_item(result: dict) -> dict:
+    """Exit code 8 and above, or any failed file, fails the root; a log without its summary
+    too (the copy's end is not proven)."""
+    files, dirs = result["files"], result["dirs"]
+    failed = result["exit_code"] >= 8 or files["failed"] or dirs["failed"] or files["mismatch"]
+    status = "fail" if failed or not result["summary_found"] else "ok"
+    detail = (
+        f"{files['copied']} copiés, {files['skipped']} identiques, {files['extras']} en trop, "
+        f"{files['failed']} échecs ; {result['meaning']}"
+    )
+    if not result["summary_found"]:
+        detail += " Résumé absent du journal robocopy."
+    return {"label": windows_path(result["root"]), "status": status, "detail": detail}

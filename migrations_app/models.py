@@ -149,6 +149,10 @@ class Machine(models.Model):
     host_key_fingerprint = models.CharField(
         _("pinned host key / certificate fingerprint"), max_length=200, blank=True
     )
+    # Seen by "test the connection" and not (yet) confirmed by a supervisor.
+    observed_fingerprint = models.CharField(
+        _("observed host key / certificate fingerprint"), max_length=200, blank=True
+    )
     last_inventory = models.JSONField(default=dict, blank=True)
     last_inventory_at = models.DateTimeField(null=True, blank=True)
 
@@ -156,6 +160,7 @@ class Machine(models.Model):
         ordering = ["site", "hostname"]
         unique_together = [("site", "hostname")]
         verbose_name = _("machine")
+        permissions = [("confirm_host_key", "Can confirm a machine's host key fingerprint")]
 
     def __str__(self):
         return self.hostname

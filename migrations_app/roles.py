@@ -33,7 +33,13 @@ _WORK = [
     "add_incident",
     "change_incident",
 ]
-_SUPERVISE = ["approve_step", "add_credential", "change_credential", "delete_credential"]
+_SUPERVISE = [
+    "approve_step",
+    "confirm_host_key",
+    "add_credential",
+    "change_credential",
+    "delete_credential",
+]
 
 ROLE_PERMISSIONS = {
     TECHNICIAN: _VIEW + _WORK,

@@ -26,6 +26,23 @@ def reap_runs() -> dict:
     return {"lost": outcome["lost"], "resend": [pk for pk, _ in outcome["resend"]]}
 
 
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def check_connection(machine_id: int, user_id: int | None = None) -> str:
+    """« Tester la connexion »: the result lands on the machine, the page polls for it."""
+    from .connection_check import check_connection as check
+
+    return check(machine_id, user_id)["state"]
+
+
+def enqueue_connection_check(machine, user) -> None:
+    from .connection_check import queue_for
+
+    queue = queue_for(machine)
+    transaction.on_commit(
+        lambda: check_connection.apply_async(args=[machine.pk, user.pk], queue=queue)
+    )
+
+
 def enqueue(run) -> None:
     """Send the run to its queue once the transaction that created it commits."""
     transaction.on_commit(lambda: run_step.apply_async(args=[run.pk], queue=run.queue))

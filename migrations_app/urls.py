@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_fse, views_overview
+from . import views, views_fse, views_machines, views_overview
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -47,4 +47,23 @@ urlpatterns += [
     path("workers/", views_overview.workers, name="workers"),
     path("jobs/<int:pk>/report/", views_overview.job_report, name="job_report"),
     path("jobs/<int:pk>/report.pdf", views_overview.job_report_pdf, name="job_report_pdf"),
+]
+
+# Machine connection: test (through a worker), result panel, host key confirmation.
+urlpatterns += [
+    path(
+        "machines/<int:pk>/test-connection/",
+        views_machines.machine_test_connection,
+        name="machine_test_connection",
+    ),
+    path(
+        "machines/<int:pk>/connection/",
+        views_machines.machine_connection,
+        name="machine_connection",
+    ),
+    path(
+        "machines/<int:pk>/confirm-key/",
+        views_machines.machine_confirm_key,
+        name="machine_confirm_key",
+    ),
 ]

@@ -426,7 +426,10 @@ def machine_detail(request, pk):
     machine = get_object_or_404(
         Machine.objects.select_related("site__customer", "credential"), pk=pk
     )
-    return render(request, "migrations_app/machine_detail.html", {"machine": machine})
+    from .views_machines import connection_context, since_of
+
+    context = connection_context(machine, since_of(request))
+    return render(request, "migrations_app/machine_detail.html", context)
 
 
 @permission("change_machine")

@@ -91,6 +91,11 @@ class PostClientsRepoint(Step):
     criteria = "Chemin par poste client."
     depends_on = ("install.clients",)
 
+    def run(self, ctx):
+        from .installation import point_clients
+
+        return point_clients(ctx, old_server=ctx.source.hostname)
+
 
 @register
 class PostSignoff(Step):

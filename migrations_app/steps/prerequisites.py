@@ -1,6 +1,31 @@
-"""Phase 2 — prerequisites of the new server and the network."""
+"""Phase 2 — prerequisites of the new server and the network.
 
+The checks read every post through PowerShell (`julieops.windows`); the auto steps (share,
+firewall, antivirus) then configure only what is missing, unless the run is a dry run."""
+
+from julieops.windows import admin_rights, antivirus, firewall, inventory, network, share
+from julieops.windows.verdict import as_list, item
+
+from ..choices import AuditCategory
 from .registry import Step, register
+from .windows import (
+    data_root,
+    julie_exe,
+    juliew_path,
+    keep_evidence,
+    key_host,
+    outcome,
+    posts,
+    run_on_each,
+    run_script,
+    share_name,
+    share_path,
+    wants_changes,
+)
+
+
+def _not_ok(judged: dict) -> list[str]:
+    return [i["label"] for i in judged["items"] if i["status"] != "ok"]
 
 
 @register
@@ -14,6 +39,12 @@ class TargetHardware(Step):
         "carte réseau 1 Gb/s, Windows 10 ou plus récent (32 ou 64 bits)."
     )
     criteria = "Tableau par poste, attention/échec par ligne."
+
+    def run(self, ctx):
+        results, failed = run_on_each(ctx, posts(ctx.job), inventory.SCRIPT)
+        if results:
+            keep_evidence(ctx, "inventaire-materiel.json", results)
+        return outcome(ctx, inventory.hardware_verdict(results), failed)
 
 
 @register
@@ -30,6 +61,14 @@ class TargetNetwork(Step):
     )
     criteria = "Valeurs par poste ; échec si une session Bureau à distance est active."
 
+    def run(self, ctx):
+        key = key_host(ctx.job)
+        ctx.log.info(f"Poste de la clé HASP : {key}")
+        results, failed = run_on_each(ctx, posts(ctx.job), network.SCRIPT)
+        if results:
+            keep_evidence(ctx, "reseau.json", results)
+        return outcome(ctx, network.network_verdict(results, key), failed, {"key_host": key})
+
 
 @register
 class TargetShare(Step):
@@ -43,6 +82,41 @@ class TargetShare(Step):
         "données ne doit pas contenir d'espaces. Les données sur un NAS sont proscrites."
     )
     criteria = "Partage présent avec les bons droits ; refus clair si espaces ou NAS."
+
+    def run(self, ctx):
+        job, target = ctx.job, ctx.target
+        path, name, data = share_path(job), share_name(job), data_root(job)
+        params = {"Path": path, "Name": name, "Apply": False}
+        state = run_script(ctx, target, share.SCRIPT, params)
+        judged = share.share_verdict(state, path, name)
+        # The data folder itself (below the share) must be acceptable too.
+        extra = [
+            item("Chemin des données", "fail", problem)
+            for problem in share.data_path_problems(data)
+            if problem not in {i["detail"] for i in judged["items"]}
+        ]
+        refused = extra or [
+            i for i in judged["items"] if i["label"] in ("Chemin des données", "Dossier partagé")
+        ]
+        applied = False
+        if refused:
+            ctx.log.error("Partage refusé : rien n'est modifié sur " + target.hostname + ".")
+        elif judged["status"] != "ok" and wants_changes(ctx):
+            before = _not_ok(judged)
+            ctx.log.info(f"{target.hostname} : création / correction du partage {path} ({name})")
+            state = run_script(ctx, target, share.SCRIPT, {**params, "Apply": True})
+            judged = share.share_verdict(state, path, name)
+            applied = True
+            ctx.audit(
+                "target.share.apply",
+                AuditCategory.CONFIG,
+                data={"machine": target.hostname, "path": path, "share": name, "fixed": before},
+            )
+        keep_evidence(ctx, "partage.json", {target.hostname: state})
+        judged = {**judged, "items": [*extra, *judged["items"]]}
+        if extra:
+            judged["summary"] += " Chemin des données refusé."
+        return outcome(ctx, judged, data={"path": path, "share": name, "applied": applied})
 
 
 @register
@@ -59,6 +133,26 @@ class TargetFirewall(Step):
     )
     criteria = "Règles présentes."
 
+    def run(self, ctx):
+        target, exe = ctx.target, julie_exe(ctx.job)
+        state = run_script(ctx, target, firewall.SCRIPT, firewall.script_params(exe))
+        judged = firewall.firewall_verdict(state, exe)
+        missing, applied = _not_ok(judged), False
+        if missing and wants_changes(ctx):
+            ctx.log.info(f"{target.hostname} : ajout des règles manquantes ({', '.join(missing)})")
+            state = run_script(
+                ctx, target, firewall.SCRIPT, firewall.script_params(exe, apply=True)
+            )
+            judged = firewall.firewall_verdict(state, exe)
+            applied = True
+            ctx.audit(
+                "target.firewall.apply",
+                AuditCategory.CONFIG,
+                data={"machine": target.hostname, "added": missing},
+            )
+        keep_evidence(ctx, "pare-feu.json", {target.hostname: state})
+        return outcome(ctx, judged, data={"applied": applied, "missing_before": missing})
+
 
 @register
 class TargetAntivirus(Step):
@@ -73,6 +167,32 @@ class TargetAntivirus(Step):
     )
     criteria = "Exclusions présentes."
 
+    def run(self, ctx):
+        target, job = ctx.target, ctx.job
+        expected = antivirus.expected_exclusions(juliew_path(job), share_path(job))
+        check = {"Processes": [], "Paths": [], "Apply": False}
+        state = run_script(ctx, target, antivirus.SCRIPT, check)
+        judged = antivirus.antivirus_verdict(state, expected)
+        missing = _missing_exclusions(state, expected)
+        applied = False
+        if (missing["ExclusionProcess"] or missing["ExclusionPath"]) and wants_changes(ctx):
+            ctx.log.info(f"{target.hostname} : ajout des exclusions manquantes")
+            params = {
+                "Processes": missing["ExclusionProcess"],
+                "Paths": missing["ExclusionPath"],
+                "Apply": True,
+            }
+            state = run_script(ctx, target, antivirus.SCRIPT, params)
+            judged = antivirus.antivirus_verdict(state, expected)
+            applied = True
+            ctx.audit(
+                "target.antivirus.apply",
+                AuditCategory.CONFIG,
+                data={"machine": target.hostname, "added": missing},
+            )
+        keep_evidence(ctx, "antivirus.json", {target.hostname: state})
+        return outcome(ctx, judged, data={"applied": applied})
+
 
 @register
 class TargetAdminRights(Step):
@@ -85,3 +205,33 @@ class TargetAdminRights(Step):
         "compatibilité doit rester désactivé pour Julie.exe."
     )
     criteria = "Indicateurs relevés ; correction proposée."
+
+    def run(self, ctx):
+        fix = bool((ctx.run.params or {}).get("apply"))
+        exe = julie_exe(ctx.job)
+        if fix:
+            ctx.log.info("Correction demandée : les modes de compatibilité seront retirés.")
+        results, failed = run_on_each(
+            ctx, posts(ctx.job), admin_rights.SCRIPT, {"JulieExe": exe, "Fix": fix}
+        )
+        if results:
+            keep_evidence(ctx, "droits-julie.json", results)
+        judged = admin_rights.admin_rights_verdict(results)
+        if fix and results:
+            ctx.audit(
+                "target.admin_rights.fix",
+                AuditCategory.CONFIG,
+                data={"machines": sorted(results), "program": exe, "layers": results},
+            )
+        compat = [i["label"] for i in judged["items"] if "compatibilité" in i["label"]]
+        fixable = [i for i in judged["items"] if i["label"] in compat and i["status"] == "fail"]
+        return outcome(ctx, judged, failed, {"fix_available": bool(fixable), "fixed": fix})
+
+
+def _missing_exclusions(state: dict, expected: dict) -> dict:
+    """The expected exclusions Defender does not have yet (compared like the verdict)."""
+    missing = {}
+    for kind, paths in expected.items():
+        present = {p.rstrip("\\").lower() for p in as_list((state or {}).get(kind)) if p}
+        missing[kind] = [p for p in paths if p.rstrip("\\").lower() not in present]
+    return missing
