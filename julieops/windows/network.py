@@ -64,18 +64,23 @@ def _group(data: dict) -> str:
     return f"groupe de travail {(cs.get('Workgroup') or cs.get('Domain') or '').upper()}"
 
 
-def network_verdict(machines: dict[str, dict], key_host: str) -> dict:
-    """machines: {post name: result of SCRIPT}; key_host: the post holding the HASP key."""
+def network_verdict(machines: dict[str, dict], key_host: str, expected_group: str = "") -> dict:
+    """machines: {post name: result of SCRIPT}; key_host: the post holding the HASP key;
+    expected_group: the site's workgroup or domain when known (else the most common one)."""
     items = []
     groups = {name: _group(data) for name, data in machines.items()}
-    majority = max(set(groups.values()), key=list(groups.values()).count) if groups else ""
+    if expected_group:
+        reference, where = expected_group, "celui du site"
+    else:
+        reference = max(set(groups.values()), key=list(groups.values()).count) if groups else ""
+        where = "les autres postes"
     for name, data in machines.items():
-        same = groups[name] == majority
+        same = groups[name].casefold() == reference.casefold()
         items.append(
             item(
                 f"{name} — groupe de travail / domaine",
                 "ok" if same else "fail",
-                groups[name] + ("" if same else f" (les autres postes : {majority})"),
+                groups[name] + ("" if same else f" ({where} : {reference})"),
             )
         )
         for nic in as_list(data.get("NetworkAdapterConfiguration")):

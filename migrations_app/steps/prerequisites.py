@@ -67,7 +67,12 @@ class TargetNetwork(Step):
         results, failed = run_on_each(ctx, posts(ctx.job), network.SCRIPT)
         if results:
             keep_evidence(ctx, "reseau.json", results)
-        return outcome(ctx, network.network_verdict(results, key), failed, {"key_host": key})
+        return outcome(
+            ctx,
+            network.network_verdict(results, key, ctx.job.site.workgroup),
+            failed,
+            {"key_host": key},
+        )
 
 
 @register

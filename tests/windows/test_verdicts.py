@@ -113,3 +113,12 @@ def test_it_sends_the_network_script_and_judges_the_replayed_answer():
     assert endpoint.commands[0].powershell_job()["script"] == network.SCRIPT
     result = network.network_verdict({"NOUVEAU-SRV": data}, key_host="NOUVEAU-SRV")
     assert by_label(result)["NOUVEAU-SRV — bureau à distance"]["status"] == "fail"
+
+
+def test_it_compares_every_post_with_the_site_workgroup_when_it_is_known():
+    machines = load("network_good.json")
+    first = next(iter(machines))
+    result = network.network_verdict(machines, key_host=first, expected_group="AUTRE-GROUPE")
+    groups = [i for i in result["items"] if i["label"].endswith("groupe de travail / domaine")]
+    assert groups and all(i["status"] == "fail" for i in groups)
+    assert "celui du site : AUTRE-GROUPE" in groups[0]["detail"]
