@@ -41,6 +41,11 @@ def add_big_images(julie_root: Path, *, files: int, megabytes: int) -> int:
     return files * megabytes * chunk
 
 
+def media(tmp_path) -> dict:
+    """Worker environment: evidence files in the test's folder, as in this process."""
+    return {"MEDIA_ROOT": str(tmp_path / "media")}
+
+
 def refresh(run: StepRun) -> StepRun:
     run.refresh_from_db()
     return run

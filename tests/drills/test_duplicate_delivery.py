@@ -9,7 +9,7 @@ from migrations_app.models import AuditEvent, Evidence, LogLine
 from migrations_app.tasks import run_step
 from tests.support.worker import Worker, wait_for
 
-from .conftest import contents, juliew, refresh
+from .conftest import contents, juliew, media, refresh
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -18,7 +18,7 @@ def test_it_executes_a_mirror_delivered_three_times_to_two_workers_once(located,
     job = located
     job.site.worker_queue = f"drill-dup-{job.pk}"
     job.site.save()
-    workers = [Worker(job.site.worker_queue) for _ in range(2)]
+    workers = [Worker(job.site.worker_queue, env=media(tmp_path)) for _ in range(2)]
     for n, w in enumerate(workers):  # one log file each (the default name is per queue)
         w.log_path = tmp_path / f"worker-{n}.log"
         w.start()

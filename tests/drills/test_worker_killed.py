@@ -16,7 +16,7 @@ from migrations_app.models import Evidence, LogLine
 from migrations_app.tasks import reap_runs
 from tests.support.worker import Worker, wait_for
 
-from .conftest import add_big_images, contents, juliew, refresh, temp_files
+from .conftest import add_big_images, contents, juliew, media, refresh, temp_files
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -39,7 +39,7 @@ def test_it_resumes_a_mirror_after_the_worker_is_killed_mid_copy(
     job.site.save()
     step = job.steps.get(key="data.mirror")
 
-    first = Worker(job.site.worker_queue).start()
+    first = Worker(job.site.worker_queue, env=media(tmp_path)).start()
     try:
         run = actions.start_run(step, alice)
         # Kill once a good part of the bytes went over, well before the end.
@@ -72,7 +72,7 @@ def test_it_resumes_a_mirror_after_the_worker_is_killed_mid_copy(
     assert half_done != before
     assert {rel: before.get(rel) for rel in half_done} == half_done
 
-    second = Worker(job.site.worker_queue).start()
+    second = Worker(job.site.worker_queue, env=media(tmp_path)).start()
     try:
         retry = actions.start_run(step, alice, reason="reprise après la perte du worker")
         wait_for(lambda: refresh(retry).status not in ("queued", "running"), timeout=180)
