@@ -82,3 +82,11 @@ def sftp_target(located, sshd, tmp_path):
     target.host_key_fingerprint = sshd.host_key_fingerprint()
     target.save()
     return remote_c
+
+
+@pytest.fixture(autouse=True)
+def _no_login_failures_left(db):
+    """Log-in failure counters live in the shared cache (Redis) across tests and runs."""
+    from django.core.cache import cache
+
+    cache.clear()  # this suite's own Redis database only (FLUSHDB, never FLUSHALL)

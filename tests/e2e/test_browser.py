@@ -81,12 +81,13 @@ def test_it_walks_a_job_through_the_browser(
             if seen_lines and count < seen_lines[-1]:
                 break  # the final poll reloaded the page
             seen_lines.append(count)
+            if len(seen_lines) == 5:
+                browser.shot("04-etape-en-cours")
             if bars.count():
                 seen_values.append(int(bars.first.get_attribute("value")))
             page.wait_for_timeout(150)
         assert len(set(seen_lines)) >= 3 and seen_lines == sorted(seen_lines), seen_lines
         assert len(set(seen_values)) >= 2 and seen_values == sorted(seen_values), seen_values
-        browser.shot("04-etape-en-cours")
         # The last poll reloads the page (HX-Refresh) with the run's outcome.
         expect(page.locator("#run-status .badge.passed")).to_be_visible(timeout=30_000)
         expect(page.locator("#log-lines")).to_contain_text("tics")
