@@ -226,6 +226,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# A Redis restart must not stop a running copy: the run is claimed and heartbeats in the
+# database, so it finishes; explicit because Celery means to change this default.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_BEAT_SCHEDULE = {
     "reap-runs": {
         "task": "migrations_app.tasks.reap_runs",

@@ -2,6 +2,8 @@
 summaries, the FSE proof and open incidents. HTML for printing; PDF through WeasyPrint when
 it is installed (it is optional at run time: its system libraries may be missing)."""
 
+from pathlib import Path
+
 from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -134,5 +136,8 @@ def _refuse_fetch(url, *args, **kwargs):
 
 def render_pdf(html: str) -> bytes:
     import weasyprint
+    from django.contrib.staticfiles import finders
 
-    return weasyprint.HTML(string=html, url_fetcher=_refuse_fetch).write_pdf()
+    # The same stylesheet as the page, handed over as text: nothing to fetch.
+    css = weasyprint.CSS(string=Path(finders.find("css/report.css")).read_text())
+    return weasyprint.HTML(string=html, url_fetcher=_refuse_fetch).write_pdf(stylesheets=[css])

@@ -313,7 +313,8 @@ def customer_list(request):
     )
     if q:
         customers = customers.filter(Q(name__icontains=q) | Q(licence_number__icontains=q))
-    page = Paginator(customers, 50).get_page(request.GET.get("page"))
+    # Aggregation drops Meta.ordering: order again, or pages may overlap.
+    page = Paginator(customers.order_by("name", "pk"), 50).get_page(request.GET.get("page"))
     return render(request, "migrations_app/customer_list.html", {"page": page, "q": q})
 
 

@@ -4,3 +4,9 @@ document.addEventListener("change", function (event) {
     event.target.form.submit();
   }
 });
+
+document.addEventListener("click", function (event) {
+  if (event.target.closest("[data-print]")) {
+    window.print();
+  }
+});

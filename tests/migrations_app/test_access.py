@@ -1,60 +1,9 @@
-"""Every page needs login; roles decide who may act."""
-
-import re
+"""Roles decide who may act (the URL walk, role matrix and CSRF sweep: tests/security)."""
 
 import pytest
-from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
 
 from migrations_app.models import AuditEvent, JobStep
 from tests.conftest import client_for
-
-# readers_report is the agent's API: bearer-token auth, no session (tests/readersdash).
-PUBLIC = {"login", "logout", "set_language", "readers_report"}
-
-
-def all_named_patterns(resolver=None, prefix=""):
-    resolver = resolver or get_resolver()
-    for pattern in resolver.url_patterns:
-        if isinstance(pattern, URLResolver):
-            if str(pattern.pattern).startswith("admin/"):
-                continue
-            yield from all_named_patterns(pattern, prefix + str(pattern.pattern))
-        elif isinstance(pattern, URLPattern):
-            yield pattern.name, prefix + str(pattern.pattern)
-
-
-def concrete(route: str, job) -> str:
-    """A URL of the route with real ids of the job where they matter, 1 or a word elsewhere."""
-    step = job.steps.first()
-    route = route.replace("<int:pk>", str(job.pk)).replace("<int:step_pk>", str(step.pk))
-    route = re.sub(r"<int:\w+>", "1", route)
-    route = re.sub(r"<(?:slug|str):\w+>", "run", route)
-    return "/" + route
-
-
-def test_it_requires_login_on_every_page(job):
-    anonymous = Client()
-    checked = 0
-    for name, route in all_named_patterns():
-        if name in PUBLIC:
-            continue
-        url = concrete(route, job)
-        for method in (anonymous.get, anonymous.post):
-            response = method(url)
-            assert response.status_code == 302, (name, url, response.status_code)
-            assert response["Location"].startswith("/login/"), (name, url)
-        checked += 1
-    assert checked >= 20
-
-
-def test_it_forbids_every_page_to_a_user_without_a_role(job, mallory):
-    client = client_for(mallory)
-    for name, route in all_named_patterns():
-        if name in PUBLIC or name == "home":
-            continue
-        response = client.get(concrete(route, job))
-        assert response.status_code in (403, 405), (name, response.status_code)
 
 
 def test_it_lets_the_auditor_read_but_not_act(job, carol):
@@ -114,11 +63,3 @@ def test_it_accepts_actions_only_by_post(job, alice, method):
     step = job.steps.first()
     response = getattr(client_for(alice), method)(f"/jobs/{job.pk}/steps/{step.pk}/tick/")
     assert response.status_code == 405
-
-
-def test_it_checks_csrf_on_actions(job, alice):
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(alice)
-    step = job.steps.get(key="source.associated_services")
-    response = client.post(f"/jobs/{job.pk}/steps/{step.pk}/tick/", {"note": "x"})
-    assert response.status_code == 403

@@ -36,3 +36,26 @@ def test_it_sends_security_headers(alice):
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response.cookies["csrftoken"]["samesite"] == "Lax"
+
+
+def test_it_blocks_an_address_trying_many_usernames(alice, bob, settings):
+    attacker = Client(REMOTE_ADDR="192.0.2.66")
+    for n in range(settings.JULIEOPS_LOGIN_MAX_FAILURES):
+        response = attacker.post("/login/", {"username": f"user{n}", "password": "x"})
+        assert response.status_code == 200
+    response = attacker.post("/login/", {"username": "bob", "password": PASSWORD})
+    assert response.status_code == 429
+    # Another address is not affected, and bob's own account is not blocked.
+    response = Client(REMOTE_ADDR="192.0.2.7").post(
+        "/login/", {"username": "bob", "password": PASSWORD}
+    )
+    assert response.status_code == 302
+
+
+def test_it_does_not_tell_a_blocked_username_from_a_wrong_password(alice, settings):
+    client = Client()
+    for _ in range(settings.JULIEOPS_LOGIN_MAX_FAILURES + 2):
+        response = client.post("/login/", {"username": "alice", "password": "wrong"})
+    assert response.status_code == 429
+    blocked = client.post("/login/", {"username": "alice", "password": PASSWORD})
+    assert blocked.status_code == 429 and "sessionid" not in blocked.cookies
