@@ -319,9 +319,15 @@ def finish(run: StepRun, status: str, *, summary="", result=None, error="", log=
             if log is not None:
                 log.flush()
             with transaction.atomic():
+                done = {}
+                if status in (RunStatus.PASSED, RunStatus.WARNING):
+                    # The last progress callback may have come before the last unit of work.
+                    done = {"done_units": F("total_units"), "done_bytes": F("total_bytes")}
                 updated = StepRun.objects.filter(
                     pk=run.pk, status__in=[RunStatus.RUNNING, RunStatus.LOST]
                 ).update(
+                    **done,
+                    eta_seconds=None,
                     status=status,
                     finished_at=timezone.now(),
                     heartbeat_at=timezone.now(),

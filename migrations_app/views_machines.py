@@ -63,12 +63,15 @@ def machine_confirm_key(request, pk):
     with transaction.atomic():
         machine = get_object_or_404(Machine.objects.select_for_update(), pk=pk)
         observed = machine.observed_fingerprint
-        if not observed or not shown or not same_fingerprint(shown, observed):
+        if not shown:
+            messages.error(request, _("No fingerprint was sent: confirm from the machine page."))
+            return _machine_page(request, pk, status=400)
+        if not observed or not same_fingerprint(shown, observed):
             messages.error(
                 request,
                 _("The fingerprint changed since the page was shown: test the connection again."),
             )
-            return redirect(machine)
+            return _machine_page(request, pk, status=409)
         previous = machine.host_key_fingerprint
         machine.host_key_fingerprint, machine.observed_fingerprint = observed, ""
         machine.save(update_fields=["host_key_fingerprint", "observed_fingerprint"])
@@ -85,3 +88,12 @@ def machine_confirm_key(request, pk):
         )
     messages.success(request, _("Fingerprint confirmed. Test the connection again."))
     return redirect(machine)
+
+
+def _machine_page(request, pk, *, status):
+    """The machine page with its messages, answering a refused action with a 4xx."""
+    from .views import machine_detail
+
+    response = machine_detail(request, pk)
+    response.status_code = status
+    return response

@@ -53,7 +53,7 @@ def test_it_prints_the_checklist_operators_copies_fse_proof_and_incidents(job, a
     response = client_for(alice).get(f"/jobs/{job.pk}/report/")
     assert response.status_code == 200
     page = response.content.decode()
-    assert "@media print" in page
+    assert "css/report" in page  # the print stylesheet (no inline style: the CSP forbids it)
     assert "CPS lue sur le poste accueil" in page  # checklist note
     assert "1 h 15 min" in page and "site-evry@nas:7" in page  # run times
     assert ">8123<" in page and ">987654321<" in page and ">1024<" in page  # copy summary

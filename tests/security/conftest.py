@@ -67,6 +67,8 @@ class World:
             ("<int:step_pk>", self.step.pk),
             ("<int:run_pk>", self.run.pk),
             ("<slug:action>", actions.get(name)),
+            ("<int:phase>", 1),
+            ("<slug:tool>", "freeze"),
         ):
             if placeholder in url:
                 assert value is not None, (name, placeholder)

@@ -52,6 +52,11 @@ MATRIX = {
     "workers": ((VIEW, 200), (VIEW, 200)),
     "job_report": ((VIEW, 200), (VIEW, 200)),
     "job_report_pdf": ((VIEW, PDF), (VIEW, PDF)),
+    "phase_verify": ((WORK, 405), (WORK, 302)),
+    "job_tool": ((WORK, 405), (WORK, 302)),
+    "machine_test_connection": ((WORK, 405), (WORK, 302)),
+    "machine_connection": ((VIEW, 200), (VIEW, 200)),
+    "machine_confirm_key": ((SUPER, 405), (SUPER, 400)),
     "readers_token_issue": ((WORK, 405), (WORK, 200)),
     "readers_token_revoke": ((WORK, 405), (WORK, 302)),
 }

@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -33,7 +34,9 @@ class Worker:
         self.concurrency = concurrency
         self.extra_env = env or {}
         self.process = None
-        self.log_path = Path(f"/tmp/julieops-worker-{self.queue}.log")
+        # One log and one evidence folder per worker, even for two workers on a queue.
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"julieops-worker-{self.queue}-"))
+        self.log_path = self.workdir / "worker.log"
 
     def start(self, wait: float = 60) -> "Worker":
         env = {
@@ -41,6 +44,7 @@ class Worker:
             "DATABASE_URL": test_database_url(),
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             "JULIEOPS_HEARTBEAT_INTERVAL": "0.5",
+            "MEDIA_ROOT": str(self.workdir / "media"),
             **self.extra_env,
         }
         self._log = self.log_path.open("wb")

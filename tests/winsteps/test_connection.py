@@ -39,7 +39,8 @@ def test_it_shows_the_key_on_first_contact_and_a_supervisor_confirms_it(practice
         client_for(alice).post(url, {"fingerprint": machine.observed_fingerprint}).status_code
         == 403
     )
-    assert client_for(bob).post(url, {"fingerprint": "SHA256:autre"}).status_code == 302
+    response = client_for(bob).post(url, {"fingerprint": "SHA256:autre"})
+    assert response.status_code == 409 and "empreinte a changé" in response.content.decode()
     machine.refresh_from_db()
     assert machine.host_key_fingerprint == ""  # not the fingerprint shown: refused
     client_for(bob).post(url, {"fingerprint": machine.observed_fingerprint})
