@@ -5,13 +5,14 @@ import tempfile
 from pathlib import Path
 
 from julieops.julietree.reader import LocalTree, find_child, join, resolve
-from julieops.julietree.server_register import same_host
+from julieops.julietree.server_register import is_loopback, same_host
 from julieops.remote import RemoteError
 
 from .choices import Transport
 from .connections import transport_for
 from .models import Machine
 from .remote_tree import RemoteTree
+from .remote_writer import RemoteTargetWriter
 from .steps.registry import StepError
 
 
@@ -110,20 +111,47 @@ class TargetWriter:
                 os.rmdir(dirpath)
 
 
-def target_writer(job) -> TargetWriter:
-    """A writer over the job's new server; refuses when it overlaps any other machine of the
-    job that holds practice data (the old server, the services hosts)."""
+def target_writer(job):
+    """A writer over the job's new server (`TargetWriter` on a local folder,
+    `RemoteTargetWriter` through SSH/WinRM); refuses when it overlaps any other machine of the
+    job that holds practice data (the old server, the services hosts): those are read-only."""
     target = job.target
+    others = [job.source, *job.extra_hosts.all()]
     if target.transport != Transport.LOCAL:
-        raise StepError(
-            f"{target.hostname} : l'écriture par {target.get_transport_display()} n'est pas "
-            "encore disponible pour cette étape ; faites-la à la main et cochez-la."
-        )
+        return _remote_writer(target, others)
     if not target.root_path:
         raise StepError(f"{target.hostname} : dossier du C: non renseigné.")
-    others = [job.source, *job.extra_hosts.all()]
     forbidden = [m.root_path for m in others if m.transport == Transport.LOCAL and m.root_path]
     return TargetWriter(target.root_path, forbidden=forbidden)
+
+
+def _remote_writer(target: Machine, others: list[Machine]):
+    for other in others:
+        same_address = (
+            other.transport != Transport.LOCAL
+            and bool(other.address)
+            and other.address.casefold() == target.address.casefold()
+        )
+        if same_host(other.hostname, target.hostname) or same_address:
+            raise StepError(
+                f"La cible {target.hostname} ({target.address}) est la même machine que "
+                f"{other.hostname} ({other.address or other.get_transport_display()}), dont les "
+                "données sont en lecture seule : écriture refusée."
+            )
+    root = target.root_path or "C:/"
+    if is_loopback(target.address):
+        # Reached on the worker itself: its folders must not overlap the local machines' ones.
+        for other in others:
+            if other.transport == Transport.LOCAL and other.root_path:
+                mine, theirs = Path(root).resolve(), Path(other.root_path).resolve()
+                if mine == theirs or theirs in mine.parents or mine in theirs.parents:
+                    raise StepError(
+                        f"La cible {mine} recouvre la source {theirs} : écriture refusée."
+                    )
+    try:
+        return RemoteTargetWriter(transport_for(target), root, hostname=target.hostname)
+    except RemoteError as exc:
+        raise StepError(f"{target.hostname} : connexion impossible ({exc})") from None
 
 
 def job_machines(job) -> list[Machine]:

@@ -109,7 +109,20 @@ class Transport(Protocol):
 
     def read_file(self, path: str) -> bytes: ...
 
-    def write_file(self, path: str, data: bytes) -> None: ...
+    def write_file(self, path: str, data: bytes, mtime: float | None = None) -> None:
+        """Atomic: a temporary name in the same folder, renamed over `path` once complete
+        (with its modification time already set when `mtime` is given)."""
+
+    def make_dirs(self, path: str) -> None:
+        """Create the folder and its missing parents; an existing folder is fine."""
+
+    def remove_file(self, path: str) -> None:
+        """Remove one file; refuses a folder or a link (RemoteError), and an absent path."""
+
+    def remove_dir(self, path: str) -> None:
+        """Remove one empty folder; refuses a non-empty one or a file (RemoteError)."""
+
+    def set_mtime(self, path: str, mtime: float) -> None: ...
 
     def list_tree(self, path: str) -> list[FileStat]: ...
 

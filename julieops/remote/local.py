@@ -8,6 +8,7 @@ import os
 import shlex
 import signal
 import socket
+import stat as statmod
 import subprocess
 import sys
 import tempfile
@@ -144,7 +145,7 @@ class LocalTransport:
         except OSError as exc:
             raise RemoteError(f"Lecture impossible de {path} ({exc.strerror})") from None
 
-    def write_file(self, path: str, data: bytes) -> None:
+    def write_file(self, path: str, data: bytes, mtime: float | None = None) -> None:
         target = Path(path)
         fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         try:
@@ -152,10 +153,43 @@ class LocalTransport:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
+            if mtime is not None:
+                os.utime(temp, (mtime, mtime))
             os.replace(temp, target)
         except OSError as exc:
             Path(temp).unlink(missing_ok=True)
             raise RemoteError(f"Écriture impossible de {path} ({exc.strerror})") from None
+
+    def make_dirs(self, path: str) -> None:
+        try:
+            os.makedirs(path, exist_ok=True)
+        except OSError as exc:
+            raise RemoteError(f"Création du dossier {path} impossible ({exc.strerror})") from None
+
+    def remove_file(self, path: str) -> None:
+        try:
+            st = os.lstat(path)
+            if not statmod.S_ISREG(st.st_mode):
+                raise RemoteError(f"Suppression refusée : {path} n'est pas un fichier.")
+            os.remove(path)
+        except OSError as exc:
+            raise RemoteError(f"Suppression impossible de {path} ({exc.strerror})") from None
+
+    def remove_dir(self, path: str) -> None:
+        try:
+            if os.path.islink(path):
+                raise RemoteError(f"Suppression refusée : {path} est un lien.")
+            os.rmdir(path)  # refuses a folder that is not empty
+        except OSError as exc:
+            raise RemoteError(
+                f"Suppression du dossier {path} impossible ({exc.strerror})"
+            ) from None
+
+    def set_mtime(self, path: str, mtime: float) -> None:
+        try:
+            os.utime(path, (mtime, mtime), follow_symlinks=False)
+        except OSError as exc:
+            raise RemoteError(f"Date de {path} non modifiable ({exc.strerror})") from None
 
     def stat(self, path: str) -> FileStat:
         try:

@@ -265,7 +265,8 @@ class SSHTransport:
         except OSError as exc:
             raise RemoteError(f"Lecture impossible de {path} sur {self.host} ({exc})") from None
 
-    def write_file(self, path: str, data: bytes) -> None:
+    def write_file(self, path: str, data: bytes, mtime: float | None = None) -> None:
+        """SFTP (version 3) carries whole seconds: a fractional `mtime` is truncated."""
         target = self._path(path)
         directory, name = posixpath.split(target)
         temp = posixpath.join(directory, f".{name}.julieops-{uuid.uuid4().hex[:8]}.tmp")
@@ -274,6 +275,8 @@ class SSHTransport:
             with sftp.open(temp, "wb") as handle:
                 handle.set_pipelined(True)
                 handle.write(data)
+            if mtime is not None:
+                sftp.utime(temp, (mtime, mtime))
             try:
                 sftp.posix_rename(temp, target)
             except OSError:
@@ -285,6 +288,64 @@ class SSHTransport:
             with contextlib.suppress(OSError):
                 sftp.remove(temp)
             raise RemoteError(f"Écriture impossible de {path} sur {self.host} ({exc})") from None
+
+    def make_dirs(self, path: str) -> None:
+        sftp = self.sftp()
+        current = self._path(path).rstrip("/") or "/"
+        missing: list[str] = []
+        try:
+            while True:
+                try:
+                    attrs = sftp.stat(current)
+                except FileNotFoundError:
+                    parent = posixpath.dirname(current)
+                    if parent == current:
+                        raise
+                    missing.append(current)
+                    current = parent
+                    continue
+                if not statmod.S_ISDIR(attrs.st_mode or 0):
+                    raise RemoteError(
+                        f"Création du dossier {path} impossible sur {self.host} : "
+                        f"{current} n'est pas un dossier."
+                    )
+                break
+            for folder in reversed(missing):
+                sftp.mkdir(folder)
+        except OSError as exc:
+            raise RemoteError(
+                f"Création du dossier {path} impossible sur {self.host} ({exc})"
+            ) from None
+
+    def _lstat_mode(self, path: str, what: str) -> int:
+        try:
+            return self.sftp().lstat(self._path(path)).st_mode or 0
+        except OSError as exc:
+            raise RemoteError(f"{what} impossible de {path} sur {self.host} ({exc})") from None
+
+    def remove_file(self, path: str) -> None:
+        if not statmod.S_ISREG(self._lstat_mode(path, "Suppression")):
+            raise RemoteError(f"Suppression refusée : {path} n'est pas un fichier ({self.host}).")
+        try:
+            self.sftp().remove(self._path(path))
+        except OSError as exc:
+            raise RemoteError(f"Suppression impossible de {path} sur {self.host} ({exc})") from None
+
+    def remove_dir(self, path: str) -> None:
+        if not statmod.S_ISDIR(self._lstat_mode(path, "Suppression")):
+            raise RemoteError(f"Suppression refusée : {path} n'est pas un dossier ({self.host}).")
+        try:
+            self.sftp().rmdir(self._path(path))  # the server refuses a folder that is not empty
+        except OSError as exc:
+            raise RemoteError(
+                f"Suppression du dossier {path} impossible sur {self.host} ({exc})"
+            ) from None
+
+    def set_mtime(self, path: str, mtime: float) -> None:
+        try:
+            self.sftp().utime(self._path(path), (mtime, mtime))
+        except OSError as exc:
+            raise RemoteError(f"Date de {path} non modifiable sur {self.host} ({exc})") from None
 
     def stat(self, path: str) -> FileStat:
         try:

@@ -322,18 +322,33 @@ class WinRMTransport:
         data = self.powershell(READ_FILE, {"Path": path})
         return base64.b64decode(data or "")
 
-    def write_file(self, path: str, data: bytes) -> None:
+    def write_file(self, path: str, data: bytes, mtime: float | None = None) -> None:
         temp = f"{path}.julieops-{uuid.uuid4().hex[:8]}.tmp"
         step = 3 * 256 * 1024  # raw bytes per call; base64 keeps each call well under limits
         try:
             for offset in range(0, max(len(data), 1), step):
                 chunk = base64.b64encode(data[offset : offset + step]).decode("ascii")
                 self.powershell(APPEND_FILE, {"Path": temp, "Data": chunk, "First": offset == 0})
-            self.powershell(REPLACE_FILE, {"Temp": temp, "Path": path})
+            params: dict[str, Any] = {"Temp": temp, "Path": path}
+            if mtime is not None:
+                params["Mtime"] = mtime
+            self.powershell(REPLACE_FILE, params)
         except RemoteError:
             with contextlib.suppress(RemoteError):
-                self.powershell(REMOVE_FILE, {"Path": temp})
+                self.powershell(REMOVE_TEMP, {"Path": temp})
             raise
+
+    def make_dirs(self, path: str) -> None:
+        self.powershell(MAKE_DIRS, {"Path": path})
+
+    def remove_file(self, path: str) -> None:
+        self.powershell(REMOVE_FILE, {"Path": path})
+
+    def remove_dir(self, path: str) -> None:
+        self.powershell(REMOVE_DIR, {"Path": path})
+
+    def set_mtime(self, path: str, mtime: float) -> None:
+        self.powershell(SET_MTIME, {"Path": path, "Mtime": mtime})
 
     def stat(self, path: str) -> FileStat:
         entry = self.powershell(STAT, {"Path": path})
@@ -364,15 +379,57 @@ try { $stream.Write($bytes, 0, $bytes.Length) } finally { $stream.Dispose() }
 $null
 """
 
+# The modification time is set on the temporary file: Move-Item keeps it.
 REPLACE_FILE = r"""
-param([string]$Temp, [string]$Path)
+param([string]$Temp, [string]$Path, $Mtime = $null)
+if ($null -ne $Mtime) {
+    $ms = [long][Math]::Round([double]$Mtime * 1000)
+    (Get-Item -LiteralPath $Temp -Force).LastWriteTimeUtc =
+        [DateTimeOffset]::FromUnixTimeMilliseconds($ms).UtcDateTime
+}
 Move-Item -LiteralPath $Temp -Destination $Path -Force
+$null
+"""
+
+REMOVE_TEMP = r"""
+param([string]$Path)
+Remove-Item -LiteralPath $Path -Force -ErrorAction SilentlyContinue
+$null
+"""
+
+# New-Item has no -LiteralPath: the .NET call takes the path as it is (creates the missing
+# parents, accepts an existing folder, fails on an existing file).
+MAKE_DIRS = r"""
+param([string]$Path)
+[void][IO.Directory]::CreateDirectory($Path)
 $null
 """
 
 REMOVE_FILE = r"""
 param([string]$Path)
-Remove-Item -LiteralPath $Path -Force -ErrorAction SilentlyContinue
+$item = Get-Item -LiteralPath $Path -Force
+if ($item.PSIsContainer -or ($item.Attributes -band [IO.FileAttributes]::ReparsePoint)) {
+    throw "Suppression refusée : $Path n'est pas un fichier."
+}
+Remove-Item -LiteralPath $Path -Force
+$null
+"""
+
+# Directory.Delete without recursion refuses a folder that is not empty (and removes a
+# junction itself, never what it points to).
+REMOVE_DIR = r"""
+param([string]$Path)
+$item = Get-Item -LiteralPath $Path -Force
+if (-not $item.PSIsContainer) { throw "Suppression refusée : $Path n'est pas un dossier." }
+[IO.Directory]::Delete($item.FullName, $false)
+$null
+"""
+
+SET_MTIME = r"""
+param([string]$Path, [double]$Mtime)
+$ms = [long][Math]::Round($Mtime * 1000)
+(Get-Item -LiteralPath $Path -Force).LastWriteTimeUtc =
+    [DateTimeOffset]::FromUnixTimeMilliseconds($ms).UtcDateTime
 $null
 """
 
