@@ -6,6 +6,7 @@ import pytest
 
 from migrations_app.models import Credential
 from tests.fse.conftest import make_practice, no_broker  # noqa: F401 - fixtures used here
+from tests.winsteps.conftest import windows  # noqa: F401 - fixture used here
 
 
 def reach_over_ssh(machine, sshd, root):

@@ -63,6 +63,11 @@ class WindowsDrive:
         if script == scripts.REPLACE_FILE:
             self.files[params["Path"]] = (self.temps.pop(params["Temp"]), params.get("Mtime"))
             return powershell_reply(None)
+        if script == scripts.READ_FILE:
+            return powershell_reply(base64.b64encode(self.files[params["Path"]][0]).decode())
+        if script == scripts.REMOVE_FILE:
+            del self.files[params["Path"]]
+            return powershell_reply(None)
         raise AssertionError(f"unexpected script: {script}")
 
     def sent(self, script):
@@ -139,3 +144,53 @@ def test_it_refuses_paths_leaving_the_root_without_sending_anything(path):
         with pytest.raises(StepError, match="hors de la cible"):
             writer.write_file(path, b"x")
         assert len(endpoint.commands) == sent
+
+
+# -- steps with the new server on WinRM (HTTPS, pinned certificate) ---------------------------
+
+
+def serve_drive(posts, machine, drive):
+    from migrations_app.models import Credential
+
+    endpoint = WsmanEndpoint(drive, certfile=posts.certfile, keyfile=posts.keyfile)
+    posts.stack.enter_context(endpoint)
+    credential = Credential(name="admin nouveau serveur", username="julie-admin")
+    credential.secret = endpoint.password
+    credential.save()
+    machine.transport, machine.address, machine.port = "winrm", "127.0.0.1", endpoint.port
+    machine.credential, machine.host_key_fingerprint = credential, posts.fingerprint
+    machine.root_path = ""
+    machine.save()
+    return endpoint
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_runs_the_copy_and_removal_steps_on_a_winrm_target(make_practice, windows, alice):
+    import hashlib
+
+    from migrations_app.models import AuditEvent
+    from tests.fse.conftest import JULIE, start_and_run
+
+    p = make_practice()
+    register = (p.source_root / JULIE / "Datas/server.register").read_bytes()
+    drive = WindowsDrive({"C:/", "C:/WINDOWS", "C:/partage", "C:/partage/Juliew",
+                          "C:/partage/Juliew/Datas"})  # fmt: skip
+    drive.files["C:/partage/Juliew/Datas/server.register"] = (register, 1e9)
+    endpoint = serve_drive(windows, p.target, drive)
+
+    run = start_and_run(p.step("data.window_layout"), alice)
+    assert run.status == "passed", (run.summary, run.error)
+    ini = p.source_root / "Windows/Julieprf.ini"
+    assert drive.files["C:/WINDOWS/Julieprf.ini"] == (ini.read_bytes(), ini.stat().st_mtime)
+    event = AuditEvent.objects.get(action="data.julieprf_ini.copy")
+    assert event.data["target"]["sha256"] == hashlib.sha256(ini.read_bytes()).hexdigest()
+
+    run = start_and_run(p.step("data.server_register"), alice)
+    assert run.status == "passed", (run.summary, run.error)
+    assert "C:/partage/Juliew/Datas/server.register" not in drive.files
+    assert drive.sent(scripts.REMOVE_FILE) == [{"Path": "C:/partage/Juliew/Datas/server.register"}]
+    assert AuditEvent.objects.get(action="data.server_register.remove").data["sha256"] == (
+        hashlib.sha256(register).hexdigest()
+    )
+    assert drive.temps == {}
+    assert endpoint.password.encode() not in b"".join(endpoint.bodies)
