@@ -28,9 +28,17 @@ def test_database_url() -> str:
 class Worker:
     """`celery worker` in its own process group, serving one queue."""
 
-    def __init__(self, queue: str | None = None, *, concurrency: int = 1, env: dict | None = None):
+    def __init__(
+        self,
+        queue: str | None = None,
+        *,
+        concurrency: int = 1,
+        env: dict | None = None,
+        pool: str = "prefork",
+    ):
         self.queue = queue or f"test-{uuid.uuid4().hex[:10]}"
         self.concurrency = concurrency
+        self.pool = pool
         self.extra_env = env or {}
         self.process = None
         self.log_path = Path(f"/tmp/julieops-worker-{self.queue}.log")
@@ -57,7 +65,7 @@ class Worker:
                 "-c",
                 str(self.concurrency),
                 "--pool",
-                "prefork",
+                self.pool,
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
