@@ -73,13 +73,7 @@ def post_only(view):
 @permission("view_migrationjob")
 def job_list(request):
     form = JobFilterForm(request.GET or None)
-    jobs = MigrationJob.objects.select_related("customer", "site", "assignee").annotate(
-        steps_total=Count("steps"),
-        steps_done=Count("steps", filter=Q(steps__status__in=StepStatus.finished())),
-        steps_failed=Count("steps", filter=Q(steps__status=StepStatus.FAILED)),
-        steps_running=Count("steps", filter=Q(steps__status__in=StepStatus.active())),
-        phase=Min("steps__phase", filter=~Q(steps__status__in=StepStatus.finished())),
-    )
+    jobs = MigrationJob.objects.select_related("customer", "site", "assignee")
     if form.is_valid():
         data = form.cleaned_data
         if data["q"]:
@@ -97,7 +91,27 @@ def job_list(request):
             jobs = jobs.filter(customer=data["customer"])
         if data["assignee"]:
             jobs = jobs.filter(assignee=data["assignee"])
-    page = Paginator(jobs.order_by("-created_at"), 50).get_page(request.GET.get("page"))
+    page = Paginator(jobs.order_by("-created_at", "-pk"), 50).get_page(request.GET.get("page"))
+    # Step figures for the page's jobs only: aggregating every job's steps before the
+    # LIMIT cost ~50 ms with 2,000 jobs.
+    figures = {
+        row["job_id"]: row
+        for row in JobStep.objects.filter(job_id__in=[job.pk for job in page])
+        .order_by()
+        .values("job_id")
+        .annotate(
+            steps_total=Count("pk"),
+            steps_done=Count("pk", filter=Q(status__in=StepStatus.finished())),
+            steps_failed=Count("pk", filter=Q(status=StepStatus.FAILED)),
+            steps_running=Count("pk", filter=Q(status__in=StepStatus.active())),
+            phase=Min("phase", filter=~Q(status__in=StepStatus.finished())),
+        )
+    }
+    empty = {"steps_total": 0, "steps_done": 0, "steps_failed": 0, "steps_running": 0}
+    for job in page:
+        for key, value in {**empty, "phase": None, **figures.get(job.pk, {})}.items():
+            if key != "job_id":
+                setattr(job, key, value)
     return render(
         request, "migrations_app/job_list.html", {"page": page, "form": form, "phases": PHASES}
     )
