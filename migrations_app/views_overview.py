@@ -24,6 +24,7 @@ MAX_ACTIVE_RUNS = 100
 # Rows of the long lists: with a team's 200+ active jobs, rendering every one cost ~100 ms
 # per refresh and made a page nobody reads to the end. The counts stay complete.
 OVERVIEW_ROWS = 50
+WAITS_FOR_A_PERSON = {StepKind.APPROVAL, StepKind.MANUAL}
 
 
 def seconds_text(seconds: int | None) -> str:
@@ -77,22 +78,24 @@ def needs_a_person(steps: list[dict]) -> list[dict]:
     for step in steps:
         by_job.setdefault(step["job_id"], []).append(step)
     found = []
+    finished_statuses = StepStatus.finished()
     for job_steps in by_job.values():
         keys = {s["key"] for s in job_steps}
-        finished = {s["key"] for s in job_steps if s["status"] in StepStatus.finished()}
+        finished = {s["key"] for s in job_steps if s["status"] in finished_statuses}
         for step in job_steps:
-            ready = (dependencies(step["key"], keys) & keys) <= finished
             if step["status"] == StepStatus.FAILED:
                 reason = "failed"
             elif (
-                step["kind"] == StepKind.APPROVAL
-                and step["approved_at"] is None
-                and step["status"] == StepStatus.TODO
-                and ready
+                step["status"] == StepStatus.TODO
+                and step["kind"] in WAITS_FOR_A_PERSON
+                and (dependencies(step["key"], keys) & keys) <= finished
             ):
-                reason = "approval"
-            elif step["kind"] == StepKind.MANUAL and step["status"] == StepStatus.TODO and ready:
-                reason = "manual"
+                if step["kind"] == StepKind.MANUAL:
+                    reason = "manual"
+                elif step["approved_at"] is None:
+                    reason = "approval"
+                else:
+                    continue
             else:
                 continue
             definition = REGISTRY.get(step["key"])
@@ -111,6 +114,7 @@ def overview_context(job_filter: Q) -> dict:
     active = list(
         jobs.filter(status__in=JobStatus.active())
         .select_related("customer", "site", "assignee")
+        .defer("discovered_paths", "options")
         .annotate(
             steps_total=Count("steps"),
             steps_done=Count("steps", filter=Q(steps__status__in=StepStatus.finished())),
