@@ -24,7 +24,6 @@ MAX_ACTIVE_RUNS = 100
 # Rows of the long lists: with a team's 200+ active jobs, rendering every one cost ~100 ms
 # per refresh and made a page nobody reads to the end. The counts stay complete.
 OVERVIEW_ROWS = 50
-WAITS_FOR_A_PERSON = {StepKind.APPROVAL, StepKind.MANUAL}
 
 
 def seconds_text(seconds: int | None) -> str:
@@ -78,24 +77,22 @@ def needs_a_person(steps: list[dict]) -> list[dict]:
     for step in steps:
         by_job.setdefault(step["job_id"], []).append(step)
     found = []
-    finished_statuses = StepStatus.finished()
     for job_steps in by_job.values():
         keys = {s["key"] for s in job_steps}
-        finished = {s["key"] for s in job_steps if s["status"] in finished_statuses}
+        finished = {s["key"] for s in job_steps if s["status"] in StepStatus.finished()}
         for step in job_steps:
+            ready = (dependencies(step["key"], keys) & keys) <= finished
             if step["status"] == StepStatus.FAILED:
                 reason = "failed"
             elif (
-                step["status"] == StepStatus.TODO
-                and step["kind"] in WAITS_FOR_A_PERSON
-                and (dependencies(step["key"], keys) & keys) <= finished
+                step["kind"] == StepKind.APPROVAL
+                and step["approved_at"] is None
+                and step["status"] == StepStatus.TODO
+                and ready
             ):
-                if step["kind"] == StepKind.MANUAL:
-                    reason = "manual"
-                elif step["approved_at"] is None:
-                    reason = "approval"
-                else:
-                    continue
+                reason = "approval"
+            elif step["kind"] == StepKind.MANUAL and step["status"] == StepStatus.TODO and ready:
+                reason = "manual"
             else:
                 continue
             definition = REGISTRY.get(step["key"])
