@@ -460,13 +460,31 @@ def concurrent_runs(user, jobs, port: int, session: str, *, seconds: float, tick
                 time.sleep(1.0)
             conn.close()
 
+        peak, polling = [0], threading.Event()
+
+        def count_connections() -> None:
+            import psycopg
+
+            with psycopg.connect(DB_URL) as conn:
+                while not polling.is_set():
+                    row = conn.execute(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [DB_NAME]
+                    ).fetchone()
+                    peak[0] = max(peak[0], row[0])
+                    conn.commit()
+                    time.sleep(0.5)
+
         threads = [
             threading.Thread(target=poll, args=(r.step.job_id, r.pk), daemon=True) for r in runs
         ]
+        counter = threading.Thread(target=count_connections, daemon=True)
+        counter.start()
         for t in threads:
             t.start()
         for t in threads:
             t.join(timeout=seconds + 150)
+        polling.set()
+        counter.join(timeout=5)
         wait_for(
             lambda: not StepRun.objects.filter(pk__in=[r.pk for r in runs], status__in=["queued", "running"]).exists(),
             timeout=60,
@@ -485,6 +503,7 @@ def concurrent_runs(user, jobs, port: int, session: str, *, seconds: float, tick
     return {
         "runs": len(runs),
         "passed": statuses.count("passed"),
+        "peak_db_connections": peak[0],
         "lines": len(delays) + missing,
         "lines_not_seen": missing,
         "p50_s": round(statistics.median(delays), 3),
@@ -577,7 +596,10 @@ def main():
 
         # 3. One worker writing as fast as a step logs.
         print("team bench: worker throughput …", flush=True)
-        spare = list(MigrationJob.objects.filter(status="draft").select_related("site")[:60])
+        # Jobs whose probe steps are not running (a done job's steps run again as retries).
+        spare = list(
+            MigrationJob.objects.filter(status__in=["draft", "done"]).select_related("site")[:60]
+        )
         lines = int(os.environ.get("BENCH_WORKER_LINES", "200000"))
         results["worker"] = worker_throughput(user, spare[0], lines)
 
