@@ -244,8 +244,9 @@ def step_action(request, pk, step_pk, action):
 def run_log(request, pk, run_pk):
     """htmx poll: the log lines after ?after=<seq>, plus status and progress out of band.
     Answers 286 (stop polling) once the run is over and every line was sent."""
-    job = _get_job_for_user(request, pk)
-    run = get_object_or_404(StepRun.objects.select_related("step"), pk=run_pk, step__job=job)
+    # The run, its step and its job in one query: this comes every second from each open page.
+    run = get_object_or_404(StepRun.objects.select_related("step__job"), pk=run_pk, step__job_id=pk)
+    job = run.step.job
     try:
         after = max(0, int(request.GET.get("after", "0")))
     except ValueError:
