@@ -24,6 +24,11 @@ MAX_ACTIVE_RUNS = 100
 # Rows of the long lists: with a team's 200+ active jobs, rendering every one cost ~100 ms
 # per refresh and made a page nobody reads to the end. The counts stay complete.
 OVERVIEW_ROWS = 50
+# What the overview shows of an active job (a job's title falls back on customer and site).
+OVERVIEW_JOB_FIELDS = (
+    "title", "status", "created_at", "customer__name", "site__name",
+    "assignee__username", "assignee__first_name", "assignee__last_name",
+)  # fmt: skip
 
 
 def seconds_text(seconds: int | None) -> str:
@@ -111,7 +116,7 @@ def overview_context(job_filter: Q) -> dict:
     active = list(
         jobs.filter(status__in=JobStatus.active())
         .select_related("customer", "site", "assignee")
-        .defer("discovered_paths", "options")
+        .only(*OVERVIEW_JOB_FIELDS)
         .annotate(
             steps_total=Count("steps"),
             steps_done=Count("steps", filter=Q(steps__status__in=StepStatus.finished())),
