@@ -484,20 +484,29 @@ def worker_throughput(user, job, lines: int) -> dict:
     return {"lines": stored, "seconds": round(seconds, 2), "lines_per_s": round(stored / seconds)}
 
 
-def concurrent_runs(user, jobs, port: int, session: str, *, seconds: float, tick: float) -> dict:
-    """len(jobs) probe.sleep runs at once on one thread-pool worker; one poller per run
+def concurrent_runs(
+    user, jobs, port: int, session: str, *, seconds: float, tick: float, processes: int
+) -> dict:
+    """len(jobs) probe.sleep runs at once on `processes` thread-pool workers, each serving
+    its own site queue (in a team, runs come from many site workers); one poller per run
     asks the log view every second (as htmx does) and notes when each line arrives."""
     from migrations_app import actions
     from migrations_app.models import JobStep, LogLine, MigrationJob, Site, StepRun
     from tests.support.worker import Worker, wait_for
 
-    worker = Worker(
-        concurrency=len(jobs), pool="threads", env={"JULIEOPS_HEARTBEAT_INTERVAL": "5"}
-    ).start()
+    share = -(-len(jobs) // processes)
+    workers = []
     arrivals: dict[tuple[int, int], datetime] = {}
     lock = threading.Lock()
     try:
-        Site.objects.filter(jobs__in=jobs).update(worker_queue=worker.queue)
+        for i in range(processes):
+            workers.append(
+                Worker(concurrency=share, pool="threads", env={"JULIEOPS_HEARTBEAT_INTERVAL": "5"})
+            )
+            workers[-1].start()
+            Site.objects.filter(jobs__in=jobs[i * share : (i + 1) * share]).update(
+                worker_queue=workers[-1].queue
+            )
         MigrationJob.objects.filter(pk__in=[j.pk for j in jobs]).update(
             options={"probe_seconds": seconds, "probe_tick": tick}
         )
@@ -554,7 +563,8 @@ def concurrent_runs(user, jobs, port: int, session: str, *, seconds: float, tick
         )  # fmt: skip
         statuses = list(StepRun.objects.filter(pk__in=[r.pk for r in runs]).values_list("status", flat=True))  # fmt: skip
     finally:
-        worker.stop()
+        for worker in workers:
+            worker.stop()
     emitted = LogLine.objects.filter(run_id__in=[r.pk for r in runs]).values_list("run_id", "seq", "ts")  # fmt: skip
     delays, missing = [], 0
     for run_id, seq, ts in emitted:
@@ -594,7 +604,7 @@ def main():
     user.groups.add(Group.objects.get(name="technicien"))
     client = Client()
     client.force_login(user)
-    results: dict = {"scale": scale}
+    results: dict = {"scale": scale, "load_average_at_start": os.getloadavg()}
 
     def page_urls() -> dict:
         job = MigrationJob.objects.filter(status="in_progress").order_by("pk").first()
@@ -682,10 +692,12 @@ def main():
         results["concurrent_runs"] = concurrent_runs(
             user, spare[1 : 1 + n_runs], port, session,
             seconds=float(os.environ.get("BENCH_RUN_SECONDS", "20")), tick=0.1,
+            processes=int(os.environ.get("BENCH_RUN_WORKERS", "5")),
         )  # fmt: skip
     finally:
         web.stop()
 
+    results["load_average_at_end"] = os.getloadavg()
     _report(results)
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
@@ -696,6 +708,9 @@ def main():
 def _report(r: dict) -> None:
     print("\nTeam-scale figures (PostgreSQL, gunicorn + whitenoise, wrk on loopback)")
     print(f"  data: {r['data']}")
+    print(
+        f"  load average (shared machine): {r['load_average_at_start']} -> {r['load_average_at_end']}"
+    )
     for key in [k for k in r if k.startswith("queries_at_")]:
         print(f"  {key}: {r[key]}")
     print(f"  {'page':<10} {'mode':<12} {'rate/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")  # fmt: skip
