@@ -2,9 +2,9 @@
 
 import sys
 
-from bench import logs_bench, mirror_bench
+from bench import logs_bench, mirror_bench, team_bench
 
-SUITES = {"mirror": mirror_bench.main, "logs": logs_bench.main}
+SUITES = {"mirror": mirror_bench.main, "logs": logs_bench.main, "team": team_bench.main}
 
 
 def main(argv: list[str]) -> int:

@@ -1,5 +1,7 @@
 from django import forms
 from django.contrib.auth import get_user_model
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from .choices import MachineRole, Transport
@@ -170,16 +172,38 @@ class NoteForm(forms.Form):
     note = forms.CharField(label=_("note"), max_length=5000, widget=forms.Textarea)
 
 
+class PlainSelect(forms.Select):
+    """A select written in one pass. The stock widget renders a template per option:
+    with a team's 2,000 customers that alone took about 80 ms per page."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        selected = set(self.format_value(value))
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (key, " selected" if str(key) in selected else "", label)
+                for key, label in self.choices
+            ),
+        )
+        attrs = {**self.build_attrs(self.attrs, attrs), "name": name}
+        return format_html("<select{}>{}</select>", flatatt(attrs), options)
+
+
 class JobFilterForm(forms.Form):
     q = forms.CharField(label=_("search"), required=False, max_length=100)
     status = forms.ChoiceField(label=_("status"), required=False)
     customer = forms.ModelChoiceField(
-        label=_("customer"), queryset=Customer.objects.all(), required=False
+        label=_("customer"),
+        queryset=Customer.objects.only("id", "name"),
+        required=False,
+        widget=PlainSelect,
     )
     assignee = forms.ModelChoiceField(
         label=_("assignee"),
         queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
         required=False,
+        widget=PlainSelect,
     )
 
     def __init__(self, *args, **kwargs):

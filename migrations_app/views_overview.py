@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from . import report
 from .choices import IncidentStatus, JobStatus, RunStatus, StepKind, StepStatus
 from .forms import JobFilterForm
-from .models import Incident, JobStep, MigrationJob, Site, StepRun
+from .models import Customer, Incident, JobStep, MigrationJob, Site, StepRun
 from .steps.registry import PHASES, REGISTRY
 from .views import _get_job_for_user, permission
 
@@ -21,6 +21,14 @@ logger = logging.getLogger(__name__)
 
 SIGNOFF = "post.signoff"
 MAX_ACTIVE_RUNS = 100
+# Rows of the long lists: with a team's 200+ active jobs, rendering every one cost ~100 ms
+# per refresh and made a page nobody reads to the end. The counts stay complete.
+OVERVIEW_ROWS = 50
+# What the overview shows of an active job (a job's title falls back on customer and site).
+OVERVIEW_JOB_FIELDS = (
+    "title", "status", "created_at", "customer__name", "site__name",
+    "assignee__username", "assignee__first_name", "assignee__last_name",
+)  # fmt: skip
 
 
 def seconds_text(seconds: int | None) -> str:
@@ -40,6 +48,11 @@ def seconds_text(seconds: int | None) -> str:
 
 def _filters(request) -> tuple[JobFilterForm, Q]:
     form = JobFilterForm(request.GET or None)
+    # Only the customers with an active job: the overview shows nothing for the others,
+    # and a team's full list (2,000 customers) cost ~30 ms per refresh to build.
+    form.fields["customer"].queryset = Customer.objects.filter(
+        pk__in=MigrationJob.objects.filter(status__in=JobStatus.active()).values("customer_id")
+    ).only("id", "name")
     jobs = Q()
     if form.is_valid():
         if form.cleaned_data["customer"]:
@@ -99,6 +112,7 @@ def overview_context(job_filter: Q) -> dict:
     active = list(
         jobs.filter(status__in=JobStatus.active())
         .select_related("customer", "site", "assignee")
+        .only(*OVERVIEW_JOB_FIELDS)
         .annotate(
             steps_total=Count("steps"),
             steps_done=Count("steps", filter=Q(steps__status__in=StepStatus.finished())),
@@ -155,8 +169,10 @@ def overview_context(job_filter: Q) -> dict:
         ],
         "active_statuses": active_statuses,
         "matrix": matrix,
-        "active_jobs": active,
-        "needs": needs,
+        "active_jobs": active[:OVERVIEW_ROWS],
+        "active_total": len(active),
+        "needs": needs[:OVERVIEW_ROWS],
+        "needs_total": len(needs),
         "runs": runs,
         "incidents": incidents,
     }

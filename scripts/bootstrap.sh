@@ -10,7 +10,7 @@ PYTHON=${PYTHON:-python3}
 # System packages the test suite drives for real: sshd, Samba, pcscd with a virtual reader,
 # Chromium for browser tests, gettext for translations, rsync for benchmarks,
 # Pango for WeasyPrint (PDF sign-off report; optional when running).
-test_packages=(openssh-server openssh-client samba smbclient pcscd vsmartcard-vpcd
+test_packages=(wrk openssh-server openssh-client samba smbclient pcscd vsmartcard-vpcd
   python3-virtualsmartcard python3-pycryptodome pcsc-tools libpcsclite-dev swig
   chromium fonts-dejavu-core gettext rsync libpango-1.0-0 libpangoft2-1.0-0)
 run_packages=(gettext)

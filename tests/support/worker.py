@@ -29,9 +29,17 @@ def test_database_url() -> str:
 class Worker:
     """`celery worker` in its own process group, serving one queue."""
 
-    def __init__(self, queue: str | None = None, *, concurrency: int = 1, env: dict | None = None):
+    def __init__(
+        self,
+        queue: str | None = None,
+        *,
+        concurrency: int = 1,
+        env: dict | None = None,
+        pool: str = "prefork",
+    ):
         self.queue = queue or f"test-{uuid.uuid4().hex[:10]}"
         self.concurrency = concurrency
+        self.pool = pool
         self.extra_env = env or {}
         self.process = None
         # One log and one evidence folder per worker, even for two workers on a queue.
@@ -61,7 +69,7 @@ class Worker:
                 "-c",
                 str(self.concurrency),
                 "--pool",
-                "prefork",
+                self.pool,
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
