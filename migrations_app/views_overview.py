@@ -75,6 +75,16 @@ def dependencies(key: str, keys) -> set[str]:
     return set(definition.depends_on) if definition else set()
 
 
+def approval_keys() -> list[str]:
+    """Keys of the steps that can wait for a supervisor: approval steps, and steps with an
+    approval rule of their own (e.g. the Sms.db restore of data.services)."""
+    return [
+        key
+        for key, definition in REGISTRY.items()
+        if definition.needs_approval() or "approvable" in vars(definition)
+    ]
+
+
 def needs_a_person(steps: list[dict]) -> list[dict]:
     """From the steps (dicts) of the active jobs: failed steps, steps with something for a
     supervisor to approve (the step's own rule: a pxdatas decision, an Sms.db restore) whose
@@ -123,15 +133,17 @@ def overview_context(job_filter: Q) -> dict:
     )
     jobs_by_pk = {job.pk: job for job in active}
     fields = ("id", "job_id", "key", "kind", "status", "phase", "order", "approved_at", "summary")
-    steps = [
-        {
-            **{f: getattr(step, f) for f in fields},
-            "awaits_approval": step.key in REGISTRY and REGISTRY[step.key].approvable(step),
-        }
-        for step in JobStep.objects.filter(job_id__in=jobs_by_pk)
+    active_steps = JobStep.objects.filter(job_id__in=jobs_by_pk).order_by()
+    # Only steps with an approval rule are loaded whole (the rule reads results and options).
+    awaiting = {
+        step.pk
+        for step in active_steps.filter(key__in=approval_keys())
         .select_related("job")
         .only(*fields, "result", "approved_by_id", "job__options")
-        .order_by()
+        if REGISTRY[step.key].approvable(step)
+    }
+    steps = [
+        {**step, "awaits_approval": step["id"] in awaiting} for step in active_steps.values(*fields)
     ]
     needs = needs_a_person(steps)
     for item in needs:
