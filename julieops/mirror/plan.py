@@ -1,12 +1,12 @@
 """Walk both trees in parallel and sort every name into robocopy's classes."""
 
 import errno
-import fnmatch
-from concurrent.futures import FIRST_COMPLETED, Executor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
 
 from .endpoints import MARKER_NAME, Endpoint
-from .entry import DIR, LINK, Entry, join
+from .entry import DIR, FILE, LINK, Entry, join
+from .treewalk import excluded
 
 LONELY, NEWER, OLDER, CHANGED = "lonely", "newer", "older", "changed"
 
@@ -48,18 +48,6 @@ class Plan:
         return sum(c.entry.size for c in self.copies) + sum(e.size for _, e in self.same)
 
 
-def excluded(rel: str, name: str, patterns: list[str]) -> bool:
-    """Case-insensitive glob on the name, or on the relative path when the pattern has a '/'."""
-    if not patterns:
-        return False
-    low_name, low_rel = name.lower(), rel.lower()
-    for pattern in patterns:
-        p = pattern.lower().replace("\\", "/").strip("/")
-        if fnmatch.fnmatchcase(low_rel if "/" in p else low_name, p):
-            return True
-    return False
-
-
 def classify(src: Entry, dst: Entry, window_ns: int) -> str | None:
     """robocopy's rule: copy when the times differ (either way) or the sizes differ."""
     delta = src.mtime_ns - dst.mtime_ns
@@ -82,9 +70,19 @@ def build_plan(
 ) -> Plan:
     plan = Plan()
     patterns = list(exclude or [])
+    dest_exists = dest.exists()
+    trees = _walk_both(source, dest, patterns, dest_exists)
+    if trees:
+        executor = _Immediate()  # everything is listed already: no threads to wait for
 
     def listing(endpoint: Endpoint, side: str, rel: str):
         try:
+            if trees:
+                listings, errors = trees[0 if endpoint is source else 1]
+                if rel in listings:
+                    return listings[rel]
+                if rel in errors:
+                    raise OSError(*errors[rel])
             return endpoint.list_dir(rel)
         except OSError as exc:
             if side == "destination" and exc.errno == errno.ENOENT:
@@ -105,9 +103,10 @@ def build_plan(
     def list_extra(rel: str, purpose: str):
         return purpose, rel, listing(dest, "destination", rel), None
 
-    root_entries = source.list_dir("")  # a missing or unreadable root is fatal: let it raise
+    if trees and "" in trees[0][1]:
+        raise OSError(*trees[0][1][""])  # a missing or unreadable root is fatal
+    root_entries = trees[0][0][""] if trees else source.list_dir("")
     plan.dirs_total = 1
-    dest_exists = dest.exists()
 
     def list_root():
         return "pair", "", root_entries, listing(dest, "destination", "") if dest_exists else []
@@ -131,22 +130,53 @@ def build_plan(
     return plan
 
 
+def _walk_both(source: Endpoint, dest: Endpoint, patterns: list[str], dest_exists: bool):
+    """Both local trees listed whole: the destination in a child process meanwhile."""
+    src_walker, dst_walker = source.tree_walker(), dest.tree_walker()
+    if src_walker is None or dst_walker is None:
+        return None
+    finish = dst_walker.in_child(patterns) if dest_exists else None
+    src_tree = src_walker.here(patterns)
+    return src_tree, finish() if finish else ({}, {})
+
+
+class _Immediate:
+    """An executor that runs each task at once (the listings are already in memory)."""
+
+    def submit(self, fn, *args):
+        fut = Future()
+        fut.set_result(fn(*args))
+        return fut
+
+
 def _compare_dir(
     plan, rel, src_entries, dst_entries, patterns, window_ns, executor, list_pair, list_extra
 ):
+    # The hot loop of a re-run: one pass per name, an unchanged file costs one tuple comparison.
+    # Destination records may be plain tuples (from the child lister): indexed, not named.
     futures = set()
     if src_entries is None:  # unreadable source dir: leave its destination alone
         return futures
-    dst_map = {e.name: e for e in dst_entries or []}
+    prefix = f"{rel}/" if rel else ""
+    check_names = bool(patterns) or not rel
+    dst_map = {e[0]: e for e in dst_entries} if dst_entries else {}
+    pop = dst_map.pop
+    same = plan.same.append
     for s in src_entries:
-        child = join(rel, s.name)
-        if (not rel and s.name == MARKER_NAME) or excluded(child, s.name, patterns):
-            dst_map.pop(s.name, None)
+        name = s[0]
+        child = prefix + name
+        if check_names and ((not rel and name == MARKER_NAME) or excluded(child, name, patterns)):
+            pop(name, None)
             continue
-        d = dst_map.pop(s.name, None)
+        d = pop(name, None)
+        if d == s and s[1] == FILE:  # same kind, size, time and mode
+            same((child, s))
+            continue
         if s.kind == LINK:
             plan.links.append(child)  # never followed; its destination namesake is protected
             continue
+        if d is not None:
+            d = Entry._make(d)
         mismatch = d is not None and d.kind != s.kind
         if mismatch:
             plan.mismatches.append((child, s, d))
@@ -168,16 +198,17 @@ def _compare_dir(
             if reason:
                 plan.copies.append(Copy(child, s, reason))
             else:
-                plan.same.append((child, s))
+                same((child, s))
     for d in dst_map.values():
-        child = join(rel, d.name)
-        if (not rel and d.name == MARKER_NAME) or excluded(child, d.name, patterns):
+        name, kind = d[0], d[1]
+        child = prefix + name
+        if (not rel and name == MARKER_NAME) or excluded(child, name, patterns):
             continue
-        if d.kind == DIR:
+        if kind == DIR:
             plan.extra_dirs.append(child)
             futures.add(executor.submit(list_extra, child, "extra"))
         else:
-            plan.extra_files.append((child, d.size))
+            plan.extra_files.append((child, d[2]))
     return futures
 
 
@@ -189,11 +220,11 @@ def _collect_subtree(plan, purpose, rel, entries, patterns, executor, list_extra
     if purpose == "mismatch":
         dirs.append(rel)
     for d in entries or []:
-        child = join(rel, d.name)
-        if d.kind == DIR:
+        child = join(rel, d[0])
+        if d[1] == DIR:
             if purpose == "extra":
                 dirs.append(child)
             futures.add(executor.submit(list_extra, child, purpose))
         else:
-            files.append((child, d.size))
+            files.append((child, d[2]))
     return futures

@@ -56,6 +56,10 @@ class Endpoint:
         raise NotImplementedError
 
     # --- reading --------------------------------------------------------------------------
+    def tree_walker(self):
+        """An object listing the whole tree at once (see local.TreeWalk), or None."""
+        return None
+
     def list_dir(self, rel: str) -> list[Entry]:
         """Entries of one directory, with size and mtime from the listing itself."""
         raise NotImplementedError

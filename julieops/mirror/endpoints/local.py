@@ -2,13 +2,16 @@
 
 import contextlib
 import errno
+import marshal
 import os
-import stat
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import PurePosixPath
 from typing import BinaryIO
 
-from ..entry import DIR, FILE, LINK, Entry
+from .. import treewalk
+from ..entry import Entry
+from ..treewalk import scan, walk
 from .base import Endpoint, temp_name
 
 # Filesystems that keep POSIX nanosecond times; anything else gets the 2 s tolerance.
@@ -110,40 +113,13 @@ class LocalEndpoint(Endpoint):
         return os.path.isdir(self.root)
 
     def list_dir(self, rel: str) -> list[Entry]:
-        out = []
-        # Scanning through a directory fd makes each entry's stat an fstatat on a short name.
-        dir_fd = os.open(self.path(rel), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        try:
-            return self._scan(dir_fd, out)
-        finally:
-            os.close(dir_fd)
+        return scan(self.path(rel), Entry)
 
-    @staticmethod
-    def _scan(dir_fd: int, out: list) -> list[Entry]:
-        with os.scandir(dir_fd) as it:
-            for de in it:
-                if de.is_symlink():
-                    out.append(Entry(de.name, LINK))
-                    continue
-                st = de.stat(follow_symlinks=False)
-                mode = st.st_mode
-                if stat.S_ISDIR(mode):
-                    kind = DIR
-                elif stat.S_ISREG(mode):
-                    kind = FILE
-                else:
-                    kind = LINK  # sockets, fifos, devices: recorded and skipped like links
-                out.append(
-                    Entry(
-                        de.name,
-                        kind,
-                        st.st_size if kind == FILE else 0,
-                        st.st_mtime_ns,
-                        not mode & stat.S_IWUSR,
-                        stat.S_IMODE(mode),
-                    )
-                )
-        return out
+    def tree_walker(self):
+        """A whole-tree walker for the planner, or None when `list_dir` was specialised."""
+        if type(self).list_dir is not LocalEndpoint.list_dir:
+            return None
+        return TreeWalk(self.root)
 
     def open_read(self, rel: str, size: int) -> BinaryIO:
         return os.fdopen(open_source(self.path(rel)), "rb", buffering=0)
@@ -196,3 +172,44 @@ class LocalEndpoint(Endpoint):
 
     def remove_dir(self, rel: str) -> None:
         os.rmdir(self.path(rel))
+
+
+class TreeWalk:
+    """Lists a whole local tree for the planner, here or in a child process."""
+
+    def __init__(self, root: str):
+        self.root = root
+
+    def here(self, patterns: list[str]) -> tuple[dict, dict]:
+        return walk(self.root, patterns, Entry)
+
+    def in_child(self, patterns: list[str]) -> Callable[[], tuple[dict, dict]]:
+        """Start listing in a child interpreter; the returned function waits for the result.
+
+        The child only reads (scandir/stat). If it cannot start or fails, the tree is listed
+        here instead: the child is a speed-up, never a requirement.
+        """
+        import subprocess  # only for local trees: not needed by the remote endpoints
+
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", treewalk.__file__, self.root, *patterns],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        except (OSError, ValueError):
+            return lambda: self.here(patterns)
+
+        def finish():
+            data = proc.stdout.read()
+            proc.stdout.close()
+            if proc.wait() != 0:
+                return self.here(patterns)
+            try:
+                listings, errors = marshal.loads(data)  # noqa: S302 - our own child's output
+            except (EOFError, ValueError, TypeError):
+                return self.here(patterns)
+            return listings, errors  # plain tuples in Entry's order: the planner indexes them
+
+        return finish
