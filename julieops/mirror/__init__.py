@@ -10,7 +10,15 @@ from .endpoints import Endpoint, open_endpoint
 from .engine import MirrorOptions, Progress, run_mirror
 from .guards import GuardError, check_destination
 from .summary import Summary
-from .verify import write_manifest
+
+
+def __getattr__(name: str):
+    if name == "write_manifest":  # imported on demand: blake3 and hashlib are slow to load
+        from .verify import write_manifest
+
+        return write_manifest
+    raise AttributeError(name)
+
 
 __all__ = [
     "Endpoint",

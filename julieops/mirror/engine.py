@@ -4,7 +4,6 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from .endpoints import Endpoint, LocalEndpoint
@@ -12,7 +11,6 @@ from .entry import DIR, FILE
 from .guards import GuardError, check_destination
 from .plan import CHANGED, LONELY, NEWER, OLDER, Copy, Plan, build_plan
 from .summary import Summary
-from .verify import compare_trees, hash_many, write_manifest
 
 FAT_WINDOW_NS = 2_000_000_000
 BATCH_FILES, BATCH_BYTES = 32, 16 * 1024 * 1024
@@ -128,8 +126,32 @@ def run_mirror(
     """Mirror `source` onto `dest` (robocopy /MIR). Never writes to `source`."""
     options = options or MirrorOptions()
     threads = options.threads or default_threads(source, dest)
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="mirror") as pool:
+    with _LazyPool(threads) as pool:
         return _Run(source, dest, options, pool, progress, log, cancel).run()
+
+
+class _LazyPool:
+    """Threads started at the first task: a re-run with nothing to copy needs none (nor the
+    import of concurrent.futures, which pulls in logging)."""
+
+    def __init__(self, threads: int):
+        self.threads, self.pool = threads, None
+        self.lock = threading.Lock()
+
+    def submit(self, fn, *args):
+        with self.lock:
+            if self.pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix="mirror")
+        return self.pool.submit(fn, *args)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=False)
 
 
 class _Run:
@@ -407,6 +429,8 @@ class _Run:
         else:
             items = []
         hashes: dict[str, str] = {}
+        if items or self.options.manifest:
+            from .verify import compare_trees, hash_many, write_manifest  # blake3, hashlib
         if items:
             hashes, problems = compare_trees(self.source, self.dest, items, self.pool)
             sizes = dict(items)

@@ -1,7 +1,6 @@
 """Walk both trees in parallel and sort every name into robocopy's classes."""
 
 import errno
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
 
 from .endpoints import MARKER_NAME, Endpoint
@@ -63,7 +62,7 @@ def classify(src: Entry, dst: Entry, window_ns: int) -> str | None:
 def build_plan(
     source: Endpoint,
     dest: Endpoint,
-    executor: Executor,
+    executor,
     *,
     window_ns: int,
     exclude: list[str] | None = None,
@@ -111,6 +110,11 @@ def build_plan(
     def list_root():
         return "pair", "", root_entries, listing(dest, "destination", "") if dest_exists else []
 
+    if trees:
+        wait, FIRST_COMPLETED = _all_done, None  # noqa: N806 - mirrors the imported names
+    else:  # threads list the remote trees: imported only then (it pulls in logging)
+        from concurrent.futures import FIRST_COMPLETED, wait
+
     pending = {executor.submit(list_root)}
     while pending:
         done, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -144,9 +148,21 @@ class _Immediate:
     """An executor that runs each task at once (the listings are already in memory)."""
 
     def submit(self, fn, *args):
-        fut = Future()
-        fut.set_result(fn(*args))
-        return fut
+        return _Done(fn(*args))
+
+
+class _Done:
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def result(self):
+        return self.value
+
+
+def _all_done(pending, return_when=None):
+    return pending, set()
 
 
 def _compare_dir(
