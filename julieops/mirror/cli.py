@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
                 source,
                 dest,
                 options,
-                log=log,
+                log=None if args.json else log,  # JSON mode prints no lines
                 progress=_progress_bar(sys.stderr) if interactive else None,
             )
         finally:

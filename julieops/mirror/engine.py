@@ -307,23 +307,29 @@ class _Run:
         copied: list[tuple[str, int]] = []
         both_local = isinstance(self.source, LocalEndpoint) and isinstance(self.dest, LocalEndpoint)
 
+        track = tracker.callback is not None  # without a progress display: no counting
+        dry_run = self.options.dry_run
+
         def copy_one(c: Copy) -> None:
             if self.is_cancelled():
                 return
             size = c.entry.size
             if c.reason != "mismatch":  # already logged when the mismatch was resolved
                 self.log("info", c.reason, c.rel, size)
-            tracker.add(current=c.rel)
             sent = [0]
+            on_bytes = None
+            if track:
+                tracker.add(current=c.rel)
 
-            def on_bytes(n):
-                sent[0] += n
-                tracker.add(n)
+                def on_bytes(n):
+                    sent[0] += n
+                    tracker.add(n)
 
             def attempt():
-                tracker.add(-sent[0])  # a retry starts over
-                sent[0] = 0
-                if self.options.dry_run:
+                if track:
+                    tracker.add(-sent[0])  # a retry starts over
+                    sent[0] = 0
+                if dry_run:
                     return
                 if both_local:
                     self.dest.store_from_local(c.rel, self.source.path(c.rel), c.entry, on_bytes)
@@ -345,7 +351,8 @@ class _Run:
                 self.touched.add(c.rel.rpartition("/")[0])
             if error:
                 self.log("error", "failed", c.rel, size, error)
-            tracker.add(size - sent[0] if self.options.dry_run else 0, files=1)
+            if track:
+                tracker.add(size - sent[0] if dry_run else 0, files=1)
 
         def copy_batch(batch):
             for c in batch:
