@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .endpoints import Endpoint, LocalEndpoint
+from .endpoints.local import file_mode
 from .entry import DIR, FILE
 from .guards import GuardError, check_destination
 from .plan import CHANGED, LONELY, NEWER, OLDER, Copy, Plan, build_plan
@@ -14,6 +15,10 @@ from .summary import Summary
 
 FAT_WINDOW_NS = 2_000_000_000
 BATCH_FILES, BATCH_BYTES = 32, 16 * 1024 * 1024
+# A first copy of many files shares the work with a helper process (the GIL serialises the
+# syscalls of threads). Below this count, starting it costs more than it saves.
+HELPER_MIN_FILES = 1000
+HELPER_FILE_COST = 64 * 1024  # a file's fixed cost in "bytes", to split the work evenly
 
 # Per-line tags: robocopy's English words for the CLI, French ones for the technician's log.
 TAGS = {
@@ -338,6 +343,12 @@ class _Run:
                     self.dest.store(c.rel, chunks, c.entry, on_bytes)
 
             error = self.with_retries("copy", c.rel, attempt)
+            record(c, error)
+            if track:
+                tracker.add(size - sent[0] if dry_run else 0, files=1)
+
+        def record(c: Copy, error: str | None) -> None:
+            size = c.entry.size
             column = "mismatch" if c.reason == "mismatch" else "copied"
             with self.lock:
                 if error:
@@ -351,14 +362,20 @@ class _Run:
                 self.touched.add(c.rel.rpartition("/")[0])
             if error:
                 self.log("error", "failed", c.rel, size, error)
-            if track:
-                tracker.add(size - sent[0] if dry_run else 0, files=1)
 
         def copy_batch(batch):
             for c in batch:
                 copy_one(c)
 
-        futures = [self.pool.submit(copy_batch, b) for b in batches(plan.copies)]
+        mine, helped = plan.copies, []
+        if both_local and not dry_run and type(self.source) is type(self.dest) is LocalEndpoint:
+            mine, helped = split_for_helper(plan.copies)
+        futures = [self.pool.submit(copy_batch, b) for b in batches(mine)]
+        if helped:
+            done = self.copy_in_helper(helped, record, tracker if track else None)
+            for c in helped:  # a helper that failed to start or died: copy the rest here
+                if c.rel not in done and not self.cancelled:
+                    futures.append(self.pool.submit(copy_one, c))
         for fut in futures:
             fut.result()
         tracker.add(force=True)
@@ -369,6 +386,64 @@ class _Run:
                     s.files.failed += 1
                     s.bytes.failed += c.entry.size
         return copied
+
+    def copy_in_helper(self, jobs: list[Copy], record, tracker) -> set[str]:
+        """Copy `jobs` in a helper process (localcopy.py); returns the paths it reported."""
+        import marshal
+        import subprocess
+        import sys
+
+        from . import localcopy
+
+        reported: set[str] = set()
+        by_rel = {c.rel: c for c in jobs}
+        options = self.options
+        payload = marshal.dumps(
+            (
+                self.source.root,
+                self.dest.root,
+                options.retries,
+                options.retry_wait,
+                [(c.rel, c.entry.name, c.entry.mtime_ns, file_mode(c.entry)) for c in jobs],
+            )
+        )
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", localcopy.__file__],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        except (OSError, ValueError):
+            return reported
+        try:
+            proc.stdin.write(payload)
+            proc.stdin.close()
+            while not self.is_cancelled():
+                try:
+                    results = marshal.load(proc.stdout)  # noqa: S302 - our own helper's output
+                except (EOFError, ValueError, TypeError):
+                    break
+                for rel, error, retried in results:
+                    c = by_rel[rel]
+                    if c.reason != "mismatch":
+                        self.log("info", c.reason, rel, c.entry.size)
+                    for text in retried:
+                        self.log("warning", "retry", rel, extra=text)
+                    with self.lock:
+                        self.summary.wait_seconds += len(retried) * options.retry_wait
+                    record(c, error)
+                    reported.add(rel)
+                    if tracker:
+                        tracker.add(c.entry.size, files=1, current=rel)
+        except OSError:
+            pass  # a broken pipe: what was not reported is copied here
+        finally:
+            if proc.poll() is None and self.cancelled:
+                proc.terminate()  # it removes the temporary file it was writing
+            proc.stdout.close()
+            proc.wait()
+        return reported
 
     def remove(self, rel: str, kind: str, size, quiet=False) -> bool:
         if not quiet:
@@ -469,6 +544,20 @@ class _Run:
             write_manifest(
                 self.options.manifest, records, source=str(self.source), dest=str(self.dest)
             )
+
+
+def split_for_helper(copies: list[Copy]) -> tuple[list[Copy], list[Copy]]:
+    """Many files: the second half by estimated cost goes to a helper (sorted paths: mostly
+    other folders than ours, so the two processes rarely lock the same directory)."""
+    if len(copies) < HELPER_MIN_FILES:
+        return copies, []
+    costs = [HELPER_FILE_COST + c.entry.size for c in copies]
+    half, total = sum(costs) / 2, 0
+    for i, cost in enumerate(costs):
+        total += cost
+        if total >= half:
+            return copies[: i + 1], copies[i + 1 :]
+    return copies, []
 
 
 def batches(copies: list[Copy]):

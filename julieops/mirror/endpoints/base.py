@@ -11,9 +11,8 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from ..entry import Entry
+from ..localcopy import TEMP_PREFIX, TEMP_SUFFIX
 
-TEMP_PREFIX = ".~julieops-"
-TEMP_SUFFIX = ".part"
 MARKER_NAME = ".julieops-mirror"
 NETWORK_BUFFER = 1024 * 1024
 

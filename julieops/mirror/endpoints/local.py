@@ -1,7 +1,5 @@
 """A local directory tree: scandir listing, kernel copy (copy_file_range/sendfile)."""
 
-import contextlib
-import errno
 import marshal
 import os
 import sys
@@ -11,8 +9,11 @@ from typing import BinaryIO
 
 from .. import treewalk
 from ..entry import Entry
+from ..localcopy import copy_file, kernel_copy, open_source, write_temp
 from ..treewalk import scan, walk
 from .base import Endpoint, temp_name
+
+__all__ = ["LocalEndpoint", "TreeWalk", "file_mode", "kernel_copy", "open_source"]
 
 # Filesystems that keep POSIX nanosecond times; anything else gets the 2 s tolerance.
 POSIX_FILESYSTEMS = {
@@ -31,9 +32,6 @@ POSIX_FILESYSTEMS = {
     "nilfs2",
     "ramfs",
 }
-COPY_CHUNK = 8 * 1024 * 1024
-_READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
-_NOATIME = getattr(os, "O_NOATIME", 0)
 
 
 def filesystem_type(path: str) -> str:
@@ -52,39 +50,8 @@ def filesystem_type(path: str) -> str:
     return fstype
 
 
-def open_source(path: str) -> int:
-    """Open for reading without touching the access time when the kernel lets us."""
-    if _NOATIME:
-        with contextlib.suppress(PermissionError):
-            return os.open(path, _READ_FLAGS | _NOATIME)
-    return os.open(path, _READ_FLAGS)
-
-
-def kernel_copy(src_fd: int, dst_fd: int, size: int, on_bytes: Callable[[int], None] | None):
-    """Copy inside the kernel; copy_file_range may reflink, sendfile is the fallback."""
-    use_range = hasattr(os, "copy_file_range")
-    done = 0
-    while True:
-        try:
-            if use_range:
-                n = os.copy_file_range(src_fd, dst_fd, COPY_CHUNK)
-            else:
-                n = os.sendfile(dst_fd, src_fd, None, COPY_CHUNK)
-        except OSError as exc:
-            if use_range and exc.errno in (
-                errno.EXDEV,
-                errno.ENOSYS,
-                errno.EINVAL,
-                errno.EOPNOTSUPP,
-            ):
-                use_range = False
-                continue
-            raise
-        if n == 0:
-            return done
-        done += n
-        if on_bytes:
-            on_bytes(n)
+def file_mode(entry: Entry) -> int:
+    return entry.mode or (0o444 if entry.readonly else 0o644)
 
 
 class LocalEndpoint(Endpoint):
@@ -127,20 +94,7 @@ class LocalEndpoint(Endpoint):
     def _write_temp(self, rel: str, fill: Callable[[int], None], entry: Entry) -> None:
         final = self.path(rel)
         tmp = os.path.join(os.path.dirname(final), temp_name(entry.name))
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        try:
-            try:
-                fill(fd)
-                if entry.mtime_ns:
-                    os.utime(fd, ns=(entry.mtime_ns, entry.mtime_ns))
-                os.fchmod(fd, entry.mode or (0o444 if entry.readonly else 0o644))
-            finally:
-                os.close(fd)
-            os.replace(tmp, final)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        write_temp(final, tmp, fill, entry.mtime_ns, file_mode(entry))
 
     def store(self, rel, chunks: Iterator[bytes], entry: Entry, on_bytes=None) -> None:
         def fill(fd):
@@ -155,11 +109,9 @@ class LocalEndpoint(Endpoint):
         self._write_temp(rel, fill, entry)
 
     def store_from_local(self, rel: str, source_path: str, entry: Entry, on_bytes=None) -> None:
-        src_fd = open_source(source_path)
-        try:
-            self._write_temp(rel, lambda fd: kernel_copy(src_fd, fd, entry.size, on_bytes), entry)
-        finally:
-            os.close(src_fd)
+        final = self.path(rel)
+        tmp = os.path.join(os.path.dirname(final), temp_name(entry.name))
+        copy_file(source_path, final, tmp, entry.mtime_ns, file_mode(entry), on_bytes)
 
     def makedirs(self, rel: str) -> None:
         os.makedirs(self.path(rel), exist_ok=True)
