@@ -265,7 +265,7 @@ class _Run:
         s.dirs.skipped = plan.dirs_total - new_dirs
         s.files.total, s.bytes.total = plan.files_total, plan.bytes_total
         s.files.skipped = len(plan.same)
-        s.bytes.skipped = sum(e.size for _, e in plan.same)
+        s.bytes.skipped = sum(e[2] for _, e in plan.same)
         s.files.extras = len(plan.extra_files)
         s.bytes.extras = sum(size for _, size in plan.extra_files)
         s.dirs.extras = len(plan.extra_dirs)
@@ -505,7 +505,7 @@ class _Run:
         s = self.summary
         copied_set = {rel for rel, _ in copied}
         if self.options.verify_all:
-            items = sorted(copied + [(rel, e.size) for rel, e in plan.same])
+            items = sorted(copied + [(rel, e[2]) for rel, e in plan.same])
         elif self.options.verify:
             items = sorted(copied)
         else:
@@ -526,7 +526,7 @@ class _Run:
                 s.bytes.failed += sizes[rel]
         if self.options.manifest:
             entries = {c.rel: c.entry for c in plan.copies} | dict(plan.same)
-            missing = [(rel, e.size) for rel, e in entries.items() if rel not in hashes]
+            missing = [(rel, e[2]) for rel, e in entries.items() if rel not in hashes]
             for rel, value in hash_many(self.dest, missing, self.pool).items():
                 if isinstance(value, Exception):
                     s.fail(rel, "manifest", str(value))
@@ -535,8 +535,8 @@ class _Run:
             records = [
                 {
                     "path": rel,
-                    "size": entries[rel].size,
-                    "mtime_ns": entries[rel].mtime_ns,
+                    "size": entries[rel][2],  # Entry or plain record: same field order
+                    "mtime_ns": entries[rel][3],
                     "blake3": hashes[rel],
                 }
                 for rel in sorted(hashes)

@@ -24,7 +24,9 @@ class Plan:
     dir_times: dict[str, int] = field(default_factory=dict)  # every source dir -> mtime_ns
     dirs_differing: set[str] = field(default_factory=set)  # existing dirs whose time differs
     copies: list[Copy] = field(default_factory=list)
-    same: list[tuple[str, Entry]] = field(default_factory=list)
+    # Unchanged files: (rel, record), the record an Entry or a plain tuple in Entry's field
+    # order (a whole-tree listing builds no Entry for the files it finds unchanged).
+    same: list[tuple[str, tuple]] = field(default_factory=list)
     # Destination entries in the way of a source entry of another kind: removed, then copied.
     mismatches: list[tuple[str, Entry, Entry]] = field(default_factory=list)
     mismatch_files: list[tuple[str, int]] = field(default_factory=list)  # inside mismatched dirs
@@ -44,7 +46,7 @@ class Plan:
 
     @property
     def bytes_total(self) -> int:
-        return sum(c.entry.size for c in self.copies) + sum(e.size for _, e in self.same)
+        return sum(c.entry.size for c in self.copies) + sum(e[2] for _, e in self.same)
 
 
 def classify(src: Entry, dst: Entry, window_ns: int) -> str | None:
@@ -188,6 +190,7 @@ def _compare_dir(
         if d == s and s[1] == FILE:  # same kind, size, time and mode
             same((child, s))
             continue
+        s = Entry._make(s)
         if s.kind == LINK:
             plan.links.append(child)  # never followed; its destination namesake is protected
             continue
