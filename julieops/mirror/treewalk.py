@@ -82,6 +82,47 @@ def walk(root: str, patterns: list[str] | None = None, make=None) -> tuple[dict,
     return listings, errors
 
 
+_children: dict = {}  # (root, patterns) -> a child started early (see start_child)
+
+
+def start_child(root: str, patterns: list[str]):
+    """Start listing `root` in a child interpreter; returns the Popen (None if it cannot)."""
+    import subprocess
+
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-I", "-S", __file__, root, *patterns],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+    except (OSError, ValueError):
+        return None
+
+
+def start_early(root: str, patterns: list[str]) -> None:
+    """The command line starts the destination's listing before it loads the engine."""
+    key = (os.path.abspath(root), tuple(patterns))
+    if key not in _children and os.path.isdir(root):
+        proc = start_child(key[0], patterns)
+        if proc is not None:
+            _children[key] = proc
+
+
+def take_early(root: str, patterns: list[str]):
+    """The child `start_early` left for this listing, if any (handed over once)."""
+    return _children.pop((root, tuple(patterns)), None)
+
+
+def stop_early() -> None:
+    """Reap children nobody took (the run stopped before planning)."""
+    while _children:
+        _, proc = _children.popitem()
+        proc.kill()
+        proc.stdout.close()
+        proc.wait()
+
+
 def main(argv: list[str]) -> int:
     result = walk(argv[0], argv[1:])
     sys.stdout.buffer.write(marshal.dumps(result))

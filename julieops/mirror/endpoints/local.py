@@ -2,7 +2,6 @@
 
 import marshal
 import os
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import PurePosixPath
 from typing import BinaryIO
@@ -141,16 +140,8 @@ class TreeWalk:
         The child only reads (scandir/stat). If it cannot start or fails, the tree is listed
         here instead: the child is a speed-up, never a requirement.
         """
-        import subprocess  # only for local trees: not needed by the remote endpoints
-
-        try:
-            proc = subprocess.Popen(
-                [sys.executable, "-I", "-S", treewalk.__file__, self.root, *patterns],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-            )
-        except (OSError, ValueError):
+        proc = treewalk.take_early(self.root, patterns) or treewalk.start_child(self.root, patterns)
+        if proc is None:
             return lambda: self.here(patterns)
 
         def finish():
