@@ -4,13 +4,13 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from .endpoints import Endpoint, LocalEndpoint
 from .endpoints.local import file_mode
 from .entry import DIR, FILE
 from .guards import GuardError, check_destination
 from .plan import CHANGED, LONELY, NEWER, OLDER, Copy, Plan, build_plan
+from .records import Record
 from .summary import Summary
 
 FAT_WINDOW_NS = 2_000_000_000
@@ -40,8 +40,9 @@ TAGS = {
 }
 
 
-@dataclass
-class MirrorOptions:
+class MirrorOptions(Record):
+    _factories = {"exclude": list}
+
     threads: int | None = None  # None: the endpoints' default
     dry_run: bool = False
     verify: bool = False  # hash every copied file on both sides
@@ -49,7 +50,7 @@ class MirrorOptions:
     max_delete: int | None = None
     confirm_delete: Callable[[int], bool] | None = None  # asked when max_delete is exceeded
     force: bool = False  # accept a non-empty destination without a Julie marker
-    exclude: list[str] = field(default_factory=list)
+    exclude: list[str]
     retries: int = 2
     retry_wait: float = 5.0
     modify_window: float | None = None  # seconds; None: 0 between local POSIX trees, else 2
@@ -58,8 +59,7 @@ class MirrorOptions:
     progress_interval: float = 0.25  # seconds between progress callbacks (0: every chunk)
 
 
-@dataclass
-class Progress:
+class Progress(Record):
     files_done: int
     files_total: int
     bytes_done: int

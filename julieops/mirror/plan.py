@@ -1,40 +1,54 @@
 """Walk both trees in parallel and sort every name into robocopy's classes."""
 
 import errno
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .endpoints import MARKER_NAME, Endpoint
 from .entry import DIR, FILE, LINK, Entry, join
+from .records import Record
 from .treewalk import excluded
 
 LONELY, NEWER, OLDER, CHANGED = "lonely", "newer", "older", "changed"
 
 
-@dataclass(frozen=True, slots=True)
-class Copy:
+class Copy(NamedTuple):  # one per file to copy: a tuple is the cheapest to build
     rel: str
     entry: Entry
     reason: str  # LONELY, NEWER, OLDER, CHANGED; or "mismatch"
 
 
-@dataclass
-class Plan:
+class Plan(Record):
+    _factories = {
+        "dirs_new": list,
+        "dir_times": dict,
+        "dirs_differing": set,
+        "copies": list,
+        "same": list,
+        "mismatches": list,
+        "mismatch_files": list,
+        "mismatch_dirs": list,
+        "extra_files": list,
+        "extra_dirs": list,
+        "links": list,
+        "errors": list,
+    }
+
     dirs_total: int = 0
-    dirs_new: list[str] = field(default_factory=list)  # parents before children
-    dir_times: dict[str, int] = field(default_factory=dict)  # every source dir -> mtime_ns
-    dirs_differing: set[str] = field(default_factory=set)  # existing dirs whose time differs
-    copies: list[Copy] = field(default_factory=list)
+    dirs_new: list[str]  # parents before children
+    dir_times: dict[str, int]  # every source dir -> mtime_ns
+    dirs_differing: set[str]  # existing dirs whose time differs
+    copies: list[Copy]
     # Unchanged files: (rel, record), the record an Entry or a plain tuple in Entry's field
     # order (a whole-tree listing builds no Entry for the files it finds unchanged).
-    same: list[tuple[str, tuple]] = field(default_factory=list)
+    same: list[tuple[str, tuple]]
     # Destination entries in the way of a source entry of another kind: removed, then copied.
-    mismatches: list[tuple[str, Entry, Entry]] = field(default_factory=list)
-    mismatch_files: list[tuple[str, int]] = field(default_factory=list)  # inside mismatched dirs
-    mismatch_dirs: list[str] = field(default_factory=list)
-    extra_files: list[tuple[str, int]] = field(default_factory=list)
-    extra_dirs: list[str] = field(default_factory=list)  # every extra dir, any depth
-    links: list[str] = field(default_factory=list)
-    errors: list[tuple[str, str, str]] = field(default_factory=list)  # (side, rel, message)
+    mismatches: list[tuple[str, Entry, Entry]]
+    mismatch_files: list[tuple[str, int]]  # inside mismatched dirs
+    mismatch_dirs: list[str]
+    extra_files: list[tuple[str, int]]
+    extra_dirs: list[str]  # every extra dir, any depth
+    links: list[str]
+    errors: list[tuple[str, str, str]]  # (side, rel, message)
 
     @property
     def source_errors(self) -> bool:
