@@ -1,13 +1,17 @@
 """The mirror engine side by side with rsync, cp, scp and sha256sum, on generated trees.
 
 Sizes scale with BENCH_SCALE (default 1: ~5,000 files / 300 MB and ~50,000 small files).
-Results: a table on stdout and JSON in bench/results/. Page cache is warm for every tool alike.
+The machine is shared and noisy: every case runs BENCH_RUNS times (default 3) on the same trees,
+each time side by side with the other tools, and the summary gives per case the median time of
+each tool and the median of the same-run ratios.
+Results: tables on stdout and JSON in bench/results/. Page cache is warm for every tool alike.
 """
 
 import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -23,6 +27,7 @@ from julieops.mirror.verify import compare_trees  # noqa: E402
 from tests.support.sshd import start_sshd  # noqa: E402
 
 SCALE = float(os.environ.get("BENCH_SCALE", "1"))
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 RESULTS = ROOT / "bench" / "results"
 
 
@@ -72,24 +77,41 @@ def best(fn, runs=1):
     return min(fn() for _ in range(runs))
 
 
-def local_suite(name: str, src: Path, work: Path) -> list[dict]:
+def both(run_ours, run_rsync, ours_first: bool) -> tuple[float, float]:
+    """Time both tools; who goes first alternates between runs (the one after a copy of many
+    files pays for the other's write-back)."""
+    if ours_first:
+        t_ours = run_ours()
+        return t_ours, run_rsync()
+    t_rsync = run_rsync()
+    return run_ours(), t_rsync
+
+
+def local_suite(name: str, src: Path, work: Path, ours_first: bool = True) -> list[dict]:
     rows = []
     key = src.name
     d_ours, d_rsync, d_cp = work / f"{key}_ours", work / f"{key}_rsync", work / f"{key}_cp"
     rsync = ["rsync", "-a", "--delete", f"{src}/"]
-    t_ours = ours(src, d_ours)
-    t_rsync = timed([*rsync, f"{d_rsync}/"])
+    for d in (d_ours, d_rsync, d_cp):  # a first copy each run
+        shutil.rmtree(d, ignore_errors=True)
+    t_ours, t_rsync = both(
+        lambda: ours(src, d_ours), lambda: timed([*rsync, f"{d_rsync}/"]), ours_first
+    )
     t_cp = timed(["cp", "-a", str(src), str(d_cp)])
     rows.append(
         row(f"{name} (a) first copy", t_ours, {"rsync -a --delete": t_rsync, "cp -a": t_cp})
     )
     shutil.rmtree(d_cp)
-    t_ours = best(lambda: ours(src, d_ours), 3)
-    t_rsync = best(lambda: timed([*rsync, f"{d_rsync}/"]), 3)
+    t_ours, t_rsync = both(
+        lambda: best(lambda: ours(src, d_ours), 3),
+        lambda: best(lambda: timed([*rsync, f"{d_rsync}/"]), 3),
+        ours_first,
+    )
     rows.append(row(f"{name} (b) re-run, no change", t_ours, {"rsync -a --delete": t_rsync}))
     changed = touch_one_percent(src, 7)
-    t_ours = ours(src, d_ours)
-    t_rsync = timed([*rsync, f"{d_rsync}/"])
+    t_ours, t_rsync = both(
+        lambda: ours(src, d_ours), lambda: timed([*rsync, f"{d_rsync}/"]), ours_first
+    )
     rows.append(
         row(f"{name} (c) re-run, {changed} files changed", t_ours, {"rsync -a --delete": t_rsync})
     )
@@ -175,6 +197,33 @@ def row(name: str, t_ours: float, others: dict) -> dict:
     }
 
 
+def median_rows(runs: list[list[dict]]) -> list[dict]:
+    """Per case: median time of each tool, median of the ratios measured in the same run."""
+    out = []
+    for same_case in zip(*runs, strict=True):
+        first = same_case[0]
+        r = {
+            "case": first["case"],
+            "runs": len(same_case),
+            "ours_s": round(statistics.median(r["ours_s"] for r in same_case), 3),
+            "others_s": {
+                k: round(statistics.median(r["others_s"][k] for r in same_case), 3)
+                for k in first["others_s"]
+            },
+            "ratio_vs": {
+                k: round(statistics.median(r["ratio_vs"][k] for r in same_case), 2)
+                for k in first["ratio_vs"]
+            },
+        }
+        if "MiB/s" in first:
+            r["MiB/s"] = {
+                k: round(statistics.median(r["MiB/s"][k] for r in same_case), 1)
+                for k in first["MiB/s"]
+            }
+        out.append(r)
+    return out
+
+
 def table(rows: list[dict]) -> str:
     out = [f"{'case':<42}{'ours (s)':>10}  {'other (s)':<34}{'ours/other':>10}", "-" * 98]
     for r in rows:
@@ -191,7 +240,7 @@ def table(rows: list[dict]) -> str:
 def main() -> None:
     work = Path(os.environ.get("BENCH_DIR") or tempfile.mkdtemp(prefix="julieops-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    rows = []
+    runs = []
     try:
         big = work / "big"
         n_big = int(5000 * SCALE)
@@ -207,19 +256,21 @@ def main() -> None:
         generate(small, int(50000 * SCALE), 0, 0, small_max=4096, seed=2)
         print(
             f"trees: big {n_big} files / {size / 2**20:.0f} MiB; small {int(50000 * SCALE)} "
-            f"files (2 cores: {os.cpu_count()})",
+            f"files (2 cores: {os.cpu_count()}); {RUNS} run(s)",
             flush=True,
         )
-        rows += local_suite("5k/300MB", big, work)
-        print(table(rows), flush=True)
-        rows += local_suite("50k small", small, work)
-        rows += verify_suite(big, work / "big_ours")
-        rows += sftp_suite(big, work, size)
+        for n in range(RUNS):
+            rows = local_suite("5k/300MB", big, work, ours_first=n % 2 == 0)
+            rows += local_suite("50k small", small, work, ours_first=n % 2 == 0)
+            rows += verify_suite(big, work / "big_ours")
+            rows += sftp_suite(big, work, size)
+            runs.append(rows)
+            print(f"\nrun {n + 1}/{RUNS}\n{table(rows)}", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print()
-    print(table(rows))
+    summary = median_rows(runs)
+    print(f"\nmedian of {len(runs)} run(s)\n{table(summary)}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"mirror-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps({"scale": SCALE, "rows": rows}, indent=2))
+    out.write_text(json.dumps({"scale": SCALE, "median": summary, "runs": runs}, indent=2))
     print(f"\nJSON: {out.relative_to(ROOT)}")

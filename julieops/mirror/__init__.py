@@ -6,11 +6,29 @@ with open_endpoint(src) as a, open_endpoint(dst) as b:
 summary.exit_code, summary.as_json()
 """
 
-from .endpoints import Endpoint, open_endpoint
-from .engine import MirrorOptions, Progress, run_mirror
-from .guards import GuardError, check_destination
-from .summary import Summary
-from .verify import write_manifest
+# Loaded on first use: `python -m julieops.mirror` starts listing before it loads the engine.
+_HOMES = {
+    "Endpoint": "endpoints",
+    "open_endpoint": "endpoints",
+    "MirrorOptions": "engine",
+    "Progress": "engine",
+    "run_mirror": "engine",
+    "GuardError": "guards",
+    "check_destination": "guards",
+    "Summary": "summary",
+    "write_manifest": "verify",  # blake3 and hashlib: slow to load
+}
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(name)
+    import importlib
+
+    value = getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Endpoint",

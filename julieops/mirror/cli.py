@@ -10,9 +10,9 @@ import json
 import os
 import sys
 
-from .endpoints import open_endpoint
-from .engine import MirrorOptions, Progress, run_mirror
-from .summary import FATAL, human_bytes
+from . import treewalk
+
+# The engine is imported in main(), once the destination's listing has started (see there).
 
 PASSWORD_ENV = "JULIEOPS_MIRROR_PASSWORD"  # noqa: S105 - a variable name
 
@@ -56,6 +56,8 @@ def _password(url: str) -> str | None:
 
 
 def _open(url: str, args):
+    from .endpoints import open_endpoint
+
     pkey = None
     if args.ssh_key:
         import paramiko  # only when needed: it is slow to import
@@ -75,7 +77,9 @@ def _open(url: str, args):
 
 
 def _progress_bar(stream):
-    def show(p: Progress):
+    from .summary import human_bytes
+
+    def show(p):
         pct = 100 * p.bytes_done / p.bytes_total if p.bytes_total else 100.0
         eta = f"{int(p.eta)}s" if p.eta is not None else "?"
         line = (
@@ -91,6 +95,19 @@ def _progress_bar(stream):
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if "://" not in args.source and "://" not in args.dest:
+        # Two local trees: a child lists the destination while this process loads the engine
+        # and lists the source (the planner takes the child over); stopped below if unused.
+        treewalk.start_early(args.dest, args.exclude)
+    try:
+        return _main(args)
+    finally:
+        treewalk.stop_early()
+
+
+def _main(args) -> int:
+    from .engine import MirrorOptions, run_mirror
+
     out = sys.stdout
     interactive = out.isatty() and not args.json
 
@@ -139,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
                 source,
                 dest,
                 options,
-                log=log,
+                log=None if args.json else log,  # JSON mode prints no lines
                 progress=_progress_bar(sys.stderr) if interactive else None,
             )
         finally:
@@ -176,6 +193,8 @@ def _header(args, options) -> str:
 
 
 def _fatal(args, message: str) -> int:
+    from .summary import FATAL
+
     if args.json:
         print(json.dumps({"exit_code": FATAL, "fatal": message, "failures": []}))
     else:

@@ -4,18 +4,21 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 from .endpoints import Endpoint, LocalEndpoint
+from .endpoints.local import file_mode
 from .entry import DIR, FILE
 from .guards import GuardError, check_destination
 from .plan import CHANGED, LONELY, NEWER, OLDER, Copy, Plan, build_plan
+from .records import Record
 from .summary import Summary
-from .verify import compare_trees, hash_many, write_manifest
 
 FAT_WINDOW_NS = 2_000_000_000
 BATCH_FILES, BATCH_BYTES = 32, 16 * 1024 * 1024
+# A first copy of many files shares the work with a helper process (the GIL serialises the
+# syscalls of threads). Below this count, starting it costs more than it saves.
+HELPER_MIN_FILES = 1000
+HELPER_FILE_COST = 64 * 1024  # a file's fixed cost in "bytes", to split the work evenly
 
 # Per-line tags: robocopy's English words for the CLI, French ones for the technician's log.
 TAGS = {
@@ -37,8 +40,9 @@ TAGS = {
 }
 
 
-@dataclass
-class MirrorOptions:
+class MirrorOptions(Record):
+    _factories = {"exclude": list}
+
     threads: int | None = None  # None: the endpoints' default
     dry_run: bool = False
     verify: bool = False  # hash every copied file on both sides
@@ -46,7 +50,7 @@ class MirrorOptions:
     max_delete: int | None = None
     confirm_delete: Callable[[int], bool] | None = None  # asked when max_delete is exceeded
     force: bool = False  # accept a non-empty destination without a Julie marker
-    exclude: list[str] = field(default_factory=list)
+    exclude: list[str]
     retries: int = 2
     retry_wait: float = 5.0
     modify_window: float | None = None  # seconds; None: 0 between local POSIX trees, else 2
@@ -55,8 +59,7 @@ class MirrorOptions:
     progress_interval: float = 0.25  # seconds between progress callbacks (0: every chunk)
 
 
-@dataclass
-class Progress:
+class Progress(Record):
     files_done: int
     files_total: int
     bytes_done: int
@@ -128,8 +131,32 @@ def run_mirror(
     """Mirror `source` onto `dest` (robocopy /MIR). Never writes to `source`."""
     options = options or MirrorOptions()
     threads = options.threads or default_threads(source, dest)
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="mirror") as pool:
+    with _LazyPool(threads) as pool:
         return _Run(source, dest, options, pool, progress, log, cancel).run()
+
+
+class _LazyPool:
+    """Threads started at the first task: a re-run with nothing to copy needs none (nor the
+    import of concurrent.futures, which pulls in logging)."""
+
+    def __init__(self, threads: int):
+        self.threads, self.pool = threads, None
+        self.lock = threading.Lock()
+
+    def submit(self, fn, *args):
+        with self.lock:
+            if self.pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix="mirror")
+        return self.pool.submit(fn, *args)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=False)
 
 
 class _Run:
@@ -238,7 +265,7 @@ class _Run:
         s.dirs.skipped = plan.dirs_total - new_dirs
         s.files.total, s.bytes.total = plan.files_total, plan.bytes_total
         s.files.skipped = len(plan.same)
-        s.bytes.skipped = sum(e.size for _, e in plan.same)
+        s.bytes.skipped = sum(e[2] for _, e in plan.same)
         s.files.extras = len(plan.extra_files)
         s.bytes.extras = sum(size for _, size in plan.extra_files)
         s.dirs.extras = len(plan.extra_dirs)
@@ -285,23 +312,29 @@ class _Run:
         copied: list[tuple[str, int]] = []
         both_local = isinstance(self.source, LocalEndpoint) and isinstance(self.dest, LocalEndpoint)
 
+        track = tracker.callback is not None  # without a progress display: no counting
+        dry_run = self.options.dry_run
+
         def copy_one(c: Copy) -> None:
             if self.is_cancelled():
                 return
             size = c.entry.size
             if c.reason != "mismatch":  # already logged when the mismatch was resolved
                 self.log("info", c.reason, c.rel, size)
-            tracker.add(current=c.rel)
             sent = [0]
+            on_bytes = None
+            if track:
+                tracker.add(current=c.rel)
 
-            def on_bytes(n):
-                sent[0] += n
-                tracker.add(n)
+                def on_bytes(n):
+                    sent[0] += n
+                    tracker.add(n)
 
             def attempt():
-                tracker.add(-sent[0])  # a retry starts over
-                sent[0] = 0
-                if self.options.dry_run:
+                if track:
+                    tracker.add(-sent[0])  # a retry starts over
+                    sent[0] = 0
+                if dry_run:
                     return
                 if both_local:
                     self.dest.store_from_local(c.rel, self.source.path(c.rel), c.entry, on_bytes)
@@ -310,6 +343,12 @@ class _Run:
                     self.dest.store(c.rel, chunks, c.entry, on_bytes)
 
             error = self.with_retries("copy", c.rel, attempt)
+            record(c, error)
+            if track:
+                tracker.add(size - sent[0] if dry_run else 0, files=1)
+
+        def record(c: Copy, error: str | None) -> None:
+            size = c.entry.size
             column = "mismatch" if c.reason == "mismatch" else "copied"
             with self.lock:
                 if error:
@@ -323,13 +362,20 @@ class _Run:
                 self.touched.add(c.rel.rpartition("/")[0])
             if error:
                 self.log("error", "failed", c.rel, size, error)
-            tracker.add(size - sent[0] if self.options.dry_run else 0, files=1)
 
         def copy_batch(batch):
             for c in batch:
                 copy_one(c)
 
-        futures = [self.pool.submit(copy_batch, b) for b in batches(plan.copies)]
+        mine, helped = plan.copies, []
+        if both_local and not dry_run and type(self.source) is type(self.dest) is LocalEndpoint:
+            mine, helped = split_for_helper(plan.copies)
+        futures = [self.pool.submit(copy_batch, b) for b in batches(mine)]
+        if helped:
+            done = self.copy_in_helper(helped, record, tracker if track else None)
+            for c in helped:  # a helper that failed to start or died: copy the rest here
+                if c.rel not in done and not self.cancelled:
+                    futures.append(self.pool.submit(copy_one, c))
         for fut in futures:
             fut.result()
         tracker.add(force=True)
@@ -340,6 +386,64 @@ class _Run:
                     s.files.failed += 1
                     s.bytes.failed += c.entry.size
         return copied
+
+    def copy_in_helper(self, jobs: list[Copy], record, tracker) -> set[str]:
+        """Copy `jobs` in a helper process (localcopy.py); returns the paths it reported."""
+        import marshal
+        import subprocess
+        import sys
+
+        from . import localcopy
+
+        reported: set[str] = set()
+        by_rel = {c.rel: c for c in jobs}
+        options = self.options
+        payload = marshal.dumps(
+            (
+                self.source.root,
+                self.dest.root,
+                options.retries,
+                options.retry_wait,
+                [(c.rel, c.entry.name, c.entry.mtime_ns, file_mode(c.entry)) for c in jobs],
+            )
+        )
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", localcopy.__file__],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        except (OSError, ValueError):
+            return reported
+        try:
+            proc.stdin.write(payload)
+            proc.stdin.close()
+            while not self.is_cancelled():
+                try:
+                    results = marshal.load(proc.stdout)  # noqa: S302 - our own helper's output
+                except (EOFError, ValueError, TypeError):
+                    break
+                for rel, error, retried in results:
+                    c = by_rel[rel]
+                    if c.reason != "mismatch":
+                        self.log("info", c.reason, rel, c.entry.size)
+                    for text in retried:
+                        self.log("warning", "retry", rel, extra=text)
+                    with self.lock:
+                        self.summary.wait_seconds += len(retried) * options.retry_wait
+                    record(c, error)
+                    reported.add(rel)
+                    if tracker:
+                        tracker.add(c.entry.size, files=1, current=rel)
+        except OSError:
+            pass  # a broken pipe: what was not reported is copied here
+        finally:
+            if proc.poll() is None and self.cancelled:
+                proc.terminate()  # it removes the temporary file it was writing
+            proc.stdout.close()
+            proc.wait()
+        return reported
 
     def remove(self, rel: str, kind: str, size, quiet=False) -> bool:
         if not quiet:
@@ -401,12 +505,14 @@ class _Run:
         s = self.summary
         copied_set = {rel for rel, _ in copied}
         if self.options.verify_all:
-            items = sorted(copied + [(rel, e.size) for rel, e in plan.same])
+            items = sorted(copied + [(rel, e[2]) for rel, e in plan.same])
         elif self.options.verify:
             items = sorted(copied)
         else:
             items = []
         hashes: dict[str, str] = {}
+        if items or self.options.manifest:
+            from .verify import compare_trees, hash_many, write_manifest  # blake3, hashlib
         if items:
             hashes, problems = compare_trees(self.source, self.dest, items, self.pool)
             sizes = dict(items)
@@ -420,7 +526,7 @@ class _Run:
                 s.bytes.failed += sizes[rel]
         if self.options.manifest:
             entries = {c.rel: c.entry for c in plan.copies} | dict(plan.same)
-            missing = [(rel, e.size) for rel, e in entries.items() if rel not in hashes]
+            missing = [(rel, e[2]) for rel, e in entries.items() if rel not in hashes]
             for rel, value in hash_many(self.dest, missing, self.pool).items():
                 if isinstance(value, Exception):
                     s.fail(rel, "manifest", str(value))
@@ -429,8 +535,8 @@ class _Run:
             records = [
                 {
                     "path": rel,
-                    "size": entries[rel].size,
-                    "mtime_ns": entries[rel].mtime_ns,
+                    "size": entries[rel][2],  # Entry or plain record: same field order
+                    "mtime_ns": entries[rel][3],
                     "blake3": hashes[rel],
                 }
                 for rel in sorted(hashes)
@@ -438,6 +544,20 @@ class _Run:
             write_manifest(
                 self.options.manifest, records, source=str(self.source), dest=str(self.dest)
             )
+
+
+def split_for_helper(copies: list[Copy]) -> tuple[list[Copy], list[Copy]]:
+    """Many files: the second half by estimated cost goes to a helper (sorted paths: mostly
+    other folders than ours, so the two processes rarely lock the same directory)."""
+    if len(copies) < HELPER_MIN_FILES:
+        return copies, []
+    costs = [HELPER_FILE_COST + c.entry.size for c in copies]
+    half, total = sum(costs) / 2, 0
+    for i, cost in enumerate(costs):
+        total += cost
+        if total >= half:
+            return copies[: i + 1], copies[i + 1 :]
+    return copies, []
 
 
 def batches(copies: list[Copy]):

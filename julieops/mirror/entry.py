@@ -2,7 +2,9 @@
 
 from typing import NamedTuple
 
-FILE, DIR, LINK = "file", "dir", "link"
+from .treewalk import DIR, FILE, LINK
+
+__all__ = ["DIR", "FILE", "LINK", "Entry", "ListingError", "join"]
 
 
 class Entry(NamedTuple):  # a tuple: cheap to build, one per name listed

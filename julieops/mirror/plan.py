@@ -1,39 +1,54 @@
 """Walk both trees in parallel and sort every name into robocopy's classes."""
 
 import errno
-import fnmatch
-from concurrent.futures import FIRST_COMPLETED, Executor, wait
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .endpoints import MARKER_NAME, Endpoint
-from .entry import DIR, LINK, Entry, join
+from .entry import DIR, FILE, LINK, Entry, join
+from .records import Record
+from .treewalk import excluded
 
 LONELY, NEWER, OLDER, CHANGED = "lonely", "newer", "older", "changed"
 
 
-@dataclass(frozen=True, slots=True)
-class Copy:
+class Copy(NamedTuple):  # one per file to copy: a tuple is the cheapest to build
     rel: str
     entry: Entry
     reason: str  # LONELY, NEWER, OLDER, CHANGED; or "mismatch"
 
 
-@dataclass
-class Plan:
+class Plan(Record):
+    _factories = {
+        "dirs_new": list,
+        "dir_times": dict,
+        "dirs_differing": set,
+        "copies": list,
+        "same": list,
+        "mismatches": list,
+        "mismatch_files": list,
+        "mismatch_dirs": list,
+        "extra_files": list,
+        "extra_dirs": list,
+        "links": list,
+        "errors": list,
+    }
+
     dirs_total: int = 0
-    dirs_new: list[str] = field(default_factory=list)  # parents before children
-    dir_times: dict[str, int] = field(default_factory=dict)  # every source dir -> mtime_ns
-    dirs_differing: set[str] = field(default_factory=set)  # existing dirs whose time differs
-    copies: list[Copy] = field(default_factory=list)
-    same: list[tuple[str, Entry]] = field(default_factory=list)
+    dirs_new: list[str]  # parents before children
+    dir_times: dict[str, int]  # every source dir -> mtime_ns
+    dirs_differing: set[str]  # existing dirs whose time differs
+    copies: list[Copy]
+    # Unchanged files: (rel, record), the record an Entry or a plain tuple in Entry's field
+    # order (a whole-tree listing builds no Entry for the files it finds unchanged).
+    same: list[tuple[str, tuple]]
     # Destination entries in the way of a source entry of another kind: removed, then copied.
-    mismatches: list[tuple[str, Entry, Entry]] = field(default_factory=list)
-    mismatch_files: list[tuple[str, int]] = field(default_factory=list)  # inside mismatched dirs
-    mismatch_dirs: list[str] = field(default_factory=list)
-    extra_files: list[tuple[str, int]] = field(default_factory=list)
-    extra_dirs: list[str] = field(default_factory=list)  # every extra dir, any depth
-    links: list[str] = field(default_factory=list)
-    errors: list[tuple[str, str, str]] = field(default_factory=list)  # (side, rel, message)
+    mismatches: list[tuple[str, Entry, Entry]]
+    mismatch_files: list[tuple[str, int]]  # inside mismatched dirs
+    mismatch_dirs: list[str]
+    extra_files: list[tuple[str, int]]
+    extra_dirs: list[str]  # every extra dir, any depth
+    links: list[str]
+    errors: list[tuple[str, str, str]]  # (side, rel, message)
 
     @property
     def source_errors(self) -> bool:
@@ -45,19 +60,7 @@ class Plan:
 
     @property
     def bytes_total(self) -> int:
-        return sum(c.entry.size for c in self.copies) + sum(e.size for _, e in self.same)
-
-
-def excluded(rel: str, name: str, patterns: list[str]) -> bool:
-    """Case-insensitive glob on the name, or on the relative path when the pattern has a '/'."""
-    if not patterns:
-        return False
-    low_name, low_rel = name.lower(), rel.lower()
-    for pattern in patterns:
-        p = pattern.lower().replace("\\", "/").strip("/")
-        if fnmatch.fnmatchcase(low_rel if "/" in p else low_name, p):
-            return True
-    return False
+        return sum(c.entry.size for c in self.copies) + sum(e[2] for _, e in self.same)
 
 
 def classify(src: Entry, dst: Entry, window_ns: int) -> str | None:
@@ -75,16 +78,26 @@ def classify(src: Entry, dst: Entry, window_ns: int) -> str | None:
 def build_plan(
     source: Endpoint,
     dest: Endpoint,
-    executor: Executor,
+    executor,
     *,
     window_ns: int,
     exclude: list[str] | None = None,
 ) -> Plan:
     plan = Plan()
     patterns = list(exclude or [])
+    dest_exists = dest.exists()
+    trees = _walk_both(source, dest, patterns, dest_exists)
+    if trees:
+        executor = _Immediate()  # everything is listed already: no threads to wait for
 
     def listing(endpoint: Endpoint, side: str, rel: str):
         try:
+            if trees:
+                listings, errors = trees[0 if endpoint is source else 1]
+                if rel in listings:
+                    return listings[rel]
+                if rel in errors:
+                    raise OSError(*errors[rel])
             return endpoint.list_dir(rel)
         except OSError as exc:
             if side == "destination" and exc.errno == errno.ENOENT:
@@ -105,12 +118,18 @@ def build_plan(
     def list_extra(rel: str, purpose: str):
         return purpose, rel, listing(dest, "destination", rel), None
 
-    root_entries = source.list_dir("")  # a missing or unreadable root is fatal: let it raise
+    if trees and "" in trees[0][1]:
+        raise OSError(*trees[0][1][""])  # a missing or unreadable root is fatal
+    root_entries = trees[0][0][""] if trees else source.list_dir("")
     plan.dirs_total = 1
-    dest_exists = dest.exists()
 
     def list_root():
         return "pair", "", root_entries, listing(dest, "destination", "") if dest_exists else []
+
+    if trees:
+        wait, FIRST_COMPLETED = _all_done, None  # noqa: N806 - mirrors the imported names
+    else:  # threads list the remote trees: imported only then (it pulls in logging)
+        from concurrent.futures import FIRST_COMPLETED, wait
 
     pending = {executor.submit(list_root)}
     while pending:
@@ -131,22 +150,66 @@ def build_plan(
     return plan
 
 
+def _walk_both(source: Endpoint, dest: Endpoint, patterns: list[str], dest_exists: bool):
+    """Both local trees listed whole: the destination in a child process meanwhile."""
+    src_walker, dst_walker = source.tree_walker(), dest.tree_walker()
+    if src_walker is None or dst_walker is None:
+        return None
+    finish = dst_walker.in_child(patterns) if dest_exists else None
+    src_tree = src_walker.here(patterns)
+    return src_tree, finish() if finish else ({}, {})
+
+
+class _Immediate:
+    """An executor that runs each task at once (the listings are already in memory)."""
+
+    def submit(self, fn, *args):
+        return _Done(fn(*args))
+
+
+class _Done:
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def result(self):
+        return self.value
+
+
+def _all_done(pending, return_when=None):
+    return pending, set()
+
+
 def _compare_dir(
     plan, rel, src_entries, dst_entries, patterns, window_ns, executor, list_pair, list_extra
 ):
+    # The hot loop of a re-run: one pass per name, an unchanged file costs one tuple comparison.
+    # Destination records may be plain tuples (from the child lister): indexed, not named.
     futures = set()
     if src_entries is None:  # unreadable source dir: leave its destination alone
         return futures
-    dst_map = {e.name: e for e in dst_entries or []}
+    prefix = f"{rel}/" if rel else ""
+    check_names = bool(patterns) or not rel
+    dst_map = {e[0]: e for e in dst_entries} if dst_entries else {}
+    pop = dst_map.pop
+    same = plan.same.append
     for s in src_entries:
-        child = join(rel, s.name)
-        if (not rel and s.name == MARKER_NAME) or excluded(child, s.name, patterns):
-            dst_map.pop(s.name, None)
+        name = s[0]
+        child = prefix + name
+        if check_names and ((not rel and name == MARKER_NAME) or excluded(child, name, patterns)):
+            pop(name, None)
             continue
-        d = dst_map.pop(s.name, None)
+        d = pop(name, None)
+        if d == s and s[1] == FILE:  # same kind, size, time and mode
+            same((child, s))
+            continue
+        s = Entry._make(s)
         if s.kind == LINK:
             plan.links.append(child)  # never followed; its destination namesake is protected
             continue
+        if d is not None:
+            d = Entry._make(d)
         mismatch = d is not None and d.kind != s.kind
         if mismatch:
             plan.mismatches.append((child, s, d))
@@ -168,16 +231,17 @@ def _compare_dir(
             if reason:
                 plan.copies.append(Copy(child, s, reason))
             else:
-                plan.same.append((child, s))
+                same((child, s))
     for d in dst_map.values():
-        child = join(rel, d.name)
-        if (not rel and d.name == MARKER_NAME) or excluded(child, d.name, patterns):
+        name, kind = d[0], d[1]
+        child = prefix + name
+        if (not rel and name == MARKER_NAME) or excluded(child, name, patterns):
             continue
-        if d.kind == DIR:
+        if kind == DIR:
             plan.extra_dirs.append(child)
             futures.add(executor.submit(list_extra, child, "extra"))
         else:
-            plan.extra_files.append((child, d.size))
+            plan.extra_files.append((child, d[2]))
     return futures
 
 
@@ -189,11 +253,11 @@ def _collect_subtree(plan, purpose, rel, entries, patterns, executor, list_extra
     if purpose == "mismatch":
         dirs.append(rel)
     for d in entries or []:
-        child = join(rel, d.name)
-        if d.kind == DIR:
+        child = join(rel, d[0])
+        if d[1] == DIR:
             if purpose == "extra":
                 dirs.append(child)
             futures.add(executor.submit(list_extra, child, purpose))
         else:
-            files.append((child, d.size))
+            files.append((child, d[2]))
     return futures

@@ -1,14 +1,14 @@
 """The outcome of a mirror: robocopy's table, its exit bitmask and a JSON form."""
 
 import time
-from dataclasses import dataclass, field
+
+from .records import Record
 
 COLUMNS = ("total", "copied", "skipped", "mismatch", "failed", "extras")
 COPIED, EXTRAS, MISMATCH, FAILED, FATAL = 1, 2, 4, 8, 16
 
 
-@dataclass
-class Counts:
+class Counts(Record):
     total: int = 0
     copied: int = 0
     skipped: int = 0
@@ -20,20 +20,28 @@ class Counts:
         return {k: getattr(self, k) for k in COLUMNS}
 
 
-@dataclass
-class Summary:
+class Summary(Record):
+    _factories = {
+        "dirs": Counts,
+        "files": Counts,
+        "bytes": Counts,
+        "failures": list,
+        "links": list,
+        "started": time.time,
+    }
+
     source: str = ""
     dest: str = ""
-    dirs: Counts = field(default_factory=Counts)
-    files: Counts = field(default_factory=Counts)
-    bytes: Counts = field(default_factory=Counts)
-    failures: list[dict] = field(default_factory=list)  # {"path", "action", "error"}
-    links: list[str] = field(default_factory=list)  # links recorded and skipped (like /XJ)
+    dirs: Counts
+    files: Counts
+    bytes: Counts
+    failures: list[dict]  # {"path", "action", "error"}
+    links: list[str]  # links recorded and skipped (like /XJ)
     fatal: str | None = None
     cancelled: bool = False
     dry_run: bool = False
     deletions_blocked: str | None = None
-    started: float = field(default_factory=time.time)
+    started: float
     ended: float = 0.0
     copy_seconds: float = 0.0
     wait_seconds: float = 0.0  # time spent waiting between retries

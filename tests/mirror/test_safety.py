@@ -71,8 +71,8 @@ KILLER = textwrap.dedent(
     """
     import os, signal, sys
     from julieops.mirror import MirrorOptions, open_endpoint, run_mirror
-    from julieops.mirror.endpoints import local
-    local.COPY_CHUNK = 1024 * 1024
+    from julieops.mirror import localcopy
+    localcopy.COPY_CHUNK = 1024 * 1024
 
     def progress(p):
         if p.current.endswith("big.bin") and 2**20 < p.bytes_done < p.bytes_total:

@@ -11,9 +11,8 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from ..entry import Entry
+from ..localcopy import TEMP_PREFIX, TEMP_SUFFIX
 
-TEMP_PREFIX = ".~julieops-"
-TEMP_SUFFIX = ".part"
 MARKER_NAME = ".julieops-mirror"
 NETWORK_BUFFER = 1024 * 1024
 
@@ -56,6 +55,10 @@ class Endpoint:
         raise NotImplementedError
 
     # --- reading --------------------------------------------------------------------------
+    def tree_walker(self):
+        """An object listing the whole tree at once (see local.TreeWalk), or None."""
+        return None
+
     def list_dir(self, rel: str) -> list[Entry]:
         """Entries of one directory, with size and mtime from the listing itself."""
         raise NotImplementedError

@@ -1,15 +1,18 @@
 """A local directory tree: scandir listing, kernel copy (copy_file_range/sendfile)."""
 
-import contextlib
-import errno
+import marshal
 import os
-import stat
 from collections.abc import Callable, Iterator
 from pathlib import PurePosixPath
 from typing import BinaryIO
 
-from ..entry import DIR, FILE, LINK, Entry
+from .. import treewalk
+from ..entry import Entry
+from ..localcopy import copy_file, kernel_copy, open_source, write_temp
+from ..treewalk import scan, walk
 from .base import Endpoint, temp_name
+
+__all__ = ["LocalEndpoint", "TreeWalk", "file_mode", "kernel_copy", "open_source"]
 
 # Filesystems that keep POSIX nanosecond times; anything else gets the 2 s tolerance.
 POSIX_FILESYSTEMS = {
@@ -28,9 +31,6 @@ POSIX_FILESYSTEMS = {
     "nilfs2",
     "ramfs",
 }
-COPY_CHUNK = 8 * 1024 * 1024
-_READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
-_NOATIME = getattr(os, "O_NOATIME", 0)
 
 
 def filesystem_type(path: str) -> str:
@@ -49,39 +49,8 @@ def filesystem_type(path: str) -> str:
     return fstype
 
 
-def open_source(path: str) -> int:
-    """Open for reading without touching the access time when the kernel lets us."""
-    if _NOATIME:
-        with contextlib.suppress(PermissionError):
-            return os.open(path, _READ_FLAGS | _NOATIME)
-    return os.open(path, _READ_FLAGS)
-
-
-def kernel_copy(src_fd: int, dst_fd: int, size: int, on_bytes: Callable[[int], None] | None):
-    """Copy inside the kernel; copy_file_range may reflink, sendfile is the fallback."""
-    use_range = hasattr(os, "copy_file_range")
-    done = 0
-    while True:
-        try:
-            if use_range:
-                n = os.copy_file_range(src_fd, dst_fd, COPY_CHUNK)
-            else:
-                n = os.sendfile(dst_fd, src_fd, None, COPY_CHUNK)
-        except OSError as exc:
-            if use_range and exc.errno in (
-                errno.EXDEV,
-                errno.ENOSYS,
-                errno.EINVAL,
-                errno.EOPNOTSUPP,
-            ):
-                use_range = False
-                continue
-            raise
-        if n == 0:
-            return done
-        done += n
-        if on_bytes:
-            on_bytes(n)
+def file_mode(entry: Entry) -> int:
+    return entry.mode or (0o444 if entry.readonly else 0o644)
 
 
 class LocalEndpoint(Endpoint):
@@ -110,40 +79,13 @@ class LocalEndpoint(Endpoint):
         return os.path.isdir(self.root)
 
     def list_dir(self, rel: str) -> list[Entry]:
-        out = []
-        # Scanning through a directory fd makes each entry's stat an fstatat on a short name.
-        dir_fd = os.open(self.path(rel), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        try:
-            return self._scan(dir_fd, out)
-        finally:
-            os.close(dir_fd)
+        return scan(self.path(rel), Entry)
 
-    @staticmethod
-    def _scan(dir_fd: int, out: list) -> list[Entry]:
-        with os.scandir(dir_fd) as it:
-            for de in it:
-                if de.is_symlink():
-                    out.append(Entry(de.name, LINK))
-                    continue
-                st = de.stat(follow_symlinks=False)
-                mode = st.st_mode
-                if stat.S_ISDIR(mode):
-                    kind = DIR
-                elif stat.S_ISREG(mode):
-                    kind = FILE
-                else:
-                    kind = LINK  # sockets, fifos, devices: recorded and skipped like links
-                out.append(
-                    Entry(
-                        de.name,
-                        kind,
-                        st.st_size if kind == FILE else 0,
-                        st.st_mtime_ns,
-                        not mode & stat.S_IWUSR,
-                        stat.S_IMODE(mode),
-                    )
-                )
-        return out
+    def tree_walker(self):
+        """A whole-tree walker for the planner, or None when `list_dir` was specialised."""
+        if type(self).list_dir is not LocalEndpoint.list_dir:
+            return None
+        return TreeWalk(self.root)
 
     def open_read(self, rel: str, size: int) -> BinaryIO:
         return os.fdopen(open_source(self.path(rel)), "rb", buffering=0)
@@ -151,20 +93,7 @@ class LocalEndpoint(Endpoint):
     def _write_temp(self, rel: str, fill: Callable[[int], None], entry: Entry) -> None:
         final = self.path(rel)
         tmp = os.path.join(os.path.dirname(final), temp_name(entry.name))
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        try:
-            try:
-                fill(fd)
-                if entry.mtime_ns:
-                    os.utime(fd, ns=(entry.mtime_ns, entry.mtime_ns))
-                os.fchmod(fd, entry.mode or (0o444 if entry.readonly else 0o644))
-            finally:
-                os.close(fd)
-            os.replace(tmp, final)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        write_temp(final, tmp, fill, entry.mtime_ns, file_mode(entry))
 
     def store(self, rel, chunks: Iterator[bytes], entry: Entry, on_bytes=None) -> None:
         def fill(fd):
@@ -179,11 +108,9 @@ class LocalEndpoint(Endpoint):
         self._write_temp(rel, fill, entry)
 
     def store_from_local(self, rel: str, source_path: str, entry: Entry, on_bytes=None) -> None:
-        src_fd = open_source(source_path)
-        try:
-            self._write_temp(rel, lambda fd: kernel_copy(src_fd, fd, entry.size, on_bytes), entry)
-        finally:
-            os.close(src_fd)
+        final = self.path(rel)
+        tmp = os.path.join(os.path.dirname(final), temp_name(entry.name))
+        copy_file(source_path, final, tmp, entry.mtime_ns, file_mode(entry), on_bytes)
 
     def makedirs(self, rel: str) -> None:
         os.makedirs(self.path(rel), exist_ok=True)
@@ -196,3 +123,36 @@ class LocalEndpoint(Endpoint):
 
     def remove_dir(self, rel: str) -> None:
         os.rmdir(self.path(rel))
+
+
+class TreeWalk:
+    """Lists a whole local tree for the planner, here or in a child process."""
+
+    def __init__(self, root: str):
+        self.root = root
+
+    def here(self, patterns: list[str]) -> tuple[dict, dict]:
+        return walk(self.root, patterns)  # plain tuples in Entry's order: cheaper to build
+
+    def in_child(self, patterns: list[str]) -> Callable[[], tuple[dict, dict]]:
+        """Start listing in a child interpreter; the returned function waits for the result.
+
+        The child only reads (scandir/stat). If it cannot start or fails, the tree is listed
+        here instead: the child is a speed-up, never a requirement.
+        """
+        proc = treewalk.take_early(self.root, patterns) or treewalk.start_child(self.root, patterns)
+        if proc is None:
+            return lambda: self.here(patterns)
+
+        def finish():
+            data = proc.stdout.read()
+            proc.stdout.close()
+            if proc.wait() != 0:
+                return self.here(patterns)
+            try:
+                listings, errors = marshal.loads(data)  # noqa: S302 - our own child's output
+            except (EOFError, ValueError, TypeError):
+                return self.here(patterns)
+            return listings, errors  # plain tuples in Entry's order: the planner indexes them
+
+        return finish
