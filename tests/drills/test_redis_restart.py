@@ -50,7 +50,8 @@ def test_it_loses_no_log_line_when_redis_restarts_during_a_run(
     try:
         job.site.worker_queue = worker.queue
         job.site.save()
-        step = probe_step(job, "probe.sleep", probe_seconds=5, probe_tick=0.02)
+        # Long enough that the restart (slow on a loaded machine) ends while the run goes on.
+        step = probe_step(job, "probe.sleep", probe_seconds=20, probe_tick=0.02)
         run = actions.start_run(step, alice)
         wait_for(lambda: LogLine.objects.filter(run=run, text="tic 20").exists(), timeout=60)
         broker.restart(down_for=1.0)
