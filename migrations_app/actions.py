@@ -97,63 +97,29 @@ def cancel_run(run: StepRun, user, *, reason: str = "") -> StepRun:
 
 def tick_step(step: JobStep, user, note: str) -> JobStep:
     """Mark a step done by hand. Any non-approval step can be ticked, with a note."""
-    note = (note or "").strip()
-    if not note:
-        raise ActionRefused(_("A note is required to tick a step by hand."), 400)
+    note = _required(note, _("A note is required to tick a step by hand."))
     with transaction.atomic():
         step = _lock_step(step)
         if step.kind == StepKind.APPROVAL and not step.is_approved:
             raise ActionRefused(_("This step needs a supervisor's approval first."), 403)
-        if step.status in StepStatus.active():
-            raise ActionRefused(_("This step is running; cancel it first."))
-        step.status = StepStatus.DONE
-        step.done_by, step.done_at, step.note = user, timezone.now(), note
-        step.save(update_fields=["status", "done_by", "done_at", "note", "updated_at"])
-        audit.record(
-            "step.tick",
-            category=_category(step),
-            actor=user,
-            job=step.job,
-            target=step.key,
-            reason=note,
-        )
-        step.job.refresh_status()
-        notifications.approvals_unlocked_by(step)
+        _finish_by_hand(step, user, StepStatus.DONE, "step.tick", note)
     return step
 
 
 def skip_step(step: JobStep, user, reason: str) -> JobStep:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ActionRefused(_("A reason is required to skip a step."), 400)
+    reason = _required(reason, _("A reason is required to skip a step."))
     with transaction.atomic():
         step = _lock_step(step)
         if step.kind == StepKind.APPROVAL:
             raise ActionRefused(_("An approval step cannot be skipped."), 403)
-        if step.status in StepStatus.active():
-            raise ActionRefused(_("This step is running; cancel it first."))
-        step.status = StepStatus.SKIPPED
-        step.done_by, step.done_at, step.note = user, timezone.now(), reason
-        step.save(update_fields=["status", "done_by", "done_at", "note", "updated_at"])
-        audit.record(
-            "step.skip",
-            category=_category(step),
-            actor=user,
-            job=step.job,
-            target=step.key,
-            reason=reason,
-        )
-        step.job.refresh_status()
-        notifications.approvals_unlocked_by(step)
+        _finish_by_hand(step, user, StepStatus.SKIPPED, "step.skip", reason)
     return step
 
 
 def approve_step(step: JobStep, user, reason: str) -> JobStep:
-    reason = (reason or "").strip()
     if not user.has_perm("migrations_app.approve_step"):
         raise ActionRefused(_("Only a supervisor can approve a step."), 403)
-    if not reason:
-        raise ActionRefused(_("A written reason is required to approve."), 400)
+    reason = _required(reason, _("A written reason is required to approve."))
     with transaction.atomic():
         step = _lock_step(step)
         if not step.definition.approvable(step):
@@ -162,40 +128,52 @@ def approve_step(step: JobStep, user, reason: str) -> JobStep:
             raise ActionRefused(_("This step does not need an approval."), 400)
         step.approved_by, step.approved_at, step.approval_reason = user, timezone.now(), reason
         step.save(update_fields=["approved_by", "approved_at", "approval_reason", "updated_at"])
-        audit.record(
-            "step.approve",
-            category=_category(step),
-            actor=user,
-            job=step.job,
-            target=step.key,
-            reason=reason,
-            data=step.definition.approval_data(step),
-        )
-        step.job.refresh_status()
+        _audit_step(step, user, "step.approve", reason, step.definition.approval_data(step))
     return step
 
 
 def reopen_step(step: JobStep, user, reason: str) -> JobStep:
     """Undo a tick or a skip (the history keeps both)."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ActionRefused(_("A reason is required to reopen a step."), 400)
+    reason = _required(reason, _("A reason is required to reopen a step."))
     with transaction.atomic():
         step = _lock_step(step)
         if step.status not in (StepStatus.DONE, StepStatus.SKIPPED):
             raise ActionRefused(_("Only a ticked or skipped step can be reopened."))
         step.status = StepStatus.TODO
         step.save(update_fields=["status", "updated_at"])
-        audit.record(
-            "step.reopen",
-            category=_category(step),
-            actor=user,
-            job=step.job,
-            target=step.key,
-            reason=reason,
-        )
-        step.job.refresh_status()
+        _audit_step(step, user, "step.reopen", reason)
     return step
+
+
+def _required(text: str, message: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise ActionRefused(message, 400)
+    return text
+
+
+def _finish_by_hand(step: JobStep, user, status: str, action: str, note: str) -> None:
+    """Tick or skip (inside the caller's transaction, step locked): who, when and why."""
+    if step.status in StepStatus.active():
+        raise ActionRefused(_("This step is running; cancel it first."))
+    step.status = status
+    step.done_by, step.done_at, step.note = user, timezone.now(), note
+    step.save(update_fields=["status", "done_by", "done_at", "note", "updated_at"])
+    _audit_step(step, user, action, note)
+    notifications.approvals_unlocked_by(step)
+
+
+def _audit_step(step: JobStep, user, action: str, reason: str, data: dict | None = None) -> None:
+    audit.record(
+        action,
+        category=_category(step),
+        actor=user,
+        job=step.job,
+        target=step.key,
+        reason=reason,
+        data=data,
+    )
+    step.job.refresh_status()
 
 
 def _category(step: JobStep) -> str:

@@ -353,7 +353,15 @@ def customer_detail(request, pk):
     return render(request, "migrations_app/customer_detail.html", context)
 
 
-def _save_form(request, form, template, context, *, action, category=AuditCategory.CONFIG):
+def _save_form(
+    request,
+    form,
+    context,
+    *,
+    action,
+    category=AuditCategory.CONFIG,
+    template="migrations_app/form.html",
+):
     """Shared POST handling for the simple edit pages: 400 on errors, audit on success."""
     if request.method == "POST":
         if form.is_valid():
@@ -377,7 +385,6 @@ def customer_create(request):
     return _save_form(
         request,
         form,
-        "migrations_app/form.html",
         {"title": _("New customer")},
         action="customer.create",
     )
@@ -390,7 +397,6 @@ def customer_edit(request, pk):
     return _save_form(
         request,
         form,
-        "migrations_app/form.html",
         {"title": customer.name},
         action="customer.change",
     )
@@ -405,7 +411,7 @@ def cabinet_create(request, pk):
         "title": _("New cabinet for %(customer)s") % {"customer": customer},
         "next": customer.get_absolute_url(),
     }
-    return _save_form(request, form, "migrations_app/form.html", context, action="cabinet.create")
+    return _save_form(request, form, context, action="cabinet.create")
 
 
 @permission("add_site")
@@ -414,7 +420,7 @@ def site_create(request, pk):
     form = SiteForm(request.POST or None, customer=customer)
     form.instance.customer = customer
     context = {"title": _("New site for %(customer)s") % {"customer": customer}}
-    return _save_form(request, form, "migrations_app/form.html", context, action="site.create")
+    return _save_form(request, form, context, action="site.create")
 
 
 @permission("view_site")
@@ -432,9 +438,7 @@ def site_detail(request, pk):
 def site_edit(request, pk):
     site = get_object_or_404(Site, pk=pk)
     form = SiteForm(request.POST or None, instance=site, customer=site.customer)
-    return _save_form(
-        request, form, "migrations_app/form.html", {"title": str(site)}, action="site.change"
-    )
+    return _save_form(request, form, {"title": str(site)}, action="site.change")
 
 
 @permission("add_machine")
@@ -442,7 +446,7 @@ def machine_create(request, pk):
     site = get_object_or_404(Site, pk=pk)
     form = MachineForm(request.POST or None, site=site)
     context = {"title": _("New machine on %(site)s") % {"site": site}}
-    return _save_form(request, form, "migrations_app/form.html", context, action="machine.create")
+    return _save_form(request, form, context, action="machine.create")
 
 
 @permission("view_machine")
@@ -463,7 +467,6 @@ def machine_edit(request, pk):
     return _save_form(
         request,
         form,
-        "migrations_app/form.html",
         {"title": machine.hostname},
         action="machine.change",
     )
@@ -484,7 +487,6 @@ def credential_create(request):
     return _save_form(
         request,
         form,
-        "migrations_app/form.html",
         {"title": _("New credential"), "next": "/credentials/"},
         action="credential.create",
         category=AuditCategory.SECURITY,
@@ -498,7 +500,6 @@ def credential_edit(request, pk):
     return _save_form(
         request,
         form,
-        "migrations_app/form.html",
         {"title": credential.name, "next": "/credentials/"},
         action="credential.change",
         category=AuditCategory.SECURITY,
