@@ -117,25 +117,10 @@ def test_it_sets_the_modification_time(transport, tmp_path):
 # -- WinRM: the scripts and parameters sent ---------------------------------------------------
 
 
-def plain(endpoint):
-    return open_transport(
-        "winrm",
-        "127.0.0.1",
-        endpoint.port,
-        "julie-admin",
-        "Pa55-w0rd!",
-        scheme="http",
-        auth="basic",
-        allow_unencrypted_http=True,
-        operation_timeout=1,
-        read_timeout=5,
-    )
-
-
 def test_it_sends_each_operation_as_a_fixed_script_with_the_path_as_parameter():
     path = f"C:\\ProgramData\\{NASTY}\\Sms.db"
     with WsmanEndpoint(lambda c: powershell_reply(None)) as endpoint:
-        t = plain(endpoint)
+        t = endpoint.transport()
         t.make_dirs(f"C:\\ProgramData\\{NASTY}")
         t.remove_file(path)
         t.remove_dir(f"C:\\ProgramData\\{NASTY}")
@@ -173,7 +158,7 @@ def test_it_sends_each_operation_as_a_fixed_script_with_the_path_as_parameter():
 
 def test_it_sets_the_time_on_the_temporary_file_before_the_rename():
     with WsmanEndpoint(lambda c: powershell_reply(None)) as endpoint:
-        t = plain(endpoint)
+        t = endpoint.transport()
         t.write_file(f"C:\\Windows\\{NASTY}.ini", b"[Fenetres]", mtime=MTIME)
         t.write_file("C:\\Windows\\Julieprf.ini", b"[Fenetres]")
     jobs = [c.powershell_job() for c in endpoint.commands]
@@ -191,5 +176,5 @@ def test_it_reports_a_refused_removal():
         WsmanEndpoint(lambda c: powershell_failure(refusal)) as endpoint,
         pytest.raises(PowerShellError) as caught,
     ):
-        plain(endpoint).remove_file("C:\\Juliew\\Datas")
+        endpoint.transport().remove_file("C:\\Juliew\\Datas")
     assert "n'est pas un fichier" in str(caught.value)
