@@ -23,15 +23,7 @@ def transport(request, tmp_path):
         yield open_transport("local", "POSTE-TRAVAIL"), 1e-6
         return
     sshd = request.getfixturevalue("sshd")
-    ssh = open_transport(
-        "ssh",
-        sshd.host,
-        sshd.port,
-        sshd.username,
-        pkey=sshd.client_key,
-        pinned_fingerprint=sshd.host_key_fingerprint(),
-        os="posix",
-    )
+    ssh = sshd.transport()
     yield ssh, 1.0  # SFTP version 3 carries whole seconds
     ssh.close()
 
