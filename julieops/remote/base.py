@@ -7,6 +7,7 @@ see this interface, so the same step code works over WinRM, SSH or on the worker
 from __future__ import annotations
 
 import codecs
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -133,6 +134,38 @@ class Transport(Protocol):
     ) -> Any: ...
 
     def close(self) -> None: ...
+
+
+class ClosedOnExit:
+    """`with transport:` closes it at the end of the block."""
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class RunLimits:
+    """When a running command must be stopped: the caller's cancel check, or its timeout
+    (counted from the moment the command has started)."""
+
+    def __init__(self, cancel: CancelCheck | None, timeout: float | None):
+        self.cancel = cancel
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout if timeout else None
+
+    def reached(self, cancelled: str) -> RemoteError | None:
+        """The error to raise once the command is killed (`cancelled`: the message for a
+        cancel), or None while it may go on."""
+        if self.cancel is not None and self.cancel():
+            return CommandCancelled(cancelled)
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            return RemoteError(f"Commande arrêtée après {self.timeout:.0f} s sans fin.")
+        return None
 
 
 class LineSplitter:

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,19 +20,20 @@ from typing import Any
 from julieops.remote import powershell as ps
 from julieops.remote.base import (
     CancelCheck,
-    CommandCancelled,
+    ClosedOnExit,
     CommandResult,
     FileStat,
     LineCallback,
     LineSplitter,
     NotSupported,
     RemoteError,
+    RunLimits,
 )
 
 IS_WINDOWS = sys.platform == "win32"
 
 
-class LocalTransport:
+class LocalTransport(ClosedOnExit):
     kind = "local"
 
     def __init__(self, host: str | None = None, *, encoding: str = "utf-8", **_ignored):
@@ -42,15 +42,6 @@ class LocalTransport:
 
     def __repr__(self) -> str:
         return f"<LocalTransport {self.host}>"
-
-    def close(self) -> None:
-        pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def run(
         self,
@@ -103,14 +94,12 @@ class LocalTransport:
                 proc.stdin.close()
             except BrokenPipeError:
                 pass
-        deadline = time.monotonic() + timeout if timeout else None
+        limits = RunLimits(cancel, timeout)
         while proc.poll() is None:
-            if cancel is not None and cancel():
+            stop = limits.reached("Commande annulée : processus arrêté.")
+            if stop is not None:
                 self._kill(proc)
-                raise CommandCancelled("Commande annulée : processus arrêté.")
-            if deadline is not None and time.monotonic() > deadline:
-                self._kill(proc)
-                raise RemoteError(f"Commande arrêtée après {timeout:.0f} s sans fin.")
+                raise stop
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=0.2)
         for reader in readers:
@@ -134,8 +123,7 @@ class LocalTransport:
                 "PowerShell n'est pas disponible sur ce poste de travail (non Windows) : "
                 "à vérifier à la main."
             )
-        result = self.run(ps.bootstrap_argv(), stdin=ps.build_stdin(script, params, secrets))
-        return ps.parse_result(result)
+        return ps.run_script(self, script, params, secrets)
 
     # -- files ----------------------------------------------------------------------------------
 

@@ -119,6 +119,15 @@ def decode_clixml(text: str) -> str:
     return "".join(p if p.endswith("\n") else p + "\n" for p in pieces).strip()
 
 
+def run_script(
+    transport, script: str, params: dict[str, Any] | None = None, secrets: dict | None = None
+) -> Any:
+    """Run `script` through the fixed bootstrap on `transport` (any that reaches Windows) and
+    return its value: what every transport's `powershell()` does."""
+    result = transport.run(bootstrap_argv(), stdin=build_stdin(script, params, secrets))
+    return parse_result(result)
+
+
 def parse_result(result: CommandResult) -> Any:
     """The value the script returned, or PowerShellError with a French message."""
     for line in reversed(result.stdout.splitlines()):

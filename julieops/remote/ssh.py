@@ -25,6 +25,7 @@ from julieops.remote import powershell as ps
 from julieops.remote.base import (
     AuthenticationFailed,
     CancelCheck,
+    ClosedOnExit,
     CommandCancelled,
     CommandResult,
     ConnectionFailed,
@@ -34,6 +35,7 @@ from julieops.remote.base import (
     LineSplitter,
     NotSupported,
     RemoteError,
+    RunLimits,
     redact,
 )
 from julieops.remote.hostkeys import PinnedFingerprintPolicy
@@ -54,7 +56,7 @@ def load_private_key(pkey: paramiko.PKey | str, passphrase: str | None = None) -
     raise AuthenticationFailed("Clé privée SSH illisible (format non reconnu ou phrase secrète).")
 
 
-class SSHTransport:
+class SSHTransport(ClosedOnExit):
     kind = "ssh"
 
     def __init__(
@@ -138,12 +140,6 @@ class SSHTransport:
             self._client.close()
             self._client = None
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
     # -- commands -----------------------------------------------------------------------------
 
     def command_line(self, command: str | Sequence[str]) -> str:
@@ -178,15 +174,14 @@ class SSHTransport:
             chan.shutdown_write()
             out = LineSplitter("stdout", self.encoding, on_line)
             err = LineSplitter("stderr", self.encoding, on_line)
-            deadline = time.monotonic() + timeout if timeout else None
+            limits = RunLimits(cancel, timeout)
             while True:
-                if cancel is not None and cancel():
-                    self._await_group(chan, err, group)
+                stop = limits.reached("Commande annulée : processus distant arrêté.")
+                if stop is not None:
+                    if isinstance(stop, CommandCancelled):
+                        self._await_group(chan, err, group)
                     self._kill(chan, group)
-                    raise CommandCancelled("Commande annulée : processus distant arrêté.")
-                if deadline is not None and time.monotonic() > deadline:
-                    self._kill(chan, group)
-                    raise RemoteError(f"Commande arrêtée après {timeout:.0f} s sans fin.")
+                    raise stop
                 select.select([chan], [], [], 0.2)
                 while chan.recv_ready():
                     out.feed(chan.recv(65536))
@@ -242,8 +237,7 @@ class SSHTransport:
             raise NotSupported(
                 f"PowerShell n'est pas disponible sur {self.host} (hôte non Windows)."
             )
-        result = self.run(ps.bootstrap_argv(), stdin=ps.build_stdin(script, params, secrets))
-        return ps.parse_result(result)
+        return ps.run_script(self, script, params, secrets)
 
     # -- files (SFTP) ---------------------------------------------------------------------------
 

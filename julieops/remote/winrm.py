@@ -34,7 +34,7 @@ from julieops.remote import powershell as ps
 from julieops.remote.base import (
     AuthenticationFailed,
     CancelCheck,
-    CommandCancelled,
+    ClosedOnExit,
     CommandResult,
     ConnectionFailed,
     FileStat,
@@ -43,6 +43,7 @@ from julieops.remote.base import (
     LineCallback,
     LineSplitter,
     RemoteError,
+    RunLimits,
     redact,
 )
 from julieops.remote.hostkeys import fetch_certificate_fingerprint, normalize_fingerprint
@@ -66,7 +67,7 @@ class _PinnedCertificateAdapter(HTTPAdapter):
         super().init_poolmanager(*args, **kwargs)
 
 
-class WinRMTransport:
+class WinRMTransport(ClosedOnExit):
     kind = "winrm"
 
     def __init__(
@@ -130,12 +131,6 @@ class WinRMTransport:
         if self._protocol is not None:
             self._protocol.transport.close_session()
             self._protocol = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     # -- protocol -------------------------------------------------------------------------------
 
@@ -262,18 +257,15 @@ class WinRMTransport:
                     )
             out = LineSplitter("stdout", self.encoding, on_line)
             err = LineSplitter("stderr", self.encoding, on_line)
-            deadline = time.monotonic() + timeout if timeout else None
+            limits = RunLimits(cancel, timeout)
             done = False
             exit_code = -1
             while not done:
-                if cancel is not None and cancel():
+                stop = limits.reached("Commande annulée : processus distants arrêtés.")
+                if stop is not None:
                     killed = True
                     self._kill(shell_id, command_id)
-                    raise CommandCancelled("Commande annulée : processus distants arrêtés.")
-                if deadline is not None and time.monotonic() > deadline:
-                    killed = True
-                    self._kill(shell_id, command_id)
-                    raise RemoteError(f"Commande arrêtée après {timeout:.0f} s sans fin.")
+                    raise stop
                 try:
                     stdout, stderr, exit_code, done = self._call(
                         "lecture de la sortie", proto.get_command_output_raw, shell_id, command_id
@@ -313,8 +305,7 @@ class WinRMTransport:
     def powershell(
         self, script: str, params: dict[str, Any] | None = None, *, secrets: dict | None = None
     ) -> Any:
-        result = self.run(ps.bootstrap_argv(), stdin=ps.build_stdin(script, params, secrets))
-        return ps.parse_result(result)
+        return ps.run_script(self, script, params, secrets)
 
     # -- files (through PowerShell) -------------------------------------------------------------
 

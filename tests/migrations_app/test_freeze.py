@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 
-from julieops.remote import open_transport
 from migrations_app import runner
 from migrations_app.models import AuditEvent, JobStep, StepRun
 from tests.conftest import client_for
@@ -29,11 +28,7 @@ def windows_source(job, monkeypatch):
         return powershell_reply(state if "Stop-Service" in script else restored)
 
     with WsmanEndpoint(respond) as endpoint:
-        transport = open_transport(
-            "winrm", "127.0.0.1", endpoint.port, "julie-admin", "Pa55-w0rd!",
-            scheme="http", auth="basic", allow_unencrypted_http=True,
-            operation_timeout=1, read_timeout=5,
-        )  # fmt: skip
+        transport = endpoint.transport()
         monkeypatch.setattr(
             "migrations_app.steps.cutover.transport_for", lambda machine, on_secret=None: transport
         )

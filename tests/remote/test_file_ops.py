@@ -23,15 +23,7 @@ def transport(request, tmp_path):
         yield open_transport("local", "POSTE-TRAVAIL"), 1e-6
         return
     sshd = request.getfixturevalue("sshd")
-    ssh = open_transport(
-        "ssh",
-        sshd.host,
-        sshd.port,
-        sshd.username,
-        pkey=sshd.client_key,
-        pinned_fingerprint=sshd.host_key_fingerprint(),
-        os="posix",
-    )
+    ssh = sshd.transport()
     yield ssh, 1.0  # SFTP version 3 carries whole seconds
     ssh.close()
 
@@ -117,25 +109,10 @@ def test_it_sets_the_modification_time(transport, tmp_path):
 # -- WinRM: the scripts and parameters sent ---------------------------------------------------
 
 
-def plain(endpoint):
-    return open_transport(
-        "winrm",
-        "127.0.0.1",
-        endpoint.port,
-        "julie-admin",
-        "Pa55-w0rd!",
-        scheme="http",
-        auth="basic",
-        allow_unencrypted_http=True,
-        operation_timeout=1,
-        read_timeout=5,
-    )
-
-
 def test_it_sends_each_operation_as_a_fixed_script_with_the_path_as_parameter():
     path = f"C:\\ProgramData\\{NASTY}\\Sms.db"
     with WsmanEndpoint(lambda c: powershell_reply(None)) as endpoint:
-        t = plain(endpoint)
+        t = endpoint.transport()
         t.make_dirs(f"C:\\ProgramData\\{NASTY}")
         t.remove_file(path)
         t.remove_dir(f"C:\\ProgramData\\{NASTY}")
@@ -173,7 +150,7 @@ def test_it_sends_each_operation_as_a_fixed_script_with_the_path_as_parameter():
 
 def test_it_sets_the_time_on_the_temporary_file_before_the_rename():
     with WsmanEndpoint(lambda c: powershell_reply(None)) as endpoint:
-        t = plain(endpoint)
+        t = endpoint.transport()
         t.write_file(f"C:\\Windows\\{NASTY}.ini", b"[Fenetres]", mtime=MTIME)
         t.write_file("C:\\Windows\\Julieprf.ini", b"[Fenetres]")
     jobs = [c.powershell_job() for c in endpoint.commands]
@@ -191,5 +168,5 @@ def test_it_reports_a_refused_removal():
         WsmanEndpoint(lambda c: powershell_failure(refusal)) as endpoint,
         pytest.raises(PowerShellError) as caught,
     ):
-        plain(endpoint).remove_file("C:\\Juliew\\Datas")
+        endpoint.transport().remove_file("C:\\Juliew\\Datas")
     assert "n'est pas un fichier" in str(caught.value)

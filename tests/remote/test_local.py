@@ -1,18 +1,9 @@
 import os
-import time
-from pathlib import Path
 
 import pytest
 
 from julieops.remote import CommandCancelled, NotSupported, open_transport
-
-
-def alive(pid: int) -> bool:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    return "\nState:\tZ" not in status
+from tests.support.process_tree import gone_soon, run_child_then_cancel
 
 
 @pytest.fixture
@@ -40,19 +31,9 @@ def test_it_passes_stdin(local):
 
 def test_it_kills_the_process_tree_on_cancel(local, tmp_path):
     pid_file = tmp_path / "pid"
-    started = []
     with pytest.raises(CommandCancelled):
-        local.run(
-            ["sh", "-c", f"sleep 300 & echo $! > {pid_file}; echo started; wait"],
-            on_line=lambda stream, line: started.append(line),
-            cancel=lambda: bool(started),
-        )
-    child = int(pid_file.read_text())
-    for _ in range(100):
-        if not alive(child):
-            break
-        time.sleep(0.05)
-    else:
+        run_child_then_cancel(local, pid_file)
+    if not gone_soon(int(pid_file.read_text())):
         pytest.fail("the child survived the cancel")
 
 

@@ -1,6 +1,4 @@
 import os
-import time
-from pathlib import Path
 
 import paramiko
 import pytest
@@ -11,31 +9,14 @@ from julieops.remote import (
     HostKeyChanged,
     HostKeyUnconfirmed,
     NotSupported,
-    open_transport,
 )
 from julieops.remote.hostkeys import fetch_ssh_host_key, ssh_fingerprint
-
-
-def alive(pid: int) -> bool:
-    """Running, not merely a zombie waiting for a parent that may never reap it."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    return "\nState:\tZ" not in status
+from tests.support.process_tree import gone_soon, run_child_then_cancel
 
 
 @pytest.fixture
 def ssh(sshd):
-    transport = open_transport(
-        "ssh",
-        sshd.host,
-        sshd.port,
-        sshd.username,
-        pkey=sshd.client_key,
-        pinned_fingerprint=sshd.host_key_fingerprint(),
-        os="posix",
-    )
+    transport = sshd.transport()
     yield transport
     transport.close()
 
@@ -47,9 +28,7 @@ def test_it_fetches_the_host_key_fingerprint_without_authenticating(sshd):
 
 
 def test_it_refuses_a_first_contact_and_carries_the_observed_fingerprint(sshd):
-    transport = open_transport(
-        "ssh", sshd.host, sshd.port, sshd.username, pkey=sshd.client_key, os="posix"
-    )
+    transport = sshd.transport(pinned_fingerprint=None)
     with pytest.raises(HostKeyUnconfirmed) as caught:
         transport.run(["true"])
     assert caught.value.observed_fingerprint == sshd.host_key_fingerprint()
@@ -58,15 +37,7 @@ def test_it_refuses_a_first_contact_and_carries_the_observed_fingerprint(sshd):
 
 def test_it_refuses_a_changed_host_key(sshd):
     other = ssh_fingerprint(paramiko.ECDSAKey.generate())
-    transport = open_transport(
-        "ssh",
-        sshd.host,
-        sshd.port,
-        sshd.username,
-        pkey=sshd.client_key,
-        pinned_fingerprint=other,
-        os="posix",
-    )
+    transport = sshd.transport(pinned_fingerprint=other)
     with pytest.raises(HostKeyChanged) as caught:
         transport.run(["true"])
     assert caught.value.observed_fingerprint == sshd.host_key_fingerprint()
@@ -99,19 +70,9 @@ def test_it_passes_stdin_and_quotes_arguments(ssh):
 
 def test_it_kills_the_remote_process_tree_on_cancel(ssh, tmp_path):
     pid_file = tmp_path / "child.pid"
-    started = []
     with pytest.raises(CommandCancelled):
-        ssh.run(
-            ["sh", "-c", f"sleep 300 & echo $! > {pid_file}; echo started; wait"],
-            on_line=lambda stream, line: started.append(line),
-            cancel=lambda: bool(started),
-        )
-    child = int(pid_file.read_text())
-    for _ in range(100):
-        if not alive(child):
-            break
-        time.sleep(0.05)
-    else:
+        run_child_then_cancel(ssh, pid_file)
+    if not gone_soon(int(pid_file.read_text())):
         pytest.fail("the remote child survived the cancel")
 
 
@@ -135,16 +96,7 @@ def test_it_reads_writes_atomically_and_lists_over_sftp(ssh, tmp_path):
 
 def test_it_keeps_the_password_out_of_errors_and_reprs(sshd):
     secret = "Sup3r-Secret-Pw!"
-    transport = open_transport(
-        "ssh",
-        sshd.host,
-        sshd.port,
-        sshd.username,
-        password=secret,
-        pinned_fingerprint=sshd.host_key_fingerprint(),
-        os="posix",
-        retries=0,
-    )
+    transport = sshd.transport(pkey=None, password=secret, retries=0)
     with pytest.raises(AuthenticationFailed) as caught:
         transport.run(["true"])
     assert secret not in str(caught.value) and secret not in repr(caught.value)

@@ -24,25 +24,6 @@ from tests.support.wsman import (
     stream_reply,
 )
 
-PASSWORD = "Pa55-w0rd!"
-
-
-def plain(endpoint, **options):
-    """Plain HTTP + Basic: only allowed with the explicit test opt-in."""
-    return open_transport(
-        "winrm",
-        "127.0.0.1",
-        endpoint.port,
-        "julie-admin",
-        PASSWORD,
-        scheme="http",
-        auth="basic",
-        allow_unencrypted_http=True,
-        operation_timeout=1,
-        read_timeout=5,
-        **options,
-    )
-
 
 def test_it_streams_output_across_operation_timeouts_with_utf8_codepage():
     reply = Reply(
@@ -52,7 +33,7 @@ def test_it_streams_output_across_operation_timeouts_with_utf8_codepage():
     )
     seen = []
     with WsmanEndpoint(lambda command: reply) as endpoint:
-        result = plain(endpoint).run(
+        result = endpoint.transport().run(
             ["robocopy", r"\\ANCIEN-SRV\partage\Juliew", r"D:\Julie data", "/MIR"],
             on_line=lambda stream, line: seen.append((stream, line)),
         )
@@ -68,7 +49,7 @@ def test_it_streams_output_across_operation_timeouts_with_utf8_codepage():
 def test_it_sends_powershell_through_a_fixed_encoded_bootstrap_and_stdin():
     secret = "S3cret-Share-Pw"
     with WsmanEndpoint(lambda command: powershell_reply({"Name": "NOUVEAU-SRV"})) as endpoint:
-        value = plain(endpoint).powershell(
+        value = endpoint.transport().powershell(
             "param([string]$Path) Get-Item -LiteralPath $Path",
             {"Path": "C:\\partage\\Juliew'; Remove-Item C:\\ -Recurse; '"},
             secrets={"Password": secret},
@@ -102,7 +83,7 @@ def test_it_decodes_clixml_errors_when_powershell_gives_no_result():
         WsmanEndpoint(lambda c: Reply([("stderr", stderr)], exit_code=1)) as endpoint,
         pytest.raises(PowerShellError) as caught,
     ):
-        plain(endpoint).powershell("Get-SmbShare")
+        endpoint.transport().powershell("Get-SmbShare")
     assert "Get-SmbShare » n'est pas reconnu" in str(caught.value)
     assert "Preparing modules" not in caught.value.details
 
@@ -118,7 +99,7 @@ def test_it_kills_the_remote_tree_on_cancel():
         WsmanEndpoint(lambda c: Reply(endless=True)) as endpoint,
         pytest.raises(CommandCancelled),
     ):
-        plain(endpoint).run(["robocopy.exe", "C:\\a", "D:\\b"], cancel=cancel)
+        endpoint.transport().run(["robocopy.exe", "C:\\a", "D:\\b"], cancel=cancel)
     (command,) = endpoint.commands
     assert command.signals == ["ctrl_c", "terminate"]
     assert endpoint.deleted_shells == [command.shell_id]
@@ -139,18 +120,7 @@ def test_it_refuses_unencrypted_http_unless_explicitly_allowed():
 def test_it_reports_rejected_credentials_without_the_password():
     secret = "Wr0ng-Secret-xyz"
     with WsmanEndpoint(lambda c: Reply()) as endpoint:
-        transport = open_transport(
-            "winrm",
-            "127.0.0.1",
-            endpoint.port,
-            "julie-admin",
-            secret,
-            scheme="http",
-            auth="basic",
-            allow_unencrypted_http=True,
-            operation_timeout=1,
-            read_timeout=5,
-        )
+        transport = endpoint.transport(password=secret)
         with pytest.raises(AuthenticationFailed) as caught:
             transport.run(["hostname"])
     assert secret not in str(caught.value) and secret not in repr(transport)
@@ -187,18 +157,7 @@ def tls_endpoint(tmp_path):
 
 
 def https(endpoint, **options):
-    return open_transport(
-        "winrm",
-        "127.0.0.1",
-        endpoint.port,
-        "julie-admin",
-        PASSWORD,
-        auth="basic",
-        operation_timeout=1,
-        read_timeout=5,
-        retries=0,
-        **options,
-    )
+    return endpoint.transport(retries=0, **options)
 
 
 def test_it_accepts_https_with_the_pinned_certificate_fingerprint(tls_endpoint):
@@ -231,7 +190,7 @@ def test_it_writes_files_in_chunks_then_renames(monkeypatch):
     with WsmanEndpoint(
         lambda c: calls.append(c.powershell_job()) or powershell_reply(None)
     ) as endpoint:
-        transport = plain(endpoint)
+        transport = endpoint.transport()
         data = bytes(range(256)) * 4000  # 1 MB: two chunks
         transport.write_file(r"C:\partage\Juliew\Datas\server.register", data)
     appends = [c for c in calls if "FileMode" in c["script"]]

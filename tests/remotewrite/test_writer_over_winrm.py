@@ -7,7 +7,6 @@ import posixpath
 
 import pytest
 
-from julieops.remote import open_transport
 from julieops.remote import winrm as scripts
 from migrations_app.remote_tree import LIST_DIR
 from migrations_app.remote_writer import RemoteTargetWriter
@@ -75,18 +74,7 @@ class WindowsDrive:
 
 
 def writer_on(endpoint):
-    transport = open_transport(
-        "winrm",
-        "127.0.0.1",
-        endpoint.port,
-        "julie-admin",
-        "Pa55-w0rd!",
-        scheme="http",
-        auth="basic",
-        allow_unencrypted_http=True,
-        operation_timeout=1,
-        read_timeout=5,
-    )
+    transport = endpoint.transport()
     return RemoteTargetWriter(transport, "C:/", hostname="NOUVEAU-SERVEUR")
 
 

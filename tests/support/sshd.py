@@ -14,6 +14,8 @@ from pathlib import Path
 
 import paramiko
 
+from julieops.remote import open_transport
+
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 
 
@@ -49,6 +51,17 @@ class SshServer:
             text=True,
         ).stdout
         return out.split()[1]
+
+    def transport(self, **overrides):
+        """An SSH client for this server: its account and client key, its host key pinned, a
+        POSIX host. `overrides` replace any of these (`pkey=None`, `pinned_fingerprint=None`)."""
+        options = {
+            "pkey": self.client_key,
+            "pinned_fingerprint": self.host_key_fingerprint(),
+            "os": "posix",
+            **overrides,
+        }
+        return open_transport("ssh", self.host, self.port, self.username, **options)
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -4,18 +4,19 @@ port against the test database, and a logged-in HTTP session to talk to it."""
 import os
 import re
 import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
 
 from .net import free_port
-from .worker import ROOT, test_database_url
+from .processes import ServiceProcess
+from .worker import test_database_url
 
 
-class WebServer:
+class WebServer(ServiceProcess):
+    name = "web server"
+
     def __init__(self, log_dir: Path, *, env: dict | None = None):
         self.port = free_port()
         self.extra_env = env or {}
@@ -41,8 +42,7 @@ class WebServer:
             **self.extra_env,
         }
         self.log_path = self.log_dir / f"web-{self.starts}.log"
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
+        self.launch(
             [
                 sys.executable,
                 "-m",
@@ -57,31 +57,18 @@ class WebServer:
                 "--access-logfile",
                 "-",
             ],  # fmt: skip
-            cwd=ROOT,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            env,
         )
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"web server exited early:\n{self.log()}")
-            try:
-                if requests.get(f"{self.url}/login/", timeout=2).status_code == 200:
-                    return self
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        self.kill()
-        raise RuntimeError(f"web server not ready after {wait}s:\n{self.log()}")
+        return self.await_ready(self._answers, wait)
 
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+    def _answers(self) -> bool:
+        try:
+            return requests.get(f"{self.url}/login/", timeout=2).status_code == 200
+        except requests.ConnectionError:
+            return False
 
     def kill(self, sig=signal.SIGKILL) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, sig)
-            self.process.wait(timeout=30)
+        super().kill(sig)
         if self.process:
             self._log.close()
 

@@ -12,7 +12,9 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
-ROOT = Path(__file__).resolve().parents[2]
+from .processes import ROOT, ServiceProcess
+
+__all__ = ["ROOT", "Worker", "test_database_url", "wait_for"]
 
 
 def test_database_url() -> str:
@@ -26,8 +28,10 @@ def test_database_url() -> str:
     )
 
 
-class Worker:
+class Worker(ServiceProcess):
     """`celery worker` in its own process group, serving one queue."""
+
+    name = "worker"
 
     def __init__(
         self,
@@ -55,8 +59,7 @@ class Worker:
             "MEDIA_ROOT": str(self.workdir / "media"),
             **self.extra_env,
         }
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
+        self.launch(
             [
                 sys.executable,
                 "-m",
@@ -78,29 +81,9 @@ class Worker:
                 "--loglevel",
                 "INFO",
             ],  # fmt: skip
-            cwd=ROOT,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            env,
         )
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"worker exited early:\n{self.log()}")
-            if b"ready." in self.log_path.read_bytes():
-                return self
-            time.sleep(0.2)
-        self.kill()
-        raise RuntimeError(f"worker not ready after {wait}s:\n{self.log()}")
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def kill(self, sig=signal.SIGKILL) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, sig)
-            self.process.wait(timeout=30)
+        return self.await_ready(lambda: b"ready." in self.log_path.read_bytes(), wait)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from julieops.remote import open_transport
 from julieops.remote.powershell import RESULT_MARKER, decode_stdin
 
 SOAP = "http://www.w3.org/2003/05/soap-envelope"
@@ -133,6 +134,30 @@ class WsmanEndpoint:
     def __exit__(self, *exc):
         self.server.shutdown()
         self.server.server_close()
+
+    def transport(self, **overrides):
+        """A WinRM client for this endpoint: its account, HTTP Basic, short timeouts; over
+        plain HTTP only with the explicit opt-in. `overrides` replace any of these options
+        (`username`, `password` included)."""
+        options = {
+            "username": self.username,
+            "password": self.password,
+            "scheme": self.scheme,
+            "auth": "basic",
+            "operation_timeout": 1,
+            "read_timeout": 5,
+        }
+        if self.scheme == "http":
+            options["allow_unencrypted_http"] = True
+        options.update(overrides)
+        return open_transport(
+            "winrm",
+            "127.0.0.1",
+            self.port,
+            options.pop("username"),
+            options.pop("password"),
+            **options,
+        )
 
     # -- protocol -------------------------------------------------------------------------------
 

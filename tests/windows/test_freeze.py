@@ -1,7 +1,6 @@
 import json
 from pathlib import Path
 
-from julieops.remote import open_transport
 from julieops.windows import freeze
 from tests.support.wsman import WsmanEndpoint, powershell_reply
 
@@ -56,11 +55,7 @@ def test_it_sends_the_state_as_a_parameter_never_inside_the_script():
     state = load("freeze_applied.json")
     state["SharesBefore"][0]["Name"] = "partage'; Remove-Item C:\\ -Recurse; '"
     with WsmanEndpoint(lambda command: powershell_reply({"Shares": [], "Services": []})) as ep:
-        transport = open_transport(
-            "winrm", "127.0.0.1", ep.port, "julie-admin", "Pa55-w0rd!",
-            scheme="http", auth="basic", allow_unencrypted_http=True,
-            operation_timeout=1, read_timeout=5,
-        )  # fmt: skip
+        transport = ep.transport()
         transport.powershell(freeze.UNFREEZE, freeze.unfreeze_params(state))
     job = ep.commands[0].powershell_job()
     assert job["script"] == freeze.UNFREEZE

@@ -1,7 +1,6 @@
 import base64
 from pathlib import Path
 
-from julieops.remote import open_transport
 from julieops.windows import robocopy_job
 from tests.support.wsman import WsmanEndpoint, powershell_reply
 
@@ -33,18 +32,7 @@ def test_it_starts_robocopy_detached_and_follows_its_unicode_log():
 
     lines = []
     with WsmanEndpoint(respond) as endpoint:
-        transport = open_transport(
-            "winrm",
-            "127.0.0.1",
-            endpoint.port,
-            "julie-admin",
-            "Pa55-w0rd!",
-            scheme="http",
-            auth="basic",
-            allow_unencrypted_http=True,
-            operation_timeout=1,
-            read_timeout=5,
-        )
+        transport = endpoint.transport()
         handle = robocopy_job.start(
             transport,
             r"\\ANCIEN-SRV\partage\Juliew",

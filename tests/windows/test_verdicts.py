@@ -1,7 +1,6 @@
 import json
 from pathlib import Path
 
-from julieops.remote import open_transport
 from julieops.windows import firewall, network, share
 from julieops.windows.admin_rights import admin_rights_verdict
 from julieops.windows.install import install_verdict
@@ -97,18 +96,7 @@ def test_it_reports_compatibility_mode_and_key_server_placement():
 def test_it_sends_the_network_script_and_judges_the_replayed_answer():
     recorded = load("network_bad.json")["NOUVEAU-SRV"]
     with WsmanEndpoint(lambda command: powershell_reply(recorded)) as endpoint:
-        transport = open_transport(
-            "winrm",
-            "127.0.0.1",
-            endpoint.port,
-            "julie-admin",
-            "Pa55-w0rd!",
-            scheme="http",
-            auth="basic",
-            allow_unencrypted_http=True,
-            operation_timeout=1,
-            read_timeout=5,
-        )
+        transport = endpoint.transport()
         data = transport.powershell(network.SCRIPT)
     assert endpoint.commands[0].powershell_job()["script"] == network.SCRIPT
     result = network.network_verdict({"NOUVEAU-SRV": data}, key_host="NOUVEAU-SRV")
