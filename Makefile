@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run test lint format messages bench demo worker clean
+.PHONY: run test lint format messages bench clean
 
 run:
 	scripts/bootstrap.sh run
