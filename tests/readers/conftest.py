@@ -1,7 +1,6 @@
 """Fixtures for the card-reader tests: one private pcscd per session (tests/support/pcsc.py)."""
 
 import atexit
-import datetime
 import http.server
 import json
 import os
@@ -13,11 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
+from tests.support.certs import self_signed_certificate
 from tests.support.pcsc import PcscDaemon, start_pcscd
 
 # libpcsclite reads PCSCLITE_CSOCK_NAME once per process, at its first call: fix the socket
@@ -62,31 +58,11 @@ def _restore(daemon: PcscDaemon) -> None:
 
 
 def make_certificate(tmp_path, name: str):
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
+    """A certificate the agent can trust as its --cafile (a CA), valid for localhost only."""
+    cert, key, _der = self_signed_certificate(
+        tmp_path, name, dns_names=["localhost"], addresses=(), ca=True
     )
-    cert_path, key_path = tmp_path / f"{name}.pem", tmp_path / f"{name}.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
+    return cert, key
 
 
 class Dashboard(http.server.BaseHTTPRequestHandler):

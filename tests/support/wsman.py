@@ -12,8 +12,6 @@ certificate. NTLM/Kerberos message encryption is not implemented here.
 from __future__ import annotations
 
 import base64
-import datetime
-import ipaddress
 import itertools
 import json
 import ssl
@@ -26,6 +24,7 @@ from pathlib import Path
 
 from julieops.remote import open_transport
 from julieops.remote.powershell import RESULT_MARKER, decode_stdin
+from tests.support import certs
 
 SOAP = "http://www.w3.org/2003/05/soap-envelope"
 ADDRESSING = "http://schemas.xmlsoap.org/ws/2004/08/addressing"
@@ -299,40 +298,5 @@ class WsmanEndpoint:
 
 
 def self_signed_certificate(directory: Path, name: str = "NOUVEAU-SRV") -> tuple[Path, Path, bytes]:
-    """(certificate file, key file, DER bytes) of a fresh self-signed certificate, like the
-    one `winrm quickconfig -transport:https` setups use."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=365))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName(name), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    directory.mkdir(parents=True, exist_ok=True)
-    certfile, keyfile = directory / f"{name}.crt", directory / f"{name}.key"
-    certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    keyfile.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return certfile, keyfile, cert.public_bytes(serialization.Encoding.DER)
+    """Like the one `winrm quickconfig -transport:https` setups use."""
+    return certs.self_signed_certificate(directory, name)
