@@ -68,6 +68,11 @@ def build_report(job: MigrationJob) -> dict:
             if key in by_key
         ],
         "incidents": incidents,
+        # The audit chain's head when the report is made: once printed and signed, it anchors
+        # the history outside the database (a later deletion of recent rows shows).
+        "audit_anchor": AuditEvent.objects.order_by("-id")
+        .values("id", "hash", "created_at")
+        .first(),
     }
 
 

@@ -93,3 +93,11 @@ def test_it_keeps_the_report_from_other_users(job, mallory, carol):
     assert client_for(mallory).get(f"/jobs/{job.pk}/report/").status_code == 403
     assert client_for(mallory).get(f"/jobs/{job.pk}/report.pdf").status_code == 403
     assert client_for(carol).get(f"/jobs/{job.pk}/report/").status_code == 200
+
+
+def test_it_prints_the_head_of_the_audit_chain_as_an_anchor(job, alice):
+    from migrations_app.models import AuditEvent
+
+    page = client_for(alice).get(f"/jobs/{job.pk}/report/").content.decode()
+    head = AuditEvent.objects.order_by("-id").first()
+    assert head.hash in page and f"n° {head.id}" in page
