@@ -143,9 +143,7 @@ class WinRMTransport(ClosedOnExit):
             transport=self.auth,
             username=self.username,
             password=self._password,
-            # With a pinned fingerprint, the fingerprint check replaces CA validation.
-            server_cert_validation="ignore" if pinned else "validate",
-            ca_trust_path=self.ca_trust_path,
+            **self._certificate_check(pinned),
             message_encryption=self.message_encryption,
             kerberos_delegation=self.kerberos_delegation,
             operation_timeout_sec=self.operation_timeout,
@@ -157,6 +155,16 @@ class WinRMTransport(ClosedOnExit):
             session.mount("https://", _PinnedCertificateAdapter(self.pinned_fingerprint))
         self._protocol = proto
         return proto
+
+    def _certificate_check(self, pinned: bool) -> dict:
+        """How the server's certificate is checked; it never goes unchecked. By default, CA
+        validation (the system store or `ca_trust_path`). For a machine whose fingerprint a
+        supervisor confirmed (a per-machine setting, audited when confirmed), the pinned
+        fingerprint instead: pywinrm's CA check gives way to _PinnedCertificateAdapter, which
+        urllib3 applies to every connection (a self-signed WinRM certificate has no CA)."""
+        if pinned:
+            return {"server_cert_validation": "ignore", "ca_trust_path": None}
+        return {"server_cert_validation": "validate", "ca_trust_path": self.ca_trust_path}
 
     def _call(self, what: str, func, *args, **kwargs):
         """One WS-Man request with retries on connection problems (not on refusals)."""
