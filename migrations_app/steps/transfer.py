@@ -162,7 +162,7 @@ class DataPxdatas(Step):
         return self._verify(ctx, tree_for(ctx.source), snapshot, diff, pending, base, data)
 
     def _verify(self, ctx, source, snapshot, diff, pending, base, data):
-        job, step = ctx.job, ctx.step
+        step = ctx.step
         # The snapshot must still describe the source, or the proof proves nothing.
         px = pxdatas.pxdatas_path(source, source_datas(source, ctx.source.hostname))
         live = pxdatas.manifest(source, px) if px else []
@@ -218,20 +218,12 @@ class DataPxdatas(Step):
                 "photographie."
             )
         elif kept and not diff["missing"] and not diff["changed"]:
-            job.options[fse.DECISION_KEY] = {
-                **pending,
-                "executed_run": ctx.run.pk,
-                "executed_at": timezone.now().isoformat(),
-            }
-            job.save(update_fields=["options", "updated_at"])
-            ctx.audit(
+            _decision_executed(
+                ctx,
                 "fse.keep_extras",
-                AuditCategory.FSE,
-                reason=step.approval_reason,
-                data={
+                pending,
+                {
                     **base,
-                    "decision": pending,
-                    "approved_by": step.approved_by.get_username() if step.approved_by else None,
                     "kept": [{"path": e["path"], "sha256": e["sha256"]} for e in diff["extras"]],
                 },
             )
@@ -269,7 +261,7 @@ class DataPxdatas(Step):
         return outcome
 
     def _purge(self, ctx, writer, px, manifest, decision, base, data):
-        job, step = ctx.job, ctx.step
+        step = ctx.step
         # The manifest of what is removed is already stored (evidence above).
         for entry in manifest:
             writer.remove_file(join(px, entry["path"]))
@@ -277,23 +269,8 @@ class DataPxdatas(Step):
         if px:
             writer.remove_empty_dirs(px)
         left = pxdatas.manifest(writer.reader, px) if px else []
-        job.options[fse.DECISION_KEY] = {
-            **decision,
-            "executed_run": ctx.run.pk,
-            "executed_at": timezone.now().isoformat(),
-        }
-        job.save(update_fields=["options", "updated_at"])
-        ctx.audit(
-            "fse.purge",
-            AuditCategory.FSE,
-            reason=step.approval_reason,
-            data={
-                **base,
-                "decision": decision,
-                "approved_by": step.approved_by.get_username() if step.approved_by else None,
-                "removed": len(manifest),
-                "left": len(left),
-            },
+        _decision_executed(
+            ctx, "fse.purge", decision, {**base, "removed": len(manifest), "left": len(left)}
         )
         if left:
             raise StepError(f"{len(left)} fichier(s) n'ont pas pu être retirés de pxdatas.")
@@ -740,4 +717,26 @@ def copy_extra(ctx, key: str) -> Outcome:
         "(empreintes égales).",
         [{"label": label, "status": "ok", "detail": detail}],
         {"evidence": evidence_ref(evidence), "sha256": info["sha256"]},
+    )
+
+
+def _decision_executed(ctx, action: str, decision: dict, data: dict) -> None:
+    """Mark the approved pxdatas decision as carried out by this run (it is applied once) and
+    record it with who approved it and why."""
+    job, step = ctx.job, ctx.step
+    job.options[fse.DECISION_KEY] = {
+        **decision,
+        "executed_run": ctx.run.pk,
+        "executed_at": timezone.now().isoformat(),
+    }
+    job.save(update_fields=["options", "updated_at"])
+    ctx.audit(
+        action,
+        AuditCategory.FSE,
+        reason=step.approval_reason,
+        data={
+            **data,
+            "decision": decision,
+            "approved_by": step.approved_by.get_username() if step.approved_by else None,
+        },
     )
