@@ -214,12 +214,12 @@ def verify_phase(job: MigrationJob, phase: int, user) -> tuple[list[StepRun], li
 
 
 def start_tool(job: MigrationJob, key: str, user, *, reason: str = "") -> StepRun:
-    """Run a tool step outside the catalogue (freeze, unfreeze): its JobStep is added to the
-    job's checklist the first time."""
+    """Run a cut-over tool (freeze, unfreeze). A tool outside the catalogue (unfreeze) has its
+    JobStep added to the job's checklist the first time."""
     from .steps.registry import REGISTRY
 
     definition = REGISTRY.get(key)
-    if definition is None or definition.in_catalogue:
+    if definition is None:
         raise ActionRefused(_("Unknown action."), 400)
     step, _created = JobStep.objects.get_or_create(
         job=job,

@@ -177,3 +177,45 @@ def unfreeze_verdict(data: dict, state: dict) -> dict:
             )
         )
     return verdict("Dégel de la source", items)
+
+
+# Retiring the old server once the new one holds the data: every Julie service stopped and its
+# start type set to Disabled, then read back, so the old SMS sender can never start again.
+# Assumption (no vendor fact): Julie's services match SERVICE_PATTERNS by name or display name.
+RETIRE = r"""
+param([string[]]$ServicePatterns, [bool]$Apply)
+function Get-JulieServices {
+    @(Get-Service | Where-Object { $n = $_.Name; $d = $_.DisplayName
+        @($ServicePatterns | Where-Object { $n -like $_ -or $d -like $_ }).Count -gt 0 })
+}
+$before = @(Get-JulieServices | ForEach-Object { @{ Name = $_.Name; DisplayName = $_.DisplayName; Status = $_.Status.ToString(); StartType = $_.StartType.ToString() } })
+if ($Apply) {
+    foreach ($svc in Get-JulieServices) {
+        if ($svc.Status -ne 'Stopped') { Stop-Service -Name $svc.Name -Force }
+        Set-Service -Name $svc.Name -StartupType Disabled
+    }
+}
+@{
+    ServicesBefore = $before
+    Services = @(Get-JulieServices | ForEach-Object { @{ Name = $_.Name; DisplayName = $_.DisplayName; Status = $_.Status.ToString(); StartType = $_.StartType.ToString() } })
+}
+"""
+
+
+def retire_params(apply: bool) -> dict:
+    return {"ServicePatterns": SERVICE_PATTERNS, "Apply": apply}
+
+
+def retire_verdict(host: str, data: dict) -> list[dict]:
+    """Items for one old host: each Julie service stopped and disabled (start type read back)."""
+    services = as_list(data.get("Services"))
+    if not services:
+        return [item(f"{host} : services Julie", "warn", "aucun service Julie trouvé sur ce poste")]
+    items = []
+    for service in services:
+        name = service.get("DisplayName") or service.get("Name")
+        start, status = service.get("StartType"), service.get("Status")
+        good = start == "Disabled" and status == "Stopped"
+        detail = "désactivé et arrêté" if good else f"démarrage : {start}, état : {status}"
+        items.append(item(f"{host} : service {name}", "ok" if good else "fail", detail))
+    return items

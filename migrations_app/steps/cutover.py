@@ -1,14 +1,17 @@
-"""Cut-over tools outside the vendor's catalogue: freeze the old server before the final
-sync (Julie services stopped, data share read-only), and undo it. Created on demand on a job
-(`actions.freeze_source`), audited, reversible."""
+"""The cut-over: freeze the old server before the final sync (Julie services stopped, data share
+read-only), undo it when the cut-over is postponed (a tool outside the catalogue, added to a job
+on first use), and retire the old hosts once the new server holds the data (Julie services
+disabled on the old server and on every old services host, so the old SMS sender never sends
+again)."""
 
 from julieops.julietree.reader import windows_path
 from julieops.remote import NotSupported
 from julieops.windows import freeze
 
-from ..choices import AuditCategory
+from ..choices import AuditCategory, MachineRole
 from ..connections import transport_for
 from .registry import Outcome, Step, StepError, register
+from .windows import run_on_each
 
 
 def _run_script(ctx, script: str, params: dict) -> dict:
@@ -37,7 +40,6 @@ class SourceFreeze(Step):
     )
     criteria = "Partage en lecture seule, services arrêtés, ni Julie.exe ni w32mkde.exe ouverts."
     depends_on = ("source.locate",)
-    in_catalogue = False
 
     def run(self, ctx):
         root = (ctx.job.discovered_paths or {}).get("julie_root")
@@ -85,3 +87,59 @@ class SourceUnfreeze(Step):
         result = freeze.unfreeze_verdict(data, state)
         ctx.audit("source.unfreeze", AuditCategory.DATA, data={"after": data})
         return Outcome.from_items(result["items"], result["summary"], {"state_after": data})
+
+
+def old_hosts(job) -> list:
+    """The old server and every other old host that runs Julie services (SMS host included)."""
+    hosts, seen = [job.source], {job.source_id, job.target_id}
+    for machine in job.extra_hosts.all():
+        roles = set(machine.roles or [])
+        if machine.pk not in seen and roles & {MachineRole.SERVICES_HOST, MachineRole.SMS_HOST}:
+            seen.add(machine.pk)
+            hosts.append(machine)
+    return hosts
+
+
+@register
+class RetireOld(Step):
+    key = "cutover.retire_old"
+    phase = 3
+    kind = "auto"
+    title = "Retirer l'ancien serveur (services Julie désactivés)"
+    instructions = (
+        "Une fois les données sur le nouveau serveur : sur l'ancien serveur et sur l'ancien poste "
+        "des services (SMS compris), chaque service Julie est arrêté et son démarrage mis à "
+        "« Désactivé », puis relu, pour que l'ancien expéditeur de SMS ne puisse plus jamais "
+        "envoyer de rappels. Le partage de l'ancien serveur reste en lecture seule. Hypothèse "
+        "à confirmer sur le premier cabinet réel : les services Julie sont ceux dont le nom ou "
+        "le nom affiché commence par « Julie » ou « Servcle »."
+    )
+    criteria = "Services Julie désactivés (type de démarrage relu) sur chaque ancien poste."
+    depends_on = (
+        "data.pxdatas",
+        "data.services",
+        "data.server_register",
+        "data.teletransmission",
+        "data.window_layout",
+    )
+
+    def run(self, ctx):
+        hosts = old_hosts(ctx.job)
+        results, failed = run_on_each(ctx, hosts, freeze.RETIRE, freeze.retire_params(apply=True))
+        items = list(failed)
+        for host, data in results.items():
+            items += freeze.retire_verdict(host, data)
+        for line in items:
+            level = {"ok": "info", "warn": "warning"}.get(line["status"], "error")
+            ctx.log.write(level, f"{line['label']} : {line['detail']}")
+        ctx.audit(
+            "cutover.retire_old",
+            AuditCategory.SMS,
+            data={host: {"before": d.get("ServicesBefore"), "after": d.get("Services")}
+                  for host, d in results.items()},
+        )  # fmt: skip
+        done = sum(1 for i in items if i["status"] == "ok")
+        summary = (
+            f"Services Julie désactivés : {done} ; postes : {', '.join(h.hostname for h in hosts)}."
+        )
+        return Outcome.from_items(items, summary, {"hosts": results})

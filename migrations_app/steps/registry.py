@@ -14,6 +14,40 @@ PHASES = {
 
 REGISTRY: dict[str, type["Step"]] = {}
 
+# The catalogue in the order of ../shared/procedure/STEPS.md: a step's place in its phase comes
+# from here, whichever module (or app) registers it.
+ORDER = (
+    "source.locate",
+    "source.server_register",
+    "source.services_data",
+    "source.pxdatas_snapshot",
+    "source.associated_services",
+    "source.extras",
+    "target.hardware",
+    "target.network",
+    "target.share",
+    "target.firewall",
+    "target.antivirus",
+    "target.admin_rights",
+    "cutover.freeze",
+    "data.mirror",
+    "data.pxdatas",
+    "data.server_register",
+    "data.services",
+    "data.teletransmission",
+    "data.window_layout",
+    "cutover.retire_old",
+    "install.server",
+    "install.verify",
+    "install.clients",
+    "post.readers",
+    "post.cps",
+    "post.teletransmission",
+    "post.services",
+    "post.clients_repoint",
+    "post.signoff",
+)
+
 
 @dataclass
 class Outcome:
@@ -91,11 +125,13 @@ def _own_methods(cls) -> set[str]:
 def register(cls: type[Step]) -> type[Step]:
     if cls.key in REGISTRY:
         raise ValueError(f"step {cls.key} registered twice")
-    # Catalogue steps are numbered in their phase in registration order; tools after them.
-    same_phase = [o for o in REGISTRY.values() if o.phase == cls.phase]
+    # Catalogue steps take their place in ORDER; tools come after them in their phase.
     if cls.in_catalogue:
-        cls.order = sum(1 for o in same_phase if o.in_catalogue) + 1
+        if cls.key not in ORDER:
+            raise ValueError(f"step {cls.key} is not in the catalogue's ORDER")
+        cls.order = ORDER.index(cls.key) + 1
     else:
+        same_phase = [o for o in REGISTRY.values() if o.phase == cls.phase]
         cls.order = 100 + sum(1 for o in same_phase if not o.in_catalogue)
     REGISTRY[cls.key] = cls
     return cls

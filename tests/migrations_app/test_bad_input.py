@@ -136,7 +136,7 @@ def test_it_creates_a_job_with_its_checklist_from_the_form(practice, alice):
     )
     assert response.status_code == 302
     job = MigrationJob.objects.get()
-    assert job.steps.count() == 27 and list(job.clients.all()) == [practice.client]
+    assert job.steps.count() == 29 and list(job.clients.all()) == [practice.client]
 
 
 @pytest.mark.parametrize(

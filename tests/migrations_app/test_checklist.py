@@ -19,7 +19,7 @@ def steps_md_keys() -> list[str]:
 
 def test_it_reads_the_catalogue_of_steps_md():
     keys = steps_md_keys()
-    assert len(keys) == 27 and keys[0] == "source.locate" and keys[-1] == "post.signoff"
+    assert len(keys) == 29 and keys[0] == "source.locate" and keys[-1] == "post.signoff"
 
 
 def test_it_registers_every_step_of_steps_md_in_order():
@@ -43,7 +43,7 @@ def test_it_builds_the_full_checklist_when_a_job_is_created(job):
     assert [s.key for s in steps] == steps_md_keys()
     assert all(s.status == "todo" for s in steps)
     job.build_checklist()  # idempotent
-    assert JobStep.objects.filter(job=job).count() == 27
+    assert JobStep.objects.filter(job=job).count() == 29
 
 
 def test_it_gives_every_step_french_instructions():

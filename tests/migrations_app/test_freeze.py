@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from migrations_app import runner
-from migrations_app.models import AuditEvent, JobStep, StepRun
+from migrations_app.models import AuditEvent, StepRun
 from tests.conftest import client_for
 from tests.support.wsman import WsmanEndpoint, powershell_reply
 
@@ -81,4 +81,5 @@ def test_it_refuses_to_unfreeze_what_was_never_frozen(job, alice, windows_source
 def test_it_refuses_unknown_tools_and_auditors(job, carol, alice):
     assert client_for(alice).post(f"/jobs/{job.pk}/tools/explode/").status_code == 404
     assert client_for(carol).post(f"/jobs/{job.pk}/tools/freeze/").status_code == 403
-    assert not JobStep.objects.filter(job=job, key="cutover.freeze").exists()
+    # cutover.freeze is a catalogue step now: the refused action started no run of it.
+    assert not StepRun.objects.filter(step__job=job, step__key="cutover.freeze").exists()

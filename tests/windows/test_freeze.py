@@ -61,3 +61,23 @@ def test_it_sends_the_state_as_a_parameter_never_inside_the_script():
     assert job["script"] == freeze.UNFREEZE
     assert "Remove-Item" not in job["script"]
     assert json.loads(job["params"]["StateJson"])["SharesBefore"][0]["Name"].startswith("partage'")
+
+
+def test_it_passes_retired_hosts_only_when_every_julie_service_is_disabled():
+    disabled = {"Name": "JulieOnlineService", "DisplayName": "Julie Online Service (SMS)",
+                "Status": "Stopped", "StartType": "Disabled"}  # fmt: skip
+    manual = {**disabled, "Name": "JulieRdv", "DisplayName": "Julie RDV", "StartType": "Manual"}
+    assert [i["status"] for i in freeze.retire_verdict("ANCIEN", {"Services": disabled})] == ["ok"]
+    items = freeze.retire_verdict("POSTE-SMS", {"Services": [disabled, manual]})
+    assert [i["status"] for i in items] == ["ok", "fail"]
+    assert "démarrage : Manual" in items[1]["detail"] and items[1]["label"].startswith("POSTE-SMS")
+    # Nothing read back is never "ok".
+    assert freeze.retire_verdict("ANCIEN", {})[0]["status"] == "warn"
+
+
+def test_it_sends_the_retire_script_with_its_parameters():
+    with WsmanEndpoint(lambda command: powershell_reply({"Services": []})) as endpoint:
+        endpoint.transport().powershell(freeze.RETIRE, freeze.retire_params(apply=True))
+    job = endpoint.commands[0].powershell_job()
+    assert job["script"] == freeze.RETIRE
+    assert job["params"] == {"ServicePatterns": ["Julie*", "Servcle*"], "Apply": True}
