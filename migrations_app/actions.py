@@ -7,9 +7,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import audit, notifications
-from .choices import AuditCategory, RunStatus, StepKind, StepStatus
-from .models import JobStep, MigrationJob, StepRun
+from migrations_app import audit, notifications
+from migrations_app.choices import AuditCategory, RunStatus, StepKind, StepStatus
+from migrations_app.models import JobStep, MigrationJob, StepRun
 
 
 class ActionRefused(Exception):
@@ -26,7 +26,7 @@ def _lock_step(step: JobStep) -> JobStep:
 
 def start_run(step: JobStep, user, *, reason: str = "", params: dict | None = None) -> StepRun:
     """Run (or retry) an automated step: a new StepRun, enqueued after commit."""
-    from .tasks import enqueue
+    from migrations_app.tasks import enqueue
 
     definition = step.definition
     params = params or {}
@@ -75,7 +75,7 @@ def cancel_run(run: StepRun, user, *, reason: str = "") -> StepRun:
             run.finished_at = timezone.now()
             run.summary = _("Cancelled before it started.")
             run.save(update_fields=["status", "finished_at", "summary"])
-            from .runner import sync_step_status
+            from migrations_app.runner import sync_step_status
 
             sync_step_status(run.step_id, run.pk, summary=run.summary)
         elif run.status == RunStatus.RUNNING:
@@ -216,7 +216,7 @@ def verify_phase(job: MigrationJob, phase: int, user) -> tuple[list[StepRun], li
 def start_tool(job: MigrationJob, key: str, user, *, reason: str = "") -> StepRun:
     """Run a cut-over tool (freeze, unfreeze). A tool outside the catalogue (unfreeze) has its
     JobStep added to the job's checklist the first time."""
-    from .steps.registry import REGISTRY
+    from migrations_app.steps.registry import REGISTRY
 
     definition = REGISTRY.get(key)
     if definition is None:

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
-from .forms import CredentialForm
-from .models import (
+from migrations_app.forms import CredentialForm
+from migrations_app.models import (
     AuditEvent,
     Cabinet,
     Credential,

@@ -8,8 +8,7 @@ class MigrationsAppConfig(AppConfig):
 
     def ready(self):
         import julieops.celery  # noqa: F401  (the Celery app, for shared_task)
-
-        from . import steps  # noqa: F401  (fills the step registry)
-        from .roles import ensure_roles
+        from migrations_app import steps  # noqa: F401  (fills the step registry)
+        from migrations_app.roles import ensure_roles
 
         post_migrate.connect(ensure_roles, sender=self)

@@ -13,7 +13,7 @@ from datetime import UTC
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .models import AuditEvent
+from migrations_app.models import AuditEvent
 
 GENESIS = "0" * 64
 _LOCK_ID = 0x4A554C4945  # "JULIE"

@@ -17,12 +17,11 @@ from julieops.remote import HostKeyChanged, HostKeyUnconfirmed, NotSupported, Re
 from julieops.remote.hostkeys import fetch_certificate_fingerprint, fetch_ssh_host_key
 from julieops.windows import inventory
 from julieops.windows.verdict import item, verdict
-
-from . import audit
-from .choices import AuditCategory, Transport
-from .connections import transport_for, transport_options
-from .models import Machine
-from .steps.registry import StepError
+from migrations_app import audit
+from migrations_app.choices import AuditCategory, Transport
+from migrations_app.connections import transport_for, transport_options
+from migrations_app.models import Machine
+from migrations_app.steps.registry import StepError
 
 # States of a connection test, as kept in last_inventory["state"].
 OK, WARNING, UNCONFIRMED, CHANGED, ERROR = "ok", "warning", "unconfirmed", "changed", "error"

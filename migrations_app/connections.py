@@ -8,10 +8,9 @@ from django.conf import settings
 
 from julieops.remote import open_transport
 from julieops.remote.ssh import load_private_key
-
-from .choices import Transport
-from .models import Machine
-from .steps.registry import StepError
+from migrations_app.choices import Transport
+from migrations_app.models import Machine
+from migrations_app.steps.registry import StepError
 
 DEFAULT_SFTP_ROOT = "/C:"  # Windows' OpenSSH SFTP server shows drive C: as /C:
 

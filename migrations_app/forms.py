@@ -4,8 +4,8 @@ from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from .choices import MachineRole, Transport
-from .models import Cabinet, Credential, Customer, Machine, Site
+from migrations_app.choices import MachineRole, Transport
+from migrations_app.models import Cabinet, Credential, Customer, Machine, Site
 
 
 class CustomerForm(forms.ModelForm):
@@ -207,7 +207,7 @@ class JobFilterForm(forms.Form):
     )
 
     def __init__(self, *args, **kwargs):
-        from .choices import JobStatus
+        from migrations_app.choices import JobStatus
 
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = [("", "—"), *JobStatus.choices]

@@ -15,10 +15,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import audit
-from .actions import ActionRefused
-from .choices import AuditCategory, StepStatus
-from .models import AuditEvent, Evidence, JobStep, MigrationJob
+from migrations_app import audit
+from migrations_app.actions import ActionRefused
+from migrations_app.choices import AuditCategory, StepStatus
+from migrations_app.models import AuditEvent, Evidence, JobStep, MigrationJob
 
 DECISION_KEY = "pxdatas_decision"
 PURGE, KEEP_EXTRAS, WITHDRAW = "purge", "keep_extras", "withdraw"
@@ -91,7 +91,7 @@ def request_decision(step: JobStep, user, decision: str, reason: str) -> dict | 
             data={"decision": record},
         )
         if record is not None:
-            from .notifications import announce_if_awaited
+            from migrations_app.notifications import announce_if_awaited
 
             step.job = job
             announce_if_awaited(step)

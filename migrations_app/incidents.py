@@ -9,10 +9,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import audit
-from .actions import ActionRefused
-from .choices import AuditCategory, IncidentKind, IncidentStatus
-from .models import AuditEvent, Evidence, Incident, IncidentNote
+from migrations_app import audit
+from migrations_app.actions import ActionRefused
+from migrations_app.choices import AuditCategory, IncidentKind, IncidentStatus
+from migrations_app.models import AuditEvent, Evidence, Incident, IncidentNote
 
 KIND_CATEGORY = {
     IncidentKind.FSE_RESENT: AuditCategory.FSE,

@@ -10,8 +10,8 @@ from django.dispatch import receiver
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from . import audit
-from .choices import AuditCategory
+from migrations_app import audit
+from migrations_app.choices import AuditCategory
 
 
 def _client_ip(request) -> str:

@@ -7,13 +7,12 @@ from pathlib import Path
 from julieops.julietree.reader import LocalTree, find_child, join, resolve
 from julieops.julietree.server_register import is_loopback, same_host
 from julieops.remote import RemoteError
-
-from .choices import Transport
-from .connections import transport_for
-from .models import Machine
-from .remote_tree import RemoteTree
-from .remote_writer import RemoteTargetWriter
-from .steps.registry import StepError
+from migrations_app.choices import Transport
+from migrations_app.connections import transport_for
+from migrations_app.models import Machine
+from migrations_app.remote_tree import RemoteTree
+from migrations_app.remote_writer import RemoteTargetWriter
+from migrations_app.steps.registry import StepError
 
 
 def tree_for(machine: Machine):

@@ -11,10 +11,9 @@ from julieops.mirror import MirrorOptions, open_endpoint, run_mirror
 from julieops.mirror.robocopy import COLUMNS
 from julieops.remote import RemoteError
 from julieops.windows import robocopy_job
-
-from .choices import AuditCategory, Transport
-from .connections import access_for, endpoint_spec, transport_for
-from .steps.registry import Outcome, StepError
+from migrations_app.choices import AuditCategory, Transport
+from migrations_app.connections import access_for, endpoint_spec, transport_for
+from migrations_app.steps.registry import Outcome, StepError
 
 LEVELS = {"info", "warning", "error", "debug"}
 

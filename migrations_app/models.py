@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import crypto, notifications
-from .choices import (
+from migrations_app import crypto, notifications
+from migrations_app.choices import (
     AuditCategory,
     IncidentKind,
     IncidentStatus,
@@ -255,7 +255,7 @@ class MigrationJob(models.Model):
 
     def build_checklist(self):
         """Create one JobStep per catalogue entry (idempotent)."""
-        from .steps.registry import catalogue
+        from migrations_app.steps.registry import catalogue
 
         existing = set(self.steps.values_list("key", flat=True))
         JobStep.objects.bulk_create(
@@ -326,7 +326,7 @@ class JobStep(models.Model):
         return f"{self.job_id}:{self.key}"
 
     def clean(self):
-        from .steps.registry import REGISTRY
+        from migrations_app.steps.registry import REGISTRY
 
         if self.key not in REGISTRY:
             raise ValidationError({"key": _("Unknown step: %s") % self.key})
@@ -335,7 +335,7 @@ class JobStep(models.Model):
 
     @property
     def definition(self):
-        from .steps.registry import REGISTRY
+        from migrations_app.steps.registry import REGISTRY
 
         return REGISTRY[self.key]
 

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from .choices import RunStatus, StepStatus
+from migrations_app.choices import RunStatus, StepStatus
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def after_run(run, status: str) -> None:
     """A run ended (runner.finish, reaper): a failure, or a finished step that may unlock an
     approval. Reads the step again: it follows only its latest run."""
     try:
-        from .models import JobStep, StepRun
+        from migrations_app.models import JobStep, StepRun
 
         with transaction.atomic():  # savepoint, as in notify()
             run = StepRun.objects.get(pk=run.pk)  # the caller's copy predates the outcome

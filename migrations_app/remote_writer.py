@@ -19,9 +19,8 @@ import posixpath
 
 from julieops.julietree.reader import find_child, join, resolve
 from julieops.remote import RemoteError
-
-from .remote_tree import RemoteTree
-from .steps.registry import StepError
+from migrations_app.remote_tree import RemoteTree
+from migrations_app.steps.registry import StepError
 
 _FORBIDDEN_IN_NAME = ("\\", ":", "\x00")
 

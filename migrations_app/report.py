@@ -8,9 +8,9 @@ from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .choices import IncidentStatus, StepStatus
-from .models import AuditEvent, Evidence, Incident, MigrationJob, StepRun
-from .steps.registry import PHASES
+from migrations_app.choices import IncidentStatus, StepStatus
+from migrations_app.models import AuditEvent, Evidence, Incident, MigrationJob, StepRun
+from migrations_app.steps.registry import PHASES
 
 FSE_STEPS = ("source.pxdatas_snapshot", "data.pxdatas")
 COPY_STEP = "data.mirror"

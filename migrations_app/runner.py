@@ -21,10 +21,10 @@ from django.db import IntegrityError, close_old_connections, connection, transac
 from django.db.models import F, Max
 from django.utils import timezone
 
-from . import audit, notifications
-from .choices import AuditCategory, LogLevel, RunStatus, StepStatus
-from .models import Evidence, JobStep, LogLine, StepRun
-from .steps.registry import REGISTRY, Outcome, StepError
+from migrations_app import audit, notifications
+from migrations_app.choices import AuditCategory, LogLevel, RunStatus, StepStatus
+from migrations_app.models import Evidence, JobStep, LogLine, StepRun
+from migrations_app.steps.registry import REGISTRY, Outcome, StepError
 
 logger = logging.getLogger(__name__)
 

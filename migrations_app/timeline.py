@@ -6,8 +6,8 @@ from datetime import datetime
 
 from django.utils.translation import gettext_lazy as _
 
-from .models import AuditEvent, MigrationJob, StepRun
-from .steps.registry import REGISTRY
+from migrations_app.models import AuditEvent, MigrationJob, StepRun
+from migrations_app.steps.registry import REGISTRY
 
 # Runs already stand for these events (who asked, which worker, outcome).
 RUN_ACTIONS = {"step.run", "step.retry", "step.finished"}

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_fse, views_machines, views_overview
+from migrations_app import views, views_fse, views_machines, views_overview
 
 urlpatterns = [
     path("", views.home, name="home"),

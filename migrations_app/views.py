@@ -12,9 +12,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django_htmx.http import HttpResponseStopPolling
 
-from . import actions, audit
-from .choices import AuditCategory, RunStatus, StepStatus
-from .forms import (
+from migrations_app import actions, audit
+from migrations_app.choices import AuditCategory, RunStatus, StepStatus
+from migrations_app.forms import (
     CabinetForm,
     CredentialForm,
     CustomerForm,
@@ -24,7 +24,7 @@ from .forms import (
     NoteForm,
     SiteForm,
 )
-from .models import (
+from migrations_app.models import (
     AuditEvent,
     Credential,
     Customer,
@@ -35,8 +35,8 @@ from .models import (
     Site,
     StepRun,
 )
-from .steps.registry import PHASES
-from .timeline import job_timeline
+from migrations_app.steps.registry import PHASES
+from migrations_app.timeline import job_timeline
 
 LOG_BATCH = 1000
 # Log lines are read as named rows, not model instances: a third of the cost for 1,000 lines.
@@ -454,7 +454,7 @@ def machine_detail(request, pk):
     machine = get_object_or_404(
         Machine.objects.select_related("site__customer", "credential"), pk=pk
     )
-    from .views_machines import connection_context, since_of
+    from migrations_app.views_machines import connection_context, since_of
 
     context = connection_context(machine, since_of(request))
     return render(request, "migrations_app/machine_detail.html", context)

@@ -11,11 +11,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import fse, incidents
-from .actions import ActionRefused
-from .choices import IncidentKind, IncidentStatus
-from .models import Customer, Evidence, Incident, JobStep
-from .views import _get_job_for_user, permission, post_only
+from migrations_app import fse, incidents
+from migrations_app.actions import ActionRefused
+from migrations_app.choices import IncidentKind, IncidentStatus
+from migrations_app.models import Customer, Evidence, Incident, JobStep
+from migrations_app.views import _get_job_for_user, permission, post_only
 
 
 def _refused(request, exc: ActionRefused, back: str):

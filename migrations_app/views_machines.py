@@ -8,11 +8,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from julieops.remote.hostkeys import same_fingerprint
-
-from . import audit, tasks
-from .choices import AuditCategory
-from .models import Machine
-from .views import permission, post_only
+from migrations_app import audit, tasks
+from migrations_app.choices import AuditCategory
+from migrations_app.models import Machine
+from migrations_app.views import permission, post_only
 
 
 def since_of(request) -> float | None:
@@ -92,7 +91,7 @@ def machine_confirm_key(request, pk):
 
 def _machine_page(request, pk, *, status):
     """The machine page with its messages, answering a refused action with a 4xx."""
-    from .views import machine_detail
+    from migrations_app.views import machine_detail
 
     response = machine_detail(request, pk)
     response.status_code = status

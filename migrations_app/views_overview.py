@@ -10,12 +10,12 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
-from . import report
-from .choices import IncidentStatus, JobStatus, RunStatus, StepKind, StepStatus
-from .forms import JobFilterForm
-from .models import Customer, Incident, JobStep, MigrationJob, Site, StepRun
-from .steps.registry import PHASES, REGISTRY
-from .views import _get_job_for_user, permission
+from migrations_app import report
+from migrations_app.choices import IncidentStatus, JobStatus, RunStatus, StepKind, StepStatus
+from migrations_app.forms import JobFilterForm
+from migrations_app.models import Customer, Incident, JobStep, MigrationJob, Site, StepRun
+from migrations_app.steps.registry import PHASES, REGISTRY
+from migrations_app.views import _get_job_for_user, permission
 
 logger = logging.getLogger(__name__)
 

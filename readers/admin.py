@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import AgentToken, ReaderReport
+from readers.models import AgentToken, ReaderReport
 
 
 @admin.register(AgentToken)

@@ -14,11 +14,10 @@ from django.utils import timezone
 from julieops.julietree.reader import find_child, join
 from migrations_app.machines import tree_for
 from migrations_app.steps.registry import StepError
-
-from .atr import classify_atr
-from .diagnosis import FAIL, OK, WARN, diagnose
-from .galss import parse_galss
-from .models import ReaderReport
+from readers.atr import classify_atr
+from readers.diagnosis import FAIL, OK, WARN, diagnose
+from readers.galss import parse_galss
+from readers.models import ReaderReport
 
 # A report older than this may predate the installation: still used, but flagged.
 REPORT_MAX_AGE = datetime.timedelta(days=2)

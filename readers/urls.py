@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from readers import views
 
 urlpatterns = [
     path("api/readers/report/", views.report_api, name="readers_report"),

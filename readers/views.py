@@ -15,9 +15,8 @@ from migrations_app import audit
 from migrations_app.choices import AuditCategory
 from migrations_app.models import Machine
 from migrations_app.views import permission, post_only
-
-from .models import AgentToken, ReaderReport
-from .report import MAX_REPORT_BYTES, validate_report
+from readers.models import AgentToken, ReaderReport
+from readers.report import MAX_REPORT_BYTES, validate_report
 
 MAX_TOKEN_LENGTH = 256
 MAX_ERRORS_SHOWN = 50

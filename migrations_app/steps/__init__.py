@@ -4,7 +4,7 @@ from importlib import import_module
 
 from django.conf import settings
 
-from . import (  # noqa: F401
+from migrations_app.steps import (  # noqa: F401
     cutover,  # noqa: F401, I001  (after the catalogue: tools come last in a phase)
     installation,
     inventory,

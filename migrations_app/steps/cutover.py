@@ -7,11 +7,10 @@ again)."""
 from julieops.julietree.reader import windows_path
 from julieops.remote import NotSupported
 from julieops.windows import freeze
-
-from ..choices import AuditCategory, MachineRole
-from ..connections import transport_for
-from .registry import Outcome, Step, StepError, register
-from .windows import run_on_each
+from migrations_app.choices import AuditCategory, MachineRole
+from migrations_app.connections import transport_for
+from migrations_app.steps.registry import Outcome, Step, StepError, register
+from migrations_app.steps.windows import run_on_each
 
 
 def _run_script(ctx, script: str, params: dict) -> dict:

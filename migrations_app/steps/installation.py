@@ -4,10 +4,9 @@ import re
 
 from julieops.windows import clients, install
 from julieops.windows.verdict import as_list, item, verdict
-
-from ..choices import AuditCategory
-from .registry import Step, StepError, register
-from .windows import (
+from migrations_app.choices import AuditCategory
+from migrations_app.steps.registry import Step, StepError, register
+from migrations_app.steps.windows import (
     data_root,
     juliew_path,
     keep_evidence,

@@ -14,10 +14,9 @@ from julieops.julietree.server_register import (
     parse_server_register,
     same_host,
 )
-
-from ..choices import AuditCategory
-from ..machines import machine_named, tree_for
-from .registry import Outcome, Step, StepError, register
+from migrations_app.choices import AuditCategory
+from migrations_app.machines import machine_named, tree_for
+from migrations_app.steps.registry import Outcome, Step, StepError, register
 
 
 def _size(n: int) -> str:

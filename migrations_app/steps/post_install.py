@@ -1,6 +1,6 @@
 """Phase 5 — after installation."""
 
-from .registry import Outcome, Step, register
+from migrations_app.steps.registry import Outcome, Step, register
 
 
 @register
@@ -92,7 +92,7 @@ class PostClientsRepoint(Step):
     depends_on = ("install.clients",)
 
     def run(self, ctx):
-        from .installation import point_clients
+        from migrations_app.steps.installation import point_clients
 
         return point_clients(ctx, old_server=ctx.source.hostname)
 

@@ -5,10 +5,9 @@ firewall, antivirus) then configure only what is missing, unless the run is a dr
 
 from julieops.windows import admin_rights, antivirus, firewall, inventory, network, share
 from julieops.windows.verdict import as_list, item
-
-from ..choices import AuditCategory
-from .registry import Step, register
-from .windows import (
+from migrations_app.choices import AuditCategory
+from migrations_app.steps.registry import Step, register
+from migrations_app.steps.windows import (
     data_root,
     julie_exe,
     juliew_path,

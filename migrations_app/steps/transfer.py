@@ -13,11 +13,10 @@ from django.utils import timezone
 from julieops.julietree import backups, layout, pxdatas, services_db
 from julieops.julietree.reader import find_child, join, resolve, windows_path
 from julieops.julietree.server_register import SMS_SERVICE
-
-from .. import fse
-from ..choices import AuditCategory
-from ..machines import target_writer, tree_for
-from .inventory import (
+from migrations_app import fse
+from migrations_app.choices import AuditCategory
+from migrations_app.machines import target_writer, tree_for
+from migrations_app.steps.inventory import (
     as_json,
     evidence_ref,
     extras_paths,
@@ -29,7 +28,7 @@ from .inventory import (
     read_register,
     source_datas,
 )
-from .registry import Outcome, Step, StepError, register
+from migrations_app.steps.registry import Outcome, Step, StepError, register
 
 
 def sha256(data: bytes) -> str:
@@ -81,7 +80,7 @@ class DataMirror(Step):
     supports_dry_run = True
 
     def run(self, ctx):
-        from ..mirroring import mirror_job
+        from migrations_app.mirroring import mirror_job
 
         params = ctx.run.params or {}
         return mirror_job(ctx, dry_run=bool(params.get("dry_run")), force=bool(params.get("force")))
@@ -384,7 +383,7 @@ class DataServices(Step):
     @staticmethod
     def _approved_zip(jobstep) -> str | None:
         # Which zip copy the approval was given for: the one the step reported at that time.
-        from ..models import AuditEvent
+        from migrations_app.models import AuditEvent
 
         event = (
             AuditEvent.objects.filter(job=jobstep.job, target=jobstep.key, action="step.approve")

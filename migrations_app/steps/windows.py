@@ -9,10 +9,9 @@ import json
 from julieops.julietree.reader import windows_path
 from julieops.remote import NotSupported, RemoteError
 from julieops.windows.verdict import item
-
-from ..choices import MachineRole
-from ..connections import transport_for
-from .registry import Outcome, StepError
+from migrations_app.choices import MachineRole
+from migrations_app.connections import transport_for
+from migrations_app.steps.registry import Outcome, StepError
 
 
 def posts(job) -> list:

@@ -3,8 +3,8 @@ views know nothing of readers: the fragments fetch what they show)."""
 
 from django import template
 
-from ..evaluation import machine_summary
-from ..models import AgentToken
+from readers.evaluation import machine_summary
+from readers.models import AgentToken
 
 register = template.Library()
 
