@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from migrations_app import audit, notifications
+from migrations_app import audit, notifications, status
 from migrations_app.choices import AuditCategory, RunStatus, StepKind, StepStatus
 from migrations_app.models import JobStep, MigrationJob, StepRun
 
@@ -51,8 +51,7 @@ def start_run(step: JobStep, user, *, reason: str = "", params: dict | None = No
             params=params,
         )
         if not dry_run:
-            step.status = StepStatus.QUEUED
-            step.save(update_fields=["status", "updated_at"])
+            status.queue_step(step)
         audit.record(
             "step.simulate" if dry_run else "step.run" if attempt == 1 else "step.retry",
             category=AuditCategory.JOB,
@@ -63,7 +62,7 @@ def start_run(step: JobStep, user, *, reason: str = "", params: dict | None = No
             data={"run": run.pk, "attempt": attempt, "queue": run.queue, "params": run.params},
         )
         enqueue(run)
-        step.job.refresh_status()
+        status.refresh_job(step.job)
     return run
 
 
@@ -71,13 +70,7 @@ def cancel_run(run: StepRun, user, *, reason: str = "") -> StepRun:
     with transaction.atomic():
         run = StepRun.objects.select_for_update().select_related("step__job").get(pk=run.pk)
         if run.status == RunStatus.QUEUED:
-            run.status = RunStatus.CANCELLED
-            run.finished_at = timezone.now()
-            run.summary = _("Cancelled before it started.")
-            run.save(update_fields=["status", "finished_at", "summary"])
-            from migrations_app.runner import sync_step_status
-
-            sync_step_status(run.step_id, run.pk, summary=run.summary)
+            status.cancel_queued_run(run, _("Cancelled before it started."))
         elif run.status == RunStatus.RUNNING:
             run.cancel_requested = True
             run.save(update_fields=["cancel_requested"])
@@ -139,8 +132,7 @@ def reopen_step(step: JobStep, user, reason: str) -> JobStep:
         step = _lock_step(step)
         if step.status not in (StepStatus.DONE, StepStatus.SKIPPED):
             raise ActionRefused(_("Only a ticked or skipped step can be reopened."))
-        step.status = StepStatus.TODO
-        step.save(update_fields=["status", "updated_at"])
+        status.reopen_step(step)
         _audit_step(step, user, "step.reopen", reason)
     return step
 
@@ -152,13 +144,11 @@ def _required(text: str, message: str) -> str:
     return text
 
 
-def _finish_by_hand(step: JobStep, user, status: str, action: str, note: str) -> None:
+def _finish_by_hand(step: JobStep, user, outcome: str, action: str, note: str) -> None:
     """Tick or skip (inside the caller's transaction, step locked): who, when and why."""
     if step.status in StepStatus.active():
         raise ActionRefused(_("This step is running; cancel it first."))
-    step.status = status
-    step.done_by, step.done_at, step.note = user, timezone.now(), note
-    step.save(update_fields=["status", "done_by", "done_at", "note", "updated_at"])
+    status.finish_step_by_hand(step, user, outcome, note)
     _audit_step(step, user, action, note)
     notifications.approvals_unlocked_by(step)
 
@@ -173,7 +163,7 @@ def _audit_step(step: JobStep, user, action: str, reason: str, data: dict | None
         reason=reason,
         data=data,
     )
-    step.job.refresh_status()
+    status.refresh_job(step.job)
 
 
 def _category(step: JobStep) -> str:

@@ -12,7 +12,7 @@ from julieops.mirror.robocopy import COLUMNS
 from julieops.remote import RemoteError
 from julieops.windows import robocopy_job
 from migrations_app.choices import AuditCategory, Transport
-from migrations_app.connections import access_for, endpoint_spec, transport_for
+from migrations_app.execution.machines import access_for, endpoint_spec, transport_for
 from migrations_app.steps.registry import Outcome, StepError
 
 LEVELS = {"info", "warning", "error", "debug"}

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from migrations_app import crypto, notifications
+from migrations_app import crypto
 from migrations_app.choices import (
     AuditCategory,
     IncidentKind,
@@ -265,31 +265,6 @@ class MigrationJob(models.Model):
                 if step.key not in existing
             ]
         )
-
-    def refresh_status(self) -> str:
-        """Derive the job's status from its steps (a cancelled job stays cancelled)."""
-        if self.status == JobStatus.CANCELLED:
-            return self.status
-        statuses = set(self.steps.values_list("status", flat=True))
-        if statuses and statuses <= StepStatus.finished():
-            status = JobStatus.DONE
-        elif StepStatus.FAILED in statuses:
-            status = JobStatus.BLOCKED
-        elif statuses - {StepStatus.TODO}:
-            status = JobStatus.IN_PROGRESS
-        else:
-            status = JobStatus.DRAFT
-        if status != self.status:
-            # Conditional: of two concurrent refreshes, only one sees the transition.
-            changed = (
-                MigrationJob.objects.filter(pk=self.pk)
-                .exclude(status__in=[status, JobStatus.CANCELLED])
-                .update(status=status)
-            )
-            self.status = status
-            if changed and status == JobStatus.DONE:
-                notifications.notify("job_finished", self)
-        return status
 
     def progress(self) -> tuple[int, int]:
         steps = list(self.steps.all())

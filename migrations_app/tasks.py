@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 from django.db import transaction
 
-from migrations_app import runner
+from migrations_app.execution import runner
 
 logger = logging.getLogger(__name__)
 
@@ -29,13 +29,13 @@ def reap_runs() -> dict:
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def check_connection(machine_id: int, user_id: int | None = None) -> str:
     """« Tester la connexion »: the result lands on the machine, the page polls for it."""
-    from migrations_app.connection_check import check_connection as check
+    from migrations_app.execution.connection_check import check_connection as check
 
     return check(machine_id, user_id)["state"]
 
 
 def enqueue_connection_check(machine, user) -> None:
-    from migrations_app.connection_check import queue_for
+    from migrations_app.execution.connection_check import queue_for
 
     queue = queue_for(machine)
     transaction.on_commit(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from julieops.julietree.reader import find_child, join
-from migrations_app.machines import tree_for
+from migrations_app.execution.machines import tree_for
 from migrations_app.steps.registry import StepError
 from readers.atr import classify_atr
 from readers.diagnosis import FAIL, OK, WARN, diagnose

@@ -113,6 +113,9 @@ class LocalTree:
             raise ValueError(f"chemin hors de l'arborescence : {path!r}")
         return full
 
+    def forget(self, path: str) -> None:
+        """Nothing cached: every call reads the disk."""
+
     def exists(self, path: str) -> bool:
         return self._path(path).exists()
 

@@ -8,7 +8,7 @@ from julieops.julietree.reader import windows_path
 from julieops.remote import NotSupported
 from julieops.windows import freeze
 from migrations_app.choices import AuditCategory, MachineRole
-from migrations_app.connections import transport_for
+from migrations_app.execution.machines import transport_for
 from migrations_app.steps.registry import Outcome, Step, StepError, register
 from migrations_app.steps.windows import run_on_each
 

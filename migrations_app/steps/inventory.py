@@ -15,7 +15,7 @@ from julieops.julietree.server_register import (
     same_host,
 )
 from migrations_app.choices import AuditCategory
-from migrations_app.machines import machine_named, tree_for
+from migrations_app.execution.machines import machine_named, tree_for
 from migrations_app.steps.registry import Outcome, Step, StepError, register
 
 

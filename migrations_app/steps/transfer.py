@@ -15,7 +15,7 @@ from julieops.julietree.reader import find_child, join, resolve, windows_path
 from julieops.julietree.server_register import SMS_SERVICE
 from migrations_app import fse
 from migrations_app.choices import AuditCategory
-from migrations_app.machines import target_writer, tree_for
+from migrations_app.execution.machines import target_writer, tree_for
 from migrations_app.steps.inventory import (
     as_json,
     evidence_ref,

@@ -10,7 +10,7 @@ from julieops.julietree.reader import windows_path
 from julieops.remote import NotSupported, RemoteError
 from julieops.windows.verdict import item
 from migrations_app.choices import MachineRole
-from migrations_app.connections import transport_for
+from migrations_app.execution.machines import transport_for
 from migrations_app.steps.registry import Outcome, StepError
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from julieops.mirror.endpoints import is_temp_name
-from migrations_app import runner
+from migrations_app.execution import runner
 from migrations_app.models import Credential, JobStep, StepRun
 from tests.mirror.trees import snapshot
 

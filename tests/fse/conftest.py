@@ -12,8 +12,9 @@ from julieops.julietree.generate import (
     generate_sms_host,
     windows_skeleton,
 )
-from migrations_app import actions, runner
+from migrations_app import actions
 from migrations_app.choices import MachineRole, Transport
+from migrations_app.execution import runner
 from migrations_app.models import Customer, Machine, Site, StepRun
 
 JULIE = "partage/Juliew"

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from django.core.management import call_command
 
+from migrations_app import status
 from migrations_app.models import JobStep
 from migrations_app.steps.registry import catalogue
 
@@ -75,7 +76,7 @@ def test_it_derives_the_job_status_from_its_steps(job, alice, bob):
     job.refresh_from_db()
     assert job.status == "in_progress"
     job.steps.filter(key="source.locate").update(status="failed")
-    assert job.refresh_status() == "blocked"
+    assert status.refresh_job(job) == "blocked"
     job.steps.exclude(kind="approval").update(status="done")
     fse.request_decision(job.steps.get(key="data.pxdatas"), alice, "purge", "ARL reçus")
     actions.approve_step(job.steps.get(key="data.pxdatas"), bob, "purge validée")

@@ -3,7 +3,8 @@
 import pytest
 from django.db import connection
 
-from migrations_app import actions, runner
+from migrations_app import actions
+from migrations_app.execution import runner
 from migrations_app.models import AuditEvent, Credential, JobStep, LogLine
 from tests.conftest import client_for
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from migrations_app import runner
+from migrations_app.execution import runner
 from migrations_app.models import AuditEvent, Credential, Evidence, StepRun
 
 pytestmark = pytest.mark.django_db(transaction=True)

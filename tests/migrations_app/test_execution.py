@@ -5,7 +5,8 @@ import time
 import pytest
 from django.test import override_settings
 
-from migrations_app import actions, runner
+from migrations_app import actions
+from migrations_app.execution import runner
 from migrations_app.models import JobStep, LogLine, StepRun
 from migrations_app.tasks import reap_runs, run_step
 from tests.support.worker import Worker, wait_for

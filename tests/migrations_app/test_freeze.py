@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from migrations_app import runner
+from migrations_app.execution import runner
 from migrations_app.models import AuditEvent, StepRun
 from tests.conftest import client_for
 from tests.support.wsman import WsmanEndpoint, powershell_reply

@@ -14,7 +14,8 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from migrations_app import actions, fse, runner
+from migrations_app import actions, fse, status
+from migrations_app.execution import runner
 from migrations_app.models import Credential, JobStep, MigrationJob, StepRun
 
 SECRET = "webhook-shared-secret-for-tests"
@@ -92,7 +93,7 @@ def verify(request) -> dict:
 
 def running_run(step, **fields):
     run = StepRun.objects.create(step=step, status="queued", queue="default", **fields)
-    assert runner.claim(run.pk, "worker-test:1")
+    assert status.claim(run.pk, "worker-test:1")
     run.refresh_from_db()
     return run
 
@@ -186,13 +187,13 @@ def test_it_announces_the_end_of_a_job_once(
 ):
     last = notified.steps.get(key="post.signoff")
     JobStep.objects.filter(job=notified).exclude(pk=last.pk).update(status="passed")
-    notified.refresh_status()
+    status.refresh_job(notified)
     stale = MigrationJob.objects.get(pk=notified.pk)  # a second process holding the job
     assert stale.status == "in_progress"
     with django_capture_on_commit_callbacks(execute=True):
         actions.tick_step(last, bob, "Recette signée par le Dr Martin")
-        stale.refresh_status()
-        MigrationJob.objects.get(pk=notified.pk).refresh_status()
+        status.refresh_job(stale)
+        status.refresh_job(MigrationJob.objects.get(pk=notified.pk))
     assert [e["event"] for e in receiver.events()] == ["job_finished"]
     assert receiver.events()[0]["job"]["status"] == "done"
     assert len(mailoutbox) == 1

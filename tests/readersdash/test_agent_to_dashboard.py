@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from migrations_app import runner
+from migrations_app.execution import runner
 from migrations_app.models import StepRun
 from readers.models import AgentToken, ReaderReport
 from readers.report import MAX_REPORT_BYTES

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from migrations_app import runner
 from migrations_app.choices import Transport
+from migrations_app.execution import runner
 from migrations_app.models import Cabinet, Evidence, JobStep, LogLine, StepRun
 from readers.models import AgentToken, ReaderReport
 from tests.readersdash.conftest import CPS3, PSS_COM12, READER_A, READER_B, VITALE_2, a_report

@@ -119,17 +119,17 @@ def test_it_copies_the_services_databases_over_ssh_and_checks_them(ssh_practice,
 
 def test_it_flags_a_services_database_damaged_on_the_way(ssh_practice, alice, monkeypatch):
     """The integrity check reads back what reached the new server, not what was sent."""
-    from migrations_app import remote_writer
+    from julieops.julietree import writer
 
     p = ssh_practice()
-    real = remote_writer.RemoteTargetWriter.write_file
+    real = writer.TreeWriter.write_file
 
     def damaging(self, relpath, content, mtime=None):
         if relpath.endswith("Sms.db"):
             content = content[:4096] + b"\0" * (len(content) - 4096)
         return real(self, relpath, content, mtime)
 
-    monkeypatch.setattr(remote_writer.RemoteTargetWriter, "write_file", damaging)
+    monkeypatch.setattr(writer.TreeWriter, "write_file", damaging)
     run = start_and_run(p.step("data.services"), alice)
     assert run.status == "failed"
     sms = next(i for i in run.result["items"] if i["label"].endswith("Sms.db"))

@@ -1,4 +1,4 @@
-"""RemoteTargetWriter on a new server reached over WinRM: the PowerShell scripts it sends and
+"""The tree writer on a new server reached over WinRM: the PowerShell scripts it sends and
 their parameters, through the WS-Management test endpoint. The endpoint answers like a small
 Windows C: (folders listed case-preserving, files appearing once renamed into place)."""
 
@@ -7,10 +7,9 @@ import posixpath
 
 import pytest
 
+from julieops.julietree.remote import LIST_DIR
+from julieops.julietree.writer import WriteRefused, remote_writer
 from julieops.remote import winrm as scripts
-from migrations_app.remote_tree import LIST_DIR
-from migrations_app.remote_writer import RemoteTargetWriter
-from migrations_app.steps.registry import StepError
 from tests.support.wsman import WsmanEndpoint, powershell_failure, powershell_reply
 
 NASTY = 'Dossier d\'Éloi; $(Remove-Item -Recurse ~) `ça` & "cœur"'
@@ -75,7 +74,7 @@ class WindowsDrive:
 
 def writer_on(endpoint):
     transport = endpoint.transport()
-    return RemoteTargetWriter(transport, "C:/", hostname="NOUVEAU-SERVEUR")
+    return remote_writer(transport, "C:/", hostname="NOUVEAU-SERVEUR")
 
 
 def test_it_writes_through_winrm_into_the_existing_folder_with_a_temporary_name():
@@ -117,7 +116,7 @@ def test_it_refuses_to_write_through_a_junction():
     drive = WindowsDrive({"C:/", "C:/ProgramData"}, junctions={"C:/ProgramData/Application Data"})
     with WsmanEndpoint(drive) as endpoint:
         writer = writer_on(endpoint)
-        with pytest.raises(StepError, match="lien"):
+        with pytest.raises(WriteRefused, match="lien"):
             writer.write_file("ProgramData/Application Data/x.ini", b"x")
     assert drive.sent(scripts.APPEND_FILE) == [] and drive.files == {}
 
@@ -129,7 +128,7 @@ def test_it_refuses_paths_leaving_the_root_without_sending_anything(path):
     with WsmanEndpoint(drive) as endpoint:
         writer = writer_on(endpoint)
         sent = len(endpoint.commands)
-        with pytest.raises(StepError, match="hors de la cible"):
+        with pytest.raises(WriteRefused, match="hors de la cible"):
             writer.write_file(path, b"x")
         assert len(endpoint.commands) == sent
 

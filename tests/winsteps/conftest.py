@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from julieops.remote.hostkeys import certificate_fingerprint
-from migrations_app import runner
+from migrations_app.execution import runner
 from migrations_app.models import Credential, StepRun
 from tests.support.wsman import WsmanEndpoint, powershell_reply, self_signed_certificate
 

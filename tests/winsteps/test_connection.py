@@ -3,7 +3,7 @@ read over SFTP by source.locate."""
 
 import pytest
 
-from migrations_app.connection_check import check_connection
+from migrations_app.execution.connection_check import check_connection
 from migrations_app.models import AuditEvent, Credential, Machine
 from tests.conftest import client_for
 from tests.support.sshd import start_sshd

@@ -56,6 +56,10 @@ class RemoteTree:
     def close(self) -> None:
         self.transport.close()
 
+    def forget(self, path: str) -> None:
+        """Drop the cached listing of one folder (a writer changed it)."""
+        self._listings.pop(join(path), None)
+
     def _full(self, path: str) -> str:
         parts = [p for p in path.split("/") if p]
         if any(p in (".", "..") for p in parts):

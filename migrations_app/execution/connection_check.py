@@ -19,7 +19,7 @@ from julieops.windows import inventory
 from julieops.windows.verdict import item, verdict
 from migrations_app import audit
 from migrations_app.choices import AuditCategory, Transport
-from migrations_app.connections import transport_for, transport_options
+from migrations_app.execution.machines import transport_for, transport_options
 from migrations_app.models import Machine
 from migrations_app.steps.registry import StepError
 

@@ -1,0 +1,167 @@
+"""What a running step writes while it works: log lines in batches with a gap-free per-run
+`seq`, its progress, and a heartbeat; the flusher thread also notices a cancel request."""
+
+import logging
+import threading
+import time
+
+from django.conf import settings
+from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from migrations_app.choices import LogLevel
+from migrations_app.models import LogLine, StepRun
+
+logger = logging.getLogger(__name__)
+
+
+class StepLogger:
+    """Buffers log lines; the flusher writes them in batches with a gap-free per-run seq."""
+
+    def __init__(self, run: StepRun):
+        self.run_id = run.pk
+        self._seq = run.last_seq
+        self._pending: list[LogLine] = []
+        self._lock = threading.Lock()
+        self._full = threading.Event()
+        self.secrets: set[str] = set()
+
+    def write(self, level: str, text: str) -> None:
+        for secret in self.secrets:
+            if secret:
+                text = text.replace(secret, "***")
+        now = timezone.now()
+        with self._lock:
+            for line in str(text).splitlines() or [""]:
+                self._seq += 1
+                self._pending.append(
+                    LogLine(run_id=self.run_id, seq=self._seq, ts=now, level=level, text=line)
+                )
+            if len(self._pending) >= settings.JULIEOPS_LOG_FLUSH_LINES:
+                self._full.set()
+
+    def info(self, text: str) -> None:
+        self.write(LogLevel.INFO, text)
+
+    def warning(self, text: str) -> None:
+        self.write(LogLevel.WARNING, text)
+
+    def error(self, text: str) -> None:
+        self.write(LogLevel.ERROR, text)
+
+    def debug(self, text: str) -> None:
+        self.write(LogLevel.DEBUG, text)
+
+    def flush(self) -> int:
+        """Write pending lines; on a database error they stay pending for the next try."""
+        with self._lock:
+            batch, self._pending = self._pending, []
+            self._full.clear()
+        if not batch:
+            return 0
+        try:
+            self._write(batch)
+        except IntegrityError:
+            # Someone else (the reaper) wrote a line meanwhile: continue after it.
+            self._renumber(batch)
+            self._write(batch)
+        except Exception:
+            with self._lock:
+                self._pending[:0] = batch
+            raise
+        return len(batch)
+
+    def _write(self, batch: list[LogLine]) -> None:
+        with transaction.atomic():
+            LogLine.objects.bulk_create(batch, batch_size=1000)
+            StepRun.objects.filter(pk=self.run_id).update(last_seq=batch[-1].seq)
+
+    def _renumber(self, batch: list[LogLine]) -> None:
+        last = LogLine.objects.filter(run_id=self.run_id).aggregate(m=Max("seq"))["m"] or 0
+        with self._lock:
+            for offset, line in enumerate(batch + self._pending, start=1):
+                line.seq = last + offset
+            self._seq = last + len(batch) + len(self._pending)
+
+
+class Progress:
+    def __init__(self):
+        self.values: dict = {}
+        self.started = time.monotonic()
+        self.dirty = False
+        self.lock = threading.Lock()
+
+    def update(self, *, done=None, total=None, done_bytes=None, total_bytes=None, label=None):
+        with self.lock:
+            for key, value in (
+                ("done_units", done),
+                ("total_units", total),
+                ("done_bytes", done_bytes),
+                ("total_bytes", total_bytes),
+                ("progress_label", label),
+            ):
+                if value is not None:
+                    self.values[key] = value[:500] if isinstance(value, str) else value
+            self.values["eta_seconds"] = self._eta()
+            self.dirty = True
+
+    def _eta(self) -> int | None:
+        elapsed = time.monotonic() - self.started
+        for done_key, total_key in (("done_bytes", "total_bytes"), ("done_units", "total_units")):
+            done, total = self.values.get(done_key), self.values.get(total_key)
+            if done and total and elapsed > 1:
+                return max(0, int((total - done) * elapsed / done))
+        return None
+
+    def take(self) -> dict:
+        with self.lock:
+            if not self.dirty:
+                return {}
+            self.dirty = False
+            return dict(self.values)
+
+
+class Flusher(threading.Thread):
+    """Writes logs every 250 ms (or at 500 lines), progress and heartbeat, reads cancel."""
+
+    def __init__(self, run: StepRun, log: StepLogger, progress: Progress):
+        super().__init__(name=f"flusher-run-{run.pk}", daemon=True)
+        self.run_id = run.pk
+        self.log = log
+        self.progress = progress
+        self.stop_event = threading.Event()
+        self.cancel_event = threading.Event()
+
+    def run(self):
+        last_beat = 0.0
+        try:
+            while not self.stop_event.is_set():
+                self.log._full.wait(settings.JULIEOPS_LOG_FLUSH_SECONDS)
+                beat = time.monotonic() - last_beat >= settings.JULIEOPS_HEARTBEAT_INTERVAL
+                self._tick(force_beat=beat)
+                if beat:
+                    last_beat = time.monotonic()
+        finally:
+            connection.close()
+
+    def _tick(self, force_beat: bool) -> None:
+        try:
+            self.log.flush()
+            fields = self.progress.take()
+            if force_beat or fields:
+                fields["heartbeat_at"] = timezone.now()
+                StepRun.objects.filter(pk=self.run_id).update(**fields)
+            if (
+                force_beat
+                and StepRun.objects.filter(pk=self.run_id, cancel_requested=True).exists()
+            ):
+                self.cancel_event.set()
+        except Exception:
+            logger.exception("run %s: flush failed, will retry", self.run_id)
+            close_old_connections()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.log._full.set()
+        self.join(timeout=30)

@@ -1,0 +1,192 @@
+"""How a worker reaches a machine of a job: a command transport, a mirror endpoint, a read-only
+tree of its C: drive, a writer into the new server. The one place that opens machines.
+
+Secrets are decrypted here, at the last moment, and handed to the caller for masking."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+
+from julieops.julietree.reader import LocalTree
+from julieops.julietree.remote import RemoteTree
+from julieops.julietree.server_register import is_loopback, same_host
+from julieops.julietree.writer import WriteRefused, local_writer, remote_writer
+from julieops.remote import RemoteError, open_transport
+from julieops.remote.ssh import load_private_key
+from migrations_app.choices import Transport
+from migrations_app.models import Machine
+from migrations_app.steps.registry import StepError
+
+DEFAULT_SFTP_ROOT = "/C:"  # Windows' OpenSSH SFTP server shows drive C: as /C:
+
+
+@dataclass
+class Access:
+    """What opening a machine needs; `secrets` are the values to mask in logs."""
+
+    username: str = ""
+    password: str | None = None
+    pkey: str | None = None
+    secrets: list[str] = field(default_factory=list)
+
+
+def access_for(machine: Machine) -> Access:
+    credential = machine.credential
+    if credential is None:
+        raise StepError(f"{machine.hostname} : aucun identifiant de connexion n'est associé.")
+    secret = credential.secret
+    if secret.lstrip().startswith("-----BEGIN"):
+        return Access(credential.username, pkey=secret, secrets=[secret])
+    return Access(credential.username, password=secret, secrets=[secret])
+
+
+def _pinned(machine: Machine) -> str:
+    if not machine.host_key_fingerprint:
+        raise StepError(
+            f"{machine.hostname} : l'empreinte de la clé de l'hôte n'est pas confirmée. "
+            "Utilisez « Tester la connexion » sur la page du poste, puis faites-la confirmer "
+            "par un superviseur."
+        )
+    return machine.host_key_fingerprint
+
+
+def transport_for(machine: Machine, *, on_secret=None):
+    """A command transport (nothing is contacted until the first call)."""
+    if machine.transport == Transport.LOCAL:
+        return open_transport("local", machine.hostname)
+    access = access_for(machine)
+    for secret in access.secrets:
+        if on_secret:
+            on_secret(secret)
+    return open_transport(
+        machine.transport,
+        machine.address,
+        machine.port,
+        access.username,
+        password=access.password,
+        pkey=access.pkey,
+        pinned_fingerprint=_pinned(machine),
+        **transport_options(machine),
+    )
+
+
+def transport_options(machine: Machine) -> dict:
+    """Deployment-wide WinRM settings (authentication, scheme, timeouts)."""
+    if machine.transport == Transport.WINRM:
+        return dict(getattr(settings, "JULIEOPS_WINRM_OPTIONS", {}))
+    return {}
+
+
+def endpoint_spec(machine: Machine, relpath: str, *, on_secret=None) -> tuple[str, dict]:
+    """(url or local path, open_endpoint keyword arguments) for a folder of the machine's C:
+    given relative to C: with '/' separators."""
+    relpath = relpath.strip("/")
+    if machine.transport == Transport.LOCAL:
+        if not machine.root_path:
+            raise StepError(f"{machine.hostname} : dossier du C: non renseigné.")
+        return f"{machine.root_path.rstrip('/')}/{relpath}", {}
+    access = access_for(machine)
+    for secret in access.secrets:
+        if on_secret:
+            on_secret(secret)
+    if machine.transport == Transport.SSH:
+        root = (machine.root_path or DEFAULT_SFTP_ROOT).rstrip("/")
+        url = f"sftp://{machine.address}:{machine.port or 22}{root}/{relpath}"
+        kwargs = {"username": access.username, "host_key": _pinned(machine)}
+        if access.pkey:
+            kwargs["pkey"] = load_private_key(access.pkey)
+        else:
+            kwargs["password"] = access.password
+        return url, kwargs
+    # WinRM machines: their administrative share C$ over SMB.
+    return (
+        f"smb://{machine.address}/C$/{relpath}",
+        {"username": access.username, "password": access.password},
+    )
+
+
+def tree_for(machine: Machine):
+    """A read-only TreeReader over the machine's C: drive: a local folder, or the machine
+    itself through its transport (SFTP or WinRM)."""
+    if machine.transport == Transport.LOCAL:
+        try:
+            return LocalTree(machine.root_path)
+        except (NotADirectoryError, FileNotFoundError) as exc:
+            raise StepError(
+                f"Le dossier qui représente le C: de {machine.hostname} est introuvable : "
+                f"{machine.root_path}"
+            ) from exc
+    root = machine.root_path or "C:/"
+    tree = RemoteTree(transport_for(machine), root, hostname=machine.hostname)
+    try:
+        if not tree.is_dir(""):
+            raise StepError(f"{machine.hostname} : {root} n'est pas un dossier.")
+    except RemoteError as exc:
+        raise StepError(f"{machine.hostname} : lecture des fichiers impossible ({exc})") from None
+    return tree
+
+
+def target_writer(job):
+    """A writer over the job's new server (a local folder, or the machine through SSH/WinRM);
+    refuses when it overlaps any other machine of the job that holds practice data (the old
+    server, the services hosts): those are read-only."""
+    target = job.target
+    others = [job.source, *job.extra_hosts.all()]
+    try:
+        if target.transport == Transport.LOCAL:
+            if not target.root_path:
+                raise StepError(f"{target.hostname} : dossier du C: non renseigné.")
+            _refuse_overlap(target.root_path, others)
+            return local_writer(target.root_path)
+        _refuse_same_machine(target, others)
+        root = target.root_path or "C:/"
+        if is_loopback(target.address):
+            # Reached on the worker itself: its folders must not overlap the local machines'.
+            _refuse_overlap(root, others)
+        return remote_writer(transport_for(target), root, hostname=target.hostname)
+    except WriteRefused as exc:
+        raise StepError(str(exc)) from None
+    except RemoteError as exc:
+        raise StepError(f"{target.hostname} : connexion impossible ({exc})") from None
+
+
+def _refuse_overlap(root: str, others: list[Machine]) -> None:
+    """A root that is, contains or sits inside a local machine's root is refused."""
+    mine = Path(root).resolve()
+    for other in others:
+        if other.transport == Transport.LOCAL and other.root_path:
+            theirs = Path(other.root_path).resolve()
+            if mine == theirs or theirs in mine.parents or mine in theirs.parents:
+                raise StepError(f"La cible {mine} recouvre la source {theirs} : écriture refusée.")
+
+
+def _refuse_same_machine(target: Machine, others: list[Machine]) -> None:
+    for other in others:
+        same_address = (
+            other.transport != Transport.LOCAL
+            and bool(other.address)
+            and other.address.casefold() == target.address.casefold()
+        )
+        if same_host(other.hostname, target.hostname) or same_address:
+            raise StepError(
+                f"La cible {target.hostname} ({target.address}) est la même machine que "
+                f"{other.hostname} ({other.address or other.get_transport_display()}), dont les "
+                "données sont en lecture seule : écriture refusée."
+            )
+
+
+def job_machines(job) -> list[Machine]:
+    """Every machine of the job except the new server: old server, other hosts, clients."""
+    seen, result = set(), []
+    for machine in [job.source, *job.extra_hosts.all(), *job.clients.all()]:
+        if machine.pk not in seen:
+            seen.add(machine.pk)
+            result.append(machine)
+    return result
+
+
+def machine_named(job, host: str) -> Machine | None:
+    """The job's machine whose hostname matches `host` (case-insensitive, short names equal
+    their FQDN), or None."""
+    return next((m for m in job_machines(job) if same_host(m.hostname, host)), None)

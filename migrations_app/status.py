@@ -1,0 +1,149 @@
+"""Every status transition of runs, steps and jobs, in one place: nothing else writes a
+`status` field. Run transitions are conditional UPDATEs (of two concurrent callers, one sees the
+transition) and return whether they happened; a step follows its latest real run; a job's
+status is derived from its steps.
+
+Callers hold their own transaction and locks (actions lock the step row); these functions only
+say which transitions exist and what each one writes."""
+
+from django.db.models import F
+from django.utils import timezone
+
+from migrations_app import notifications
+from migrations_app.choices import JobStatus, RunStatus, StepStatus
+from migrations_app.models import JobStep, MigrationJob, StepRun
+
+RUN_TO_STEP_STATUS = {
+    RunStatus.QUEUED: StepStatus.QUEUED,
+    RunStatus.RUNNING: StepStatus.RUNNING,
+    RunStatus.PASSED: StepStatus.PASSED,
+    RunStatus.WARNING: StepStatus.WARNING,
+    RunStatus.FAILED: StepStatus.FAILED,
+    RunStatus.CANCELLED: StepStatus.TODO,
+    RunStatus.LOST: StepStatus.FAILED,
+}
+
+
+# -- runs ---------------------------------------------------------------------------------------
+
+
+def claim(run_id: int, worker: str) -> bool:
+    """queued -> running, by the worker that executes it; its step runs too (not a dry run)."""
+    now = timezone.now()
+    claimed = StepRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+        status=RunStatus.RUNNING, started_at=now, heartbeat_at=now, worker=worker
+    )
+    params = StepRun.objects.filter(pk=run_id).values_list("params", flat=True).first() or {}
+    if claimed and not params.get("dry_run"):
+        JobStep.objects.filter(runs__pk=run_id).update(status=StepStatus.RUNNING)
+    return bool(claimed)
+
+
+def end_run(run: StepRun, status: str, *, summary: str, result: dict, error: str) -> bool:
+    """running (or lost, if the worker was only slow) -> its outcome; the step follows."""
+    done = {}
+    if status in (RunStatus.PASSED, RunStatus.WARNING):
+        # The last progress callback may have come before the last unit of work.
+        done = {"done_units": F("total_units"), "done_bytes": F("total_bytes")}
+    now = timezone.now()
+    updated = StepRun.objects.filter(
+        pk=run.pk, status__in=[RunStatus.RUNNING, RunStatus.LOST]
+    ).update(
+        **done,
+        eta_seconds=None,
+        status=status,
+        finished_at=now,
+        heartbeat_at=now,
+        summary=summary[:10000],
+        result=result,
+        error=error[:10000],
+    )
+    if updated:
+        sync_step_status(run.step_id, run.pk, summary=summary, result=result)
+    return bool(updated)
+
+
+def lose_run(run: StepRun, dead_before, *, now, error: str, summary: str) -> bool:
+    """running -> lost, when its heartbeat stopped before `dead_before` (the reaper)."""
+    updated = StepRun.objects.filter(
+        pk=run.pk, status=RunStatus.RUNNING, heartbeat_at__lt=dead_before
+    ).update(status=RunStatus.LOST, finished_at=now, error=error, summary=summary)
+    if updated:
+        sync_step_status(run.step_id, run.pk, summary="Exécution perdue ; à relancer.")
+    return bool(updated)
+
+
+def cancel_queued_run(run: StepRun, summary: str) -> None:
+    """queued -> cancelled (the run is locked by the caller)."""
+    run.status = RunStatus.CANCELLED
+    run.finished_at = timezone.now()
+    run.summary = summary
+    run.save(update_fields=["status", "finished_at", "summary"])
+    sync_step_status(run.step_id, run.pk, summary=run.summary)
+
+
+# -- steps --------------------------------------------------------------------------------------
+
+
+def queue_step(step: JobStep) -> None:
+    """A real run was created for the step (the step is locked by the caller)."""
+    step.status = StepStatus.QUEUED
+    step.save(update_fields=["status", "updated_at"])
+
+
+def finish_step_by_hand(step: JobStep, user, status: str, note: str) -> None:
+    """todo/failed/... -> done or skipped by a person: who, when and why."""
+    step.status = status
+    step.done_by, step.done_at, step.note = user, timezone.now(), note
+    step.save(update_fields=["status", "done_by", "done_at", "note", "updated_at"])
+
+
+def reopen_step(step: JobStep) -> None:
+    """done/skipped -> todo (the history keeps both)."""
+    step.status = StepStatus.TODO
+    step.save(update_fields=["status", "updated_at"])
+
+
+def sync_step_status(step_id: int, run_id: int, *, summary: str = "", result=None) -> None:
+    """A step mirrors its latest real run (a dry run changes nothing, its status neither),
+    unless a newer run was created meanwhile; then its job is refreshed."""
+    runs = StepRun.objects.filter(step_id=step_id).order_by("-pk").values("pk", "status", "params")
+    # In Python: a JSON key lookup treats a missing key differently on each database.
+    latest = next((r for r in runs.iterator() if not (r["params"] or {}).get("dry_run")), None)
+    if latest and latest["pk"] == run_id:
+        fields = {"status": RUN_TO_STEP_STATUS[RunStatus(latest["status"])]}
+        if summary:
+            fields["summary"] = summary
+        if result is not None:
+            fields["result"] = result
+        JobStep.objects.filter(pk=step_id).update(**fields)
+        refresh_job(JobStep.objects.select_related("job").get(pk=step_id).job)
+
+
+# -- jobs ---------------------------------------------------------------------------------------
+
+
+def refresh_job(job: MigrationJob) -> str:
+    """Derive the job's status from its steps (a cancelled job stays cancelled)."""
+    if job.status == JobStatus.CANCELLED:
+        return job.status
+    statuses = set(job.steps.values_list("status", flat=True))
+    if statuses and statuses <= StepStatus.finished():
+        status = JobStatus.DONE
+    elif StepStatus.FAILED in statuses:
+        status = JobStatus.BLOCKED
+    elif statuses - {StepStatus.TODO}:
+        status = JobStatus.IN_PROGRESS
+    else:
+        status = JobStatus.DRAFT
+    if status != job.status:
+        # Conditional: of two concurrent refreshes, only one sees the transition.
+        changed = (
+            MigrationJob.objects.filter(pk=job.pk)
+            .exclude(status__in=[status, JobStatus.CANCELLED])
+            .update(status=status)
+        )
+        job.status = status
+        if changed and status == JobStatus.DONE:
+            notifications.notify("job_finished", job)
+    return status
