@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from migrations_app.login import LoginView
+from migrations_app.web.login import LoginView
 
 urlpatterns = [
     path("login/", LoginView.as_view(), name="login"),
@@ -10,5 +10,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("", include("readers.urls")),
-    path("", include("migrations_app.urls")),
+    path("", include("migrations_app.web.urls")),
 ]

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from migrations_app.forms import CredentialForm
+from migrations_app.web.forms import CredentialForm
 from migrations_app.models import (
     AuditEvent,
     Cabinet,

@@ -14,7 +14,9 @@ from django.views.decorators.csrf import csrf_exempt
 from migrations_app import audit
 from migrations_app.choices import AuditCategory
 from migrations_app.models import Machine
-from migrations_app.views import permission, post_only
+from django.views.decorators.http import require_POST
+
+from migrations_app.web.access import permission
 from readers.models import AgentToken, ReaderReport
 from readers.report import MAX_REPORT_BYTES, validate_report
 
@@ -136,7 +138,7 @@ def agent_command(request, token_value: str) -> str:
 
 
 @permission("change_machine")
-@post_only
+@require_POST
 @never_cache
 def token_issue(request, pk):
     """Create a token for the machine and show it once, with the command to paste."""
@@ -159,7 +161,7 @@ def token_issue(request, pk):
 
 
 @permission("change_machine")
-@post_only
+@require_POST
 def token_revoke(request, pk):
     token = get_object_or_404(AgentToken.objects.select_related("machine"), pk=pk)
     machine = token.machine

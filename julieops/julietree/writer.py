@@ -45,7 +45,9 @@ class TreeWriter:
         try:
             is_dir = reader.is_dir("")
         except RemoteError as exc:
-            raise WriteRefused(f"{self.hostname} : lecture de {self.root} impossible ({exc})") from None
+            raise WriteRefused(
+                f"{self.hostname} : lecture de {self.root} impossible ({exc})"
+            ) from None
         if not is_dir:
             raise WriteRefused(f"Le dossier de la cible est introuvable : {self.root}")
 

@@ -29,21 +29,8 @@ from migrations_app.steps.registry import REGISTRY, Outcome, StepError
 logger = logging.getLogger(__name__)
 
 
-
-
-
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-
-
-
-
-
-
-
-
 
 
 def execute(run_id: int, worker: str | None = None) -> str | None:
@@ -106,9 +93,7 @@ def finish(run: StepRun, status: str, *, summary="", result=None, error="", log=
             if log is not None:
                 log.flush()
             with transaction.atomic():
-                ended = end_run(
-                    run, status, summary=summary, result=result or {}, error=error
-                )
+                ended = end_run(run, status, summary=summary, result=result or {}, error=error)
                 if ended:
                     audit.record(
                         "step.finished",
@@ -124,8 +109,6 @@ def finish(run: StepRun, status: str, *, summary="", result=None, error="", log=
             logger.exception("run %s: recording the outcome failed (try %s)", run.pk, attempt + 1)
             close_old_connections()
             time.sleep(min(10, 0.5 * (attempt + 1)))
-
-
 
 
 def reap(now=None) -> dict:

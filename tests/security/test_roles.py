@@ -4,7 +4,7 @@ A new URL fails the test until it is given its row here."""
 
 import pytest
 
-from migrations_app import report
+from migrations_app import signoff
 from tests.conftest import client_for
 
 from .conftest import PUBLIC, app_routes
@@ -13,7 +13,7 @@ ANY = {"mallory", "carol", "alice", "bob"}
 VIEW = {"carol", "alice", "bob"}  # auditeur, technicien, superviseur
 WORK = {"alice", "bob"}  # technicien, superviseur
 SUPER = {"bob"}  # superviseur
-PDF = 200 if report.pdf_available() else 501
+PDF = 200 if signoff.pdf_available() else 501
 
 # name: (who may GET, its status), (who may POST, its status); anyone else gets 403.
 # Read-only pages answer a POST like a GET (CSRF still applies: test_csrf.py).

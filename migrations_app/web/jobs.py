@@ -1,75 +1,38 @@
-"""Pages of the dashboard: plain function views, every one behind login and a permission."""
-
-from functools import wraps
+"""The job pages: list, creation, the checklist page with its actions, the live log poll."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Min, Prefetch, Q
-from django.http import HttpResponse, HttpResponseNotAllowed
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from migrations_app import actions, audit
-from migrations_app.choices import AuditCategory, RunStatus, StepStatus
-from migrations_app.forms import (
-    CabinetForm,
-    CredentialForm,
-    CustomerForm,
-    JobFilterForm,
-    JobForm,
-    MachineForm,
-    NoteForm,
-    SiteForm,
-)
+from migrations_app import actions
+from migrations_app.choices import RunStatus, StepStatus
 from migrations_app.models import (
-    AuditEvent,
-    Credential,
-    Customer,
     JobStep,
     LogLine,
-    Machine,
     MigrationJob,
     Site,
     StepRun,
 )
 from migrations_app.steps.registry import PHASES
 from migrations_app.timeline import job_timeline
+from migrations_app.web.access import get_job_for_user, permission
+from migrations_app.web.forms import (
+    JobFilterForm,
+    JobForm,
+    NoteForm,
+)
 
 LOG_BATCH = 1000
+
+
 # Log lines are read as named rows, not model instances: a third of the cost for 1,000 lines.
 LOG_FIELDS = ("seq", "ts", "level", "text")
-
-
-def permission(codename: str):
-    """login_required + a model permission; 403 (not a login loop) when it is missing."""
-
-    def decorator(view):
-        @wraps(view)
-        @login_required
-        def wrapped(request, *args, **kwargs):
-            if not request.user.has_perm(f"migrations_app.{codename}"):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
-def post_only(view):
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        return view(request, *args, **kwargs)
-
-    return wrapped
-
-
-# ---------------------------------------------------------------- jobs
 
 
 @permission("view_migrationjob")
@@ -136,15 +99,6 @@ def job_create(request):
     return render(request, "migrations_app/job_form.html", {"form": form})
 
 
-def _get_job_for_user(request, pk: int) -> MigrationJob:
-    if not request.user.has_perm("migrations_app.view_migrationjob"):
-        raise PermissionDenied
-    return get_object_or_404(
-        MigrationJob.objects.select_related("customer", "site", "source", "target", "assignee"),
-        pk=pk,
-    )
-
-
 def _job_page(request, job, *, selected_step=None, selected_run=None, error=None, status=200):
     runs_qs = StepRun.objects.select_related("requested_by").order_by("-pk")
     steps = list(
@@ -209,14 +163,14 @@ def _job_page(request, job, *, selected_step=None, selected_run=None, error=None
 
 @permission("view_migrationjob")
 def job_detail(request, pk):
-    job = _get_job_for_user(request, pk)
+    job = get_job_for_user(request, pk)
     return _job_page(request, job)
 
 
 @permission("run_step")
-@post_only
+@require_POST
 def step_action(request, pk, step_pk, action):
-    job = _get_job_for_user(request, pk)
+    job = get_job_for_user(request, pk)
     step = get_object_or_404(JobStep, pk=step_pk, job=job)
     note = request.POST.get("note", "")
     try:
@@ -251,9 +205,9 @@ def step_action(request, pk, step_pk, action):
 
 
 @permission("run_step")
-@post_only
+@require_POST
 def phase_verify(request, pk, phase):
-    job = _get_job_for_user(request, pk)
+    job = get_job_for_user(request, pk)
     if phase not in PHASES:
         return _job_page(request, job, error=_("Unknown phase."), status=404)
     runs, refused = actions.verify_phase(job, phase, request.user)
@@ -274,10 +228,10 @@ TOOLS = {"freeze": "cutover.freeze", "unfreeze": "cutover.unfreeze"}
 
 
 @permission("run_step")
-@post_only
+@require_POST
 def job_tool(request, pk, tool):
     """Freeze or unfreeze the old server (a step added to the checklist on first use)."""
-    job = _get_job_for_user(request, pk)
+    job = get_job_for_user(request, pk)
     if tool not in TOOLS:
         return _job_page(request, job, error=_("Unknown action."), status=404)
     try:
@@ -323,207 +277,6 @@ def run_log(request, pk, run_pk):
         # The checklist, the runs and the buttons change with the outcome: reload the page once.
         response["HX-Refresh"] = "true"
     return response
-
-
-# ---------------------------------------------------------------- customers, sites, machines
-
-
-@permission("view_customer")
-def customer_list(request):
-    q = request.GET.get("q", "").strip()
-    customers = Customer.objects.annotate(
-        n_sites=Count("sites", distinct=True), n_jobs=Count("jobs", distinct=True)
-    )
-    if q:
-        customers = customers.filter(Q(name__icontains=q) | Q(licence_number__icontains=q))
-    # Aggregation drops Meta.ordering: order again, or pages may overlap.
-    page = Paginator(customers.order_by("name", "pk"), 50).get_page(request.GET.get("page"))
-    return render(request, "migrations_app/customer_list.html", {"page": page, "q": q})
-
-
-@permission("view_customer")
-def customer_detail(request, pk):
-    customer = get_object_or_404(Customer, pk=pk)
-    context = {
-        "customer": customer,
-        "cabinets": customer.cabinets.all(),
-        "sites": customer.sites.annotate(n_machines=Count("machines")),
-        "jobs": customer.jobs.select_related("site")[:50],
-    }
-    return render(request, "migrations_app/customer_detail.html", context)
-
-
-def _save_form(
-    request,
-    form,
-    context,
-    *,
-    action,
-    category=AuditCategory.CONFIG,
-    template="migrations_app/form.html",
-):
-    """Shared POST handling for the simple edit pages: 400 on errors, audit on success."""
-    if request.method == "POST":
-        if form.is_valid():
-            obj = form.save()
-            audit.record(
-                action,
-                category=category,
-                actor=request.user,
-                target=f"{obj._meta.model_name}:{obj.pk} {obj}",
-                data={"fields": sorted(form.changed_data)},
-            )
-            messages.success(request, _("Saved."))
-            return redirect(context.get("next") or obj.get_absolute_url())
-        return render(request, template, {"form": form, **context}, status=400)
-    return render(request, template, {"form": form, **context})
-
-
-@permission("add_customer")
-def customer_create(request):
-    form = CustomerForm(request.POST or None)
-    return _save_form(
-        request,
-        form,
-        {"title": _("New customer")},
-        action="customer.create",
-    )
-
-
-@permission("change_customer")
-def customer_edit(request, pk):
-    customer = get_object_or_404(Customer, pk=pk)
-    form = CustomerForm(request.POST or None, instance=customer)
-    return _save_form(
-        request,
-        form,
-        {"title": customer.name},
-        action="customer.change",
-    )
-
-
-@permission("add_cabinet")
-def cabinet_create(request, pk):
-    customer = get_object_or_404(Customer, pk=pk)
-    form = CabinetForm(request.POST or None, customer=customer)
-    form.instance.customer = customer
-    context = {
-        "title": _("New cabinet for %(customer)s") % {"customer": customer},
-        "next": customer.get_absolute_url(),
-    }
-    return _save_form(request, form, context, action="cabinet.create")
-
-
-@permission("add_site")
-def site_create(request, pk):
-    customer = get_object_or_404(Customer, pk=pk)
-    form = SiteForm(request.POST or None, customer=customer)
-    form.instance.customer = customer
-    context = {"title": _("New site for %(customer)s") % {"customer": customer}}
-    return _save_form(request, form, context, action="site.create")
-
-
-@permission("view_site")
-def site_detail(request, pk):
-    site = get_object_or_404(Site.objects.select_related("customer"), pk=pk)
-    context = {
-        "site": site,
-        "machines": site.machines.select_related("credential"),
-        "jobs": site.jobs.select_related("source", "target")[:50],
-    }
-    return render(request, "migrations_app/site_detail.html", context)
-
-
-@permission("change_site")
-def site_edit(request, pk):
-    site = get_object_or_404(Site, pk=pk)
-    form = SiteForm(request.POST or None, instance=site, customer=site.customer)
-    return _save_form(request, form, {"title": str(site)}, action="site.change")
-
-
-@permission("add_machine")
-def machine_create(request, pk):
-    site = get_object_or_404(Site, pk=pk)
-    form = MachineForm(request.POST or None, site=site)
-    context = {"title": _("New machine on %(site)s") % {"site": site}}
-    return _save_form(request, form, context, action="machine.create")
-
-
-@permission("view_machine")
-def machine_detail(request, pk):
-    machine = get_object_or_404(
-        Machine.objects.select_related("site__customer", "credential"), pk=pk
-    )
-    from migrations_app.views_machines import connection_context, since_of
-
-    context = connection_context(machine, since_of(request))
-    return render(request, "migrations_app/machine_detail.html", context)
-
-
-@permission("change_machine")
-def machine_edit(request, pk):
-    machine = get_object_or_404(Machine, pk=pk)
-    form = MachineForm(request.POST or None, instance=machine, site=machine.site)
-    return _save_form(
-        request,
-        form,
-        {"title": machine.hostname},
-        action="machine.change",
-    )
-
-
-# ---------------------------------------------------------------- credentials
-
-
-@permission("view_credential")
-def credential_list(request):
-    credentials = Credential.objects.annotate(n_machines=Count("machines"))
-    return render(request, "migrations_app/credential_list.html", {"credentials": credentials})
-
-
-@permission("add_credential")
-def credential_create(request):
-    form = CredentialForm(request.POST or None)
-    return _save_form(
-        request,
-        form,
-        {"title": _("New credential"), "next": "/credentials/"},
-        action="credential.create",
-        category=AuditCategory.SECURITY,
-    )
-
-
-@permission("change_credential")
-def credential_edit(request, pk):
-    credential = get_object_or_404(Credential, pk=pk)
-    form = CredentialForm(request.POST or None, instance=credential)
-    return _save_form(
-        request,
-        form,
-        {"title": credential.name, "next": "/credentials/"},
-        action="credential.change",
-        category=AuditCategory.SECURITY,
-    )
-
-
-# ---------------------------------------------------------------- audit
-
-
-@permission("view_auditevent")
-def audit_list(request):
-    events = AuditEvent.objects.select_related("job").order_by("-id")
-    job_id = request.GET.get("job", "")
-    if job_id.isdigit():
-        events = events.filter(job_id=job_id)
-    category = request.GET.get("category", "")
-    if category in AuditCategory.values:
-        events = events.filter(category=category)
-    page = Paginator(events, 100).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "migrations_app/audit_list.html",
-        {"page": page, "categories": AuditCategory.choices, "category": category, "job_id": job_id},
-    )
 
 
 @login_required

@@ -3,15 +3,17 @@ result, confirm a host key fingerprint (supervisors)."""
 
 from django.contrib import messages
 from django.db import transaction
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from julieops.remote.hostkeys import same_fingerprint
 from migrations_app import audit, tasks
 from migrations_app.choices import AuditCategory
 from migrations_app.models import Machine
-from migrations_app.views import permission, post_only
+from migrations_app.web.access import permission
 
 
 def since_of(request) -> float | None:
@@ -36,7 +38,7 @@ def connection_context(machine: Machine, since: float | None) -> dict:
 
 
 @permission("change_machine")
-@post_only
+@require_POST
 def machine_test_connection(request, pk):
     machine = get_object_or_404(Machine.objects.select_related("site"), pk=pk)
     requested = timezone.now().timestamp()
@@ -54,7 +56,7 @@ def machine_connection(request, pk):
 
 
 @permission("confirm_host_key")
-@post_only
+@require_POST
 def machine_confirm_key(request, pk):
     """A supervisor confirms the fingerprint the page showed: it becomes the pinned one. The
     form carries the value shown, so a key that changed meanwhile is not confirmed blindly."""
@@ -64,13 +66,13 @@ def machine_confirm_key(request, pk):
         observed = machine.observed_fingerprint
         if not shown:
             messages.error(request, _("No fingerprint was sent: confirm from the machine page."))
-            return _machine_page(request, pk, status=400)
+            return machine_page(request, pk, status=400)
         if not observed or not same_fingerprint(shown, observed):
             messages.error(
                 request,
                 _("The fingerprint changed since the page was shown: test the connection again."),
             )
-            return _machine_page(request, pk, status=409)
+            return machine_page(request, pk, status=409)
         previous = machine.host_key_fingerprint
         machine.host_key_fingerprint, machine.observed_fingerprint = observed, ""
         machine.save(update_fields=["host_key_fingerprint", "observed_fingerprint"])
@@ -89,10 +91,10 @@ def machine_confirm_key(request, pk):
     return redirect(machine)
 
 
-def _machine_page(request, pk, *, status):
-    """The machine page with its messages, answering a refused action with a 4xx."""
-    from migrations_app.views import machine_detail
-
-    response = machine_detail(request, pk)
-    response.status_code = status
-    return response
+def machine_page(request: HttpRequest, pk: int, *, status: int = 200) -> HttpResponse:
+    """The machine page with its connection panel and messages (a refused action: a 4xx)."""
+    machine = get_object_or_404(
+        Machine.objects.select_related("site__customer", "credential"), pk=pk
+    )
+    context = connection_context(machine, since_of(request))
+    return render(request, "migrations_app/machine_detail.html", context, status=status)

@@ -5,17 +5,13 @@ import logging
 
 from django.conf import settings
 from django.db.models import Count, Min, Q
-from django.http import HttpResponse
 from django.shortcuts import render
-from django.template.loader import render_to_string
-from django.utils.translation import gettext as _
 
-from migrations_app import report
 from migrations_app.choices import IncidentStatus, JobStatus, RunStatus, StepKind, StepStatus
-from migrations_app.forms import JobFilterForm
 from migrations_app.models import Customer, Incident, JobStep, MigrationJob, Site, StepRun
 from migrations_app.steps.registry import PHASES, REGISTRY
-from migrations_app.views import _get_job_for_user, permission
+from migrations_app.web.access import permission
+from migrations_app.web.forms import JobFilterForm
 
 logger = logging.getLogger(__name__)
 
@@ -244,26 +240,3 @@ def workers(request):
 
 
 # ---------------------------------------------------------------- sign-off report
-
-
-@permission("view_migrationjob")
-def job_report(request, pk):
-    job = _get_job_for_user(request, pk)
-    context = {**report.build_report(job), "pdf_available": report.pdf_available()}
-    return render(request, "migrations_app/report.html", context)
-
-
-@permission("view_migrationjob")
-def job_report_pdf(request, pk):
-    job = _get_job_for_user(request, pk)
-    if not report.pdf_available():
-        return HttpResponse(
-            _("PDF export is not available on this server: print the HTML report instead."),
-            status=501,
-            content_type="text/plain; charset=utf-8",
-        )
-    context = {**report.build_report(job), "pdf": True}
-    html = render_to_string("migrations_app/report.html", context, request=request)
-    response = HttpResponse(report.render_pdf(html), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="julieops-signoff-{job.pk}.pdf"'
-    return response

@@ -2,10 +2,19 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from migrations_app import fse
 from migrations_app.choices import MachineRole, Transport
-from migrations_app.models import Cabinet, Credential, Customer, Machine, Site
+from migrations_app.models import (
+    Cabinet,
+    Credential,
+    Customer,
+    Incident,
+    Machine,
+    Site,
+)
 
 
 class CustomerForm(forms.ModelForm):
@@ -211,3 +220,20 @@ class JobFilterForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = [("", "—"), *JobStatus.choices]
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        choices=[
+            (fse.PURGE, gettext_lazy("Empty pxdatas on the new server")),
+            (fse.KEEP_EXTRAS, gettext_lazy("Keep the extra files")),
+            (fse.WITHDRAW, gettext_lazy("Withdraw the decision")),
+        ]
+    )
+    reason = forms.CharField(widget=forms.Textarea, max_length=2000)
+
+
+class IncidentForm(forms.ModelForm):
+    class Meta:
+        model = Incident
+        fields = ["kind", "cpam", "description"]

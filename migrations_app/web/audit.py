@@ -1,0 +1,27 @@
+"""The audit history, filtered by job and category (auditors and supervisors)."""
+
+from django.core.paginator import Paginator
+from django.shortcuts import render
+
+from migrations_app.choices import AuditCategory
+from migrations_app.models import (
+    AuditEvent,
+)
+from migrations_app.web.access import permission
+
+
+@permission("view_auditevent")
+def audit_list(request):
+    events = AuditEvent.objects.select_related("job").order_by("-id")
+    job_id = request.GET.get("job", "")
+    if job_id.isdigit():
+        events = events.filter(job_id=job_id)
+    category = request.GET.get("category", "")
+    if category in AuditCategory.values:
+        events = events.filter(category=category)
+    page = Paginator(events, 100).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "migrations_app/audit_list.html",
+        {"page": page, "categories": AuditCategory.choices, "category": category, "job_id": job_id},
+    )
