@@ -1,6 +1,5 @@
 from django.contrib import admin
 
-from migrations_app.web.forms import CredentialForm
 from migrations_app.models import (
     AuditEvent,
     Cabinet,
@@ -15,6 +14,7 @@ from migrations_app.models import (
     Site,
     StepRun,
 )
+from migrations_app.web.forms import CredentialForm
 
 
 class CabinetInline(admin.TabularInline):

@@ -10,12 +10,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 
 from migrations_app import audit
 from migrations_app.choices import AuditCategory
 from migrations_app.models import Machine
-from django.views.decorators.http import require_POST
-
 from migrations_app.web.access import permission
 from readers.models import AgentToken, ReaderReport
 from readers.report import MAX_REPORT_BYTES, validate_report
