@@ -1,5 +1,5 @@
 """`python -m readers …`: the card-reader agent run on a practice's post."""
 
-from readers.cli import main
+from readers.agent.cli import main
 
 raise SystemExit(main())

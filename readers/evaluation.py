@@ -1,6 +1,6 @@
 """The dashboard's reading of readers reports: per machine and per job (the `post.readers` step).
 
-The verdict itself is `readers.diagnosis.diagnose`; this module picks its inputs (the latest
+The verdict itself is `readers.agent.diagnosis.diagnose`; this module picks its inputs (the latest
 report of each machine, galss.ini and the `C:\\Windows\\ga*` names read through the machine's
 transport when it can be reached, the customer's cabinets) and lays out the step's items.
 """
@@ -14,9 +14,9 @@ from django.utils import timezone
 from julieops.julietree.reader import find_child, join
 from migrations_app.execution.machines import tree_for
 from migrations_app.steps.registry import StepError
-from readers.atr import classify_atr
-from readers.diagnosis import FAIL, OK, WARN, diagnose
-from readers.galss import parse_galss
+from readers.agent.atr import classify_atr
+from readers.agent.diagnosis import FAIL, OK, WARN, diagnose
+from readers.agent.galss import parse_galss
 from readers.models import ReaderReport
 
 # A report older than this may predate the installation: still used, but flagged.

@@ -85,7 +85,7 @@ class AgentToken(models.Model):
 
 
 class ReaderReport(models.Model):
-    """One report as received (validated against readers.report.SCHEMA), with the fields the
+    """One report as received (validated against readers.agent.report.SCHEMA), with the fields the
     pages list without opening the JSON."""
 
     machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="reader_reports")

@@ -16,8 +16,8 @@ from migrations_app import audit
 from migrations_app.choices import AuditCategory
 from migrations_app.models import Machine
 from migrations_app.web.access import permission
+from readers.agent.report import MAX_REPORT_BYTES, validate_report
 from readers.models import AgentToken, ReaderReport
-from readers.report import MAX_REPORT_BYTES, validate_report
 
 MAX_TOKEN_LENGTH = 256
 MAX_ERRORS_SHOWN = 50

@@ -1,15 +1,19 @@
-"""Step catalogue: one module per phase, each step registered by key (see registry.py)."""
+"""The step catalogue: the registry, shared helpers, one module per phase or big step. Importing
+this package registers every step; each takes its place from the catalogue's ORDER."""
 
 from importlib import import_module
 
 from django.conf import settings
 
 from migrations_app.steps import (  # noqa: F401
-    cutover,  # noqa: F401, I001  (after the catalogue: tools come last in a phase)
+    cutover,
     installation,
     inventory,
+    mirror,
     post_install,
     prerequisites,
+    pxdatas,
+    services,
     transfer,
 )
 

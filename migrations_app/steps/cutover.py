@@ -9,8 +9,8 @@ from julieops.remote import NotSupported
 from julieops.windows import freeze
 from migrations_app.choices import AuditCategory, MachineRole
 from migrations_app.execution.machines import transport_for
+from migrations_app.steps.common import run_on_each
 from migrations_app.steps.registry import Outcome, Step, StepError, register
-from migrations_app.steps.windows import run_on_each
 
 
 def _run_script(ctx, script: str, params: dict) -> dict:

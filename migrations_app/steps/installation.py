@@ -5,8 +5,7 @@ import re
 from julieops.windows import clients, install
 from julieops.windows.verdict import as_list, item, verdict
 from migrations_app.choices import AuditCategory
-from migrations_app.steps.registry import Step, StepError, register
-from migrations_app.steps.windows import (
+from migrations_app.steps.common import (
     data_root,
     juliew_path,
     keep_evidence,
@@ -20,6 +19,7 @@ from migrations_app.steps.windows import (
     share_path,
     wants_changes,
 )
+from migrations_app.steps.registry import Step, StepError, register
 
 
 @register

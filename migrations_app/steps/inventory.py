@@ -1,21 +1,27 @@
 """Phase 1 — inventory of the old server (nothing is changed)."""
 
-import hashlib
-import json
-
 from django.utils import timezone
 
 from julieops.julietree import layout, pxdatas
 from julieops.julietree.inspect import inspect_tree
-from julieops.julietree.reader import find_child, join, resolve, windows_path
+from julieops.julietree.reader import join, windows_path
 from julieops.julietree.server_register import (
     SMS_SERVICE,
-    is_loopback,
-    parse_server_register,
     same_host,
 )
 from migrations_app.choices import AuditCategory
-from migrations_app.execution.machines import machine_named, tree_for
+from migrations_app.execution.machines import tree_for
+from migrations_app.steps.common import (
+    as_json,
+    evidence_ref,
+    extras_paths,
+    file_info,
+    host_machine,
+    manifest_document,
+    missing_hosts_message,
+    read_register,
+    source_datas,
+)
 from migrations_app.steps.registry import Outcome, Step, StepError, register
 
 
@@ -25,58 +31,6 @@ def _size(n: int) -> str:
             return f"{n:.0f} {unit}" if unit == "o" else f"{n:.1f} {unit}"
         n /= 1024
     return str(n)
-
-
-def as_json(data) -> bytes:
-    """Evidence documents: stable, readable JSON (accents kept)."""
-    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True, default=str).encode()
-
-
-def evidence_ref(item) -> dict:
-    return {"id": item.pk, "name": item.name, "kind": item.kind, "sha256": item.sha256}
-
-
-def source_datas(tree, hostname: str) -> str:
-    """The Datas folder of a Julie tree (the most recently written one)."""
-    roots = layout.find_julie_roots(tree)
-    datas = find_child(tree, roots[0], "Datas") if roots else None
-    if datas is None:
-        raise StepError(
-            f"Aucun dossier Juliew\\Datas sur {hostname} : lancez « Localiser les données » "
-            "ou indiquez le chemin relevé dans l'écran « à propos » de Julie."
-        )
-    return datas
-
-
-def read_register(tree, datas: str):
-    """(path, raw bytes, parsed ServerRegister) of Datas\\server.register, or (None, None, None)."""
-    path = find_child(tree, datas, "server.register")
-    if path is None or tree.is_dir(path):
-        return None, None, None
-    raw = tree.read_bytes(path)
-    return path, raw, parse_server_register(raw)
-
-
-def host_machine(job, host: str):
-    """The job's machine a server.register host names: the old server (also for loopback
-    names), another machine of the job, or None when the host is not part of the job."""
-    if is_loopback(host) or same_host(host, job.source.hostname):
-        return job.source
-    if job.source.address and host.casefold() == job.source.address.casefold():
-        return job.source
-    machine = machine_named(job, host)
-    if machine is None:
-        for candidate in [*job.extra_hosts.all(), *job.clients.all()]:
-            if candidate.address and candidate.address.casefold() == host.casefold():
-                return candidate
-    return machine
-
-
-def missing_hosts_message(hosts: list[str]) -> str:
-    return (
-        f"Poste(s) {', '.join(hosts)} nommé(s) dans server.register mais absent(s) de la "
-        "migration : ajoutez-le(s) dans « autres hôtes (services, SMS) » puis relancez."
-    )
 
 
 @register
@@ -404,26 +358,6 @@ class SourcePxdatasSnapshot(Step):
         )
 
 
-def manifest_sha256(manifest: list[dict]) -> str:
-    """Hash of what a pxdatas manifest proves (paths and contents), independent of mtimes."""
-    lines = sorted(f"{e['path'].casefold()}\t{e['size']}\t{e['sha256']}" for e in manifest)
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
-
-
-def manifest_document(machine: str, path: str | None, manifest: list[dict], role: str) -> dict:
-    return {
-        "role": role,
-        "machine": machine,
-        "path": path,
-        "path_windows": windows_path(path) if path else None,
-        "taken_at": timezone.now().isoformat(),
-        "files": len(manifest),
-        "bytes": sum(e["size"] for e in manifest),
-        "manifest_sha256": manifest_sha256(manifest),
-        "manifest": manifest,
-    }
-
-
 @register
 class SourceAssociatedServices(Step):
     key = "source.associated_services"
@@ -472,24 +406,3 @@ class SourceExtras(Step):
         return Outcome.from_items(
             items, f"Présents : {', '.join(present) or 'aucun'}.", {"extras": extras}
         )
-
-
-def extras_paths(julie_root: str) -> list[tuple[str, str, str]]:
-    """(key, label, path) of the files the procedure carries besides the data folders."""
-    return [
-        ("internet_par", "Internet.par", join(julie_root, "Pyxvital/Internet.par")),
-        ("julieprf_ini", "Julieprf.ini", "Windows/Julieprf.ini"),
-    ]
-
-
-def file_info(tree, path: str) -> dict:
-    found = resolve(tree, path)
-    if not found or tree.is_dir(found):
-        return {"path": path, "present": False, "size": None, "sha256": None}
-    data = tree.read_bytes(found)
-    return {
-        "path": found,
-        "present": True,
-        "size": len(data),
-        "sha256": hashlib.sha256(data).hexdigest(),
-    }

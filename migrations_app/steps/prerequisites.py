@@ -6,8 +6,7 @@ firewall, antivirus) then configure only what is missing, unless the run is a dr
 from julieops.windows import admin_rights, antivirus, firewall, inventory, network, share
 from julieops.windows.verdict import as_list, item
 from migrations_app.choices import AuditCategory
-from migrations_app.steps.registry import Step, register
-from migrations_app.steps.windows import (
+from migrations_app.steps.common import (
     data_root,
     julie_exe,
     juliew_path,
@@ -21,6 +20,7 @@ from migrations_app.steps.windows import (
     share_path,
     wants_changes,
 )
+from migrations_app.steps.registry import Step, register
 
 
 def _not_ok(judged: dict) -> list[str]:

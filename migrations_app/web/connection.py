@@ -13,6 +13,7 @@ from julieops.remote.hostkeys import same_fingerprint
 from migrations_app import audit, tasks
 from migrations_app.choices import AuditCategory
 from migrations_app.models import Machine
+from migrations_app.panels import MACHINE_PANELS
 from migrations_app.web.access import permission
 
 
@@ -96,5 +97,5 @@ def machine_page(request: HttpRequest, pk: int, *, status: int = 200) -> HttpRes
     machine = get_object_or_404(
         Machine.objects.select_related("site__customer", "credential"), pk=pk
     )
-    context = connection_context(machine, since_of(request))
+    context = {**connection_context(machine, since_of(request)), "machine_panels": MACHINE_PANELS}
     return render(request, "migrations_app/machine_detail.html", context, status=status)

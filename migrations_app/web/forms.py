@@ -5,7 +5,6 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from migrations_app import fse
 from migrations_app.choices import MachineRole, Transport
 from migrations_app.models import (
     Cabinet,
@@ -15,6 +14,7 @@ from migrations_app.models import (
     Machine,
     Site,
 )
+from migrations_app.steps import pxdatas
 
 
 class CustomerForm(forms.ModelForm):
@@ -225,9 +225,9 @@ class JobFilterForm(forms.Form):
 class DecisionForm(forms.Form):
     decision = forms.ChoiceField(
         choices=[
-            (fse.PURGE, gettext_lazy("Empty pxdatas on the new server")),
-            (fse.KEEP_EXTRAS, gettext_lazy("Keep the extra files")),
-            (fse.WITHDRAW, gettext_lazy("Withdraw the decision")),
+            (pxdatas.PURGE, gettext_lazy("Empty pxdatas on the new server")),
+            (pxdatas.KEEP_EXTRAS, gettext_lazy("Keep the extra files")),
+            (pxdatas.WITHDRAW, gettext_lazy("Withdraw the decision")),
         ]
     )
     reason = forms.CharField(widget=forms.Textarea, max_length=2000)

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from migrations_app import fse
 from migrations_app.actions import ActionRefused
 from migrations_app.models import Customer, Evidence, JobStep
+from migrations_app.steps import pxdatas
 from migrations_app.web.access import get_job_for_user, permission, refused
 from migrations_app.web.forms import DecisionForm
 
@@ -87,7 +88,7 @@ def fse_decision(request, pk):
             request, ActionRefused(_("Choose a decision and write a reason."), 400), back
         )
     try:
-        fse.request_decision(
+        pxdatas.request_decision(
             step, request.user, form.cleaned_data["decision"], form.cleaned_data["reason"]
         )
     except ActionRefused as exc:

@@ -19,6 +19,7 @@ from migrations_app.models import (
     Site,
     StepRun,
 )
+from migrations_app.panels import JOB_PANELS
 from migrations_app.steps.registry import PHASES
 from migrations_app.timeline import job_timeline
 from migrations_app.web.access import get_job_for_user, permission
@@ -157,6 +158,7 @@ def _job_page(request, job, *, selected_step=None, selected_run=None, error=None
         "error": error,
         "clients": list(job.clients.all()),
         "timeline": job_timeline(job),
+        "job_panels": JOB_PANELS,
     }
     return render(request, "migrations_app/job_detail.html", context, status=status)
 

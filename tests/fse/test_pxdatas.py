@@ -7,8 +7,9 @@ import shutil
 
 import pytest
 
-from migrations_app import actions, fse
+from migrations_app import actions
 from migrations_app.models import AuditEvent, Evidence
+from migrations_app.steps import pxdatas
 from tests.fse.conftest import JULIE, run_step, start_and_run
 from tests.julietree.conftest import tree_fingerprint
 
@@ -94,7 +95,9 @@ def test_it_purges_only_after_a_supervisor_approved_with_a_reason(
     source_before = tree_fingerprint(p.source_root)
     before = hashes(p.target_root / PX)
 
-    fse.request_decision(step, alice, fse.PURGE, "Sauvegarde incrémentale restaurée par erreur")
+    pxdatas.request_decision(
+        step, alice, pxdatas.PURGE, "Sauvegarde incrémentale restaurée par erreur"
+    )
     with pytest.raises(actions.ActionRefused) as refused:
         actions.start_run(step, alice)  # a purge without approval
     assert refused.value.status == 403
@@ -134,10 +137,12 @@ def test_it_keeps_extras_only_those_the_supervisor_saw(make_practice, alice, bob
     extra = resurrect_sent_fse(p, tmp_path)
     step = p.step("data.pxdatas")
     with pytest.raises(actions.ActionRefused):
-        fse.request_decision(step, alice, fse.KEEP_EXTRAS, "à garder")  # nothing seen yet
+        pxdatas.request_decision(step, alice, pxdatas.KEEP_EXTRAS, "à garder")  # nothing seen yet
     assert start_and_run(step, alice).status == "failed"
     step.refresh_from_db()
-    fse.request_decision(step, alice, fse.KEEP_EXTRAS, "FSE à renvoyer, rejetées par la CPAM")
+    pxdatas.request_decision(
+        step, alice, pxdatas.KEEP_EXTRAS, "FSE à renvoyer, rejetées par la CPAM"
+    )
     actions.approve_step(step, bob, "Vérifié avec le cabinet")
     run = start_and_run(step, alice)
     assert run.status == "warning" and "gardé" in run.summary
@@ -156,4 +161,4 @@ def test_it_needs_no_approval_and_accepts_none_without_a_decision(make_practice,
         actions.approve_step(step, bob, "rien à approuver")
     assert refused.value.status == 400
     with pytest.raises(actions.ActionRefused):
-        fse.request_decision(step, alice, "delete_everything", "oups")
+        pxdatas.request_decision(step, alice, "delete_everything", "oups")

@@ -7,8 +7,9 @@ import json
 import pytest
 from django.core.files.base import ContentFile
 
-from migrations_app import actions, fse, incidents
+from migrations_app import actions, incidents
 from migrations_app.models import AuditEvent, Evidence, Incident
+from migrations_app.steps import pxdatas
 from tests.conftest import client_for
 from tests.fse.conftest import run_step, start_and_run
 
@@ -22,7 +23,7 @@ def purged(make_practice, alice, bob):
     run_step(p, "source.pxdatas_snapshot", alice)
     p.mirror()
     step = p.step("data.pxdatas")
-    fse.request_decision(step, alice, fse.PURGE, "FSE déjà télétransmises depuis l'ancien")
+    pxdatas.request_decision(step, alice, pxdatas.PURGE, "FSE déjà télétransmises depuis l'ancien")
     actions.approve_step(step, bob, "ARL reçus pour les trois lots")
     assert start_and_run(step, alice).status == "passed"
     return p

@@ -3,6 +3,7 @@
 import pytest
 
 from migrations_app.models import AuditEvent, JobStep
+from migrations_app.steps import pxdatas
 from tests.conftest import client_for
 
 
@@ -32,10 +33,9 @@ def test_it_refuses_an_approval_by_a_technician(job, alice):
 
 
 def test_it_lets_a_supervisor_approve_with_a_reason(job, alice, bob):
-    from migrations_app import fse
 
     step = job.steps.get(key="data.pxdatas")
-    fse.request_decision(step, alice, "purge", "FSE déjà transmises, ARL reçus")
+    pxdatas.request_decision(step, alice, "purge", "FSE déjà transmises, ARL reçus")
     response = client_for(bob).post(
         f"/jobs/{job.pk}/steps/{step.pk}/approve/", {"note": "pxdatas vidé : ARL reçus"}
     )

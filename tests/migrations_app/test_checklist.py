@@ -7,6 +7,7 @@ from django.core.management import call_command
 
 from migrations_app import status
 from migrations_app.models import JobStep
+from migrations_app.steps import pxdatas
 from migrations_app.steps.registry import catalogue
 
 STEPS_MD = Path(__file__).resolve().parents[3] / "shared" / "procedure" / "STEPS.md"
@@ -69,7 +70,7 @@ def test_it_prints_the_catalogue_as_text():
 
 
 def test_it_derives_the_job_status_from_its_steps(job, alice, bob):
-    from migrations_app import actions, fse
+    from migrations_app import actions
 
     assert job.status == "draft"
     actions.tick_step(job.steps.get(key="source.associated_services"), alice, "SMS, RDV")
@@ -78,7 +79,7 @@ def test_it_derives_the_job_status_from_its_steps(job, alice, bob):
     job.steps.filter(key="source.locate").update(status="failed")
     assert status.refresh_job(job) == "blocked"
     job.steps.exclude(kind="approval").update(status="done")
-    fse.request_decision(job.steps.get(key="data.pxdatas"), alice, "purge", "ARL reçus")
+    pxdatas.request_decision(job.steps.get(key="data.pxdatas"), alice, "purge", "ARL reçus")
     actions.approve_step(job.steps.get(key="data.pxdatas"), bob, "purge validée")
     actions.tick_step(job.steps.get(key="data.pxdatas"), bob, "vu")
     job.refresh_from_db()

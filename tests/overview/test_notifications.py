@@ -14,9 +14,10 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from migrations_app import actions, fse, status
+from migrations_app import actions, status
 from migrations_app.execution import runner
 from migrations_app.models import Credential, JobStep, MigrationJob, StepRun
+from migrations_app.steps import pxdatas
 
 SECRET = "webhook-shared-secret-for-tests"
 MACHINE_SECRET = "Mot2Passe-Serveur!"
@@ -158,10 +159,10 @@ def test_it_does_not_notify_a_passed_step_or_a_superseded_failure(
 def test_it_announces_an_approval_once_its_dependencies_are_finished(
     notified, receiver, mailoutbox, django_capture_on_commit_callbacks, alice
 ):
-    pxdatas = notified.steps.get(key="data.pxdatas")
+    px_step = notified.steps.get(key="data.pxdatas")
     with django_capture_on_commit_callbacks(execute=True):
         # A purge decision waits for a supervisor, but not before snapshot and mirror ended.
-        fse.request_decision(pxdatas, alice, "purge", "ARL reçus pour toutes les FSE")
+        pxdatas.request_decision(px_step, alice, "purge", "ARL reçus pour toutes les FSE")
         runner.finish(running_run(notified.steps.get(key="data.mirror")), "passed", summary="ok")
     assert receiver.requests == []
     with django_capture_on_commit_callbacks(execute=True):

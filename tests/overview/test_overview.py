@@ -5,8 +5,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from migrations_app import actions, fse
+from migrations_app import actions
 from migrations_app.models import Customer, Incident, JobStep, MigrationJob, Site, StepRun
+from migrations_app.steps import pxdatas
 from tests.conftest import client_for
 
 
@@ -41,7 +42,7 @@ def test_it_lists_failed_steps_awaited_approvals_and_waiting_manual_steps(job, a
     JobStep.objects.filter(job=job, key="source.server_register").update(
         status="failed", summary="server.register introuvable"
     )
-    fse.request_decision(job.steps.get(key="data.pxdatas"), alice, "purge", "ARL reçus")
+    pxdatas.request_decision(job.steps.get(key="data.pxdatas"), alice, "purge", "ARL reçus")
     page = client_for(alice).get("/overview/").content.decode()
     base = f"/jobs/{job.pk}/?step="
     assert f'{base}source.server_register"' in page and "server.register introuvable" in page
@@ -59,7 +60,7 @@ def test_it_stops_listing_an_approval_once_given(job, alice, bob):
     pass_steps(job, "source.pxdatas_snapshot", "data.mirror")
     client = client_for(alice)
     assert '?step=data.pxdatas"' not in client.get("/overview/").content.decode()
-    fse.request_decision(job.steps.get(key="data.pxdatas"), alice, "purge", "ARL tous reçus")
+    pxdatas.request_decision(job.steps.get(key="data.pxdatas"), alice, "purge", "ARL tous reçus")
     assert '?step=data.pxdatas"' in client.get("/overview/").content.decode()
     actions.approve_step(job.steps.get(key="data.pxdatas"), bob, "Politique choisie : reprise")
     assert '?step=data.pxdatas"' not in client.get("/overview/").content.decode()

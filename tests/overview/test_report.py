@@ -7,8 +7,9 @@ import sys
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from migrations_app import actions, fse
+from migrations_app import actions
 from migrations_app.models import Evidence, Incident, StepRun
+from migrations_app.steps import pxdatas
 from tests.conftest import client_for
 
 MIRROR_RESULT = {
@@ -36,7 +37,7 @@ def signed_off_job(job, alice, bob):
     evidence.sha256 = hashlib.sha256(content).hexdigest()
     evidence.file.save("pxdatas-manifest.json", ContentFile(content), save=False)
     evidence.save()
-    fse.request_decision(job.steps.get(key="data.pxdatas"), alice, "purge", "ARL reçus")
+    pxdatas.request_decision(job.steps.get(key="data.pxdatas"), alice, "purge", "ARL reçus")
     actions.approve_step(
         job.steps.get(key="data.pxdatas"), bob, "Aucune FSE en attente, reprise OK"
     )

@@ -6,8 +6,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from migrations_app import actions, fse
+from migrations_app import actions
 from migrations_app.models import StepRun
+from migrations_app.steps import pxdatas
 from migrations_app.timeline import job_timeline
 from tests.conftest import client_for
 
@@ -40,9 +41,9 @@ def test_it_merges_runs_and_human_actions_newest_first(job, alice, bob):
 def test_it_shows_attempts_durations_workers_and_reasons_on_the_job_page(job, alice, bob):
     locate = job.steps.get(key="source.locate")
     make_run(locate, 1, "failed", 30, 185, alice, worker="site-evry@portable:311")
-    pxdatas = job.steps.get(key="data.pxdatas")
-    fse.request_decision(pxdatas, alice, "purge", "ARL reçus")
-    actions.approve_step(pxdatas, bob, "Reprise des FSE validée avec le cabinet")
+    px_step = job.steps.get(key="data.pxdatas")
+    pxdatas.request_decision(px_step, alice, "purge", "ARL reçus")
+    actions.approve_step(px_step, bob, "Reprise des FSE validée avec le cabinet")
     page = client_for(alice).get(f"/jobs/{job.pk}/").content.decode()
     timeline = page[page.index('id="timeline"') :]
     assert "3 min 05 s" in timeline and "site-evry@portable:311" in timeline

@@ -1,8 +1,8 @@
-"""readers.atr: Vitale/CPS classification, spellings, look-alikes, smartcard_list lookups."""
+"""readers.agent.atr: Vitale/CPS classification, spellings, look-alikes, smartcard_list lookups."""
 
 import pytest
 
-from readers.atr import classify_atr, normalize_atr
+from readers.agent.atr import classify_atr, normalize_atr
 
 KNOWN = [
     # Vitale 1 (inverse convention, Bull CP8 mask)

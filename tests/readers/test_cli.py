@@ -29,7 +29,7 @@ def agent(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 
 def test_it_imports_without_django():
     code = (
-        "import sys, readers.cli, readers.pcsc, readers.diagnosis, readers.report;"
+        "import sys, readers.agent.cli, readers.agent.pcsc, readers.agent.diagnosis, readers.agent.report;"
         "import smartcard.scard;"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'django'))"
     )

@@ -1,7 +1,7 @@
-"""readers.diagnosis: the post.readers verdict for PSS and PC/SC setups."""
+"""readers.agent.diagnosis: the post.readers verdict for PSS and PC/SC setups."""
 
-from readers.diagnosis import diagnose
-from readers.galss import parse_galss
+from readers.agent.diagnosis import diagnose
+from readers.agent.galss import parse_galss
 from tests.readers.test_galss import PCSC_TWO_READERS, PSS_SERIAL, serial_channel
 
 VITALE = "3B 75 13 00 00 47 09 EA 90 00"

@@ -1,6 +1,6 @@
-"""readers.galss on real-shaped galss.ini files: serial PSS, PC/SC through GALSS, broken ones."""
+"""readers.agent.galss on real-shaped galss.ini files: serial PSS, PC/SC through GALSS, broken ones."""
 
-from readers.galss import find_galss_leftovers, is_known_galss_file, parse_galss
+from readers.agent.galss import find_galss_leftovers, is_known_galss_file, parse_galss
 
 # Shape of the minimal serial PSS file of Ingenico Healthcare's TestMontant README, with
 # Windows line endings, comments and mixed-case names as Windows tools write them.

@@ -1,4 +1,4 @@
-"""readers.pcsc against a real pcscd with vsmartcard's two virtual readers and emulated cards."""
+"""readers.agent.pcsc against a real pcscd with vsmartcard's two virtual readers and emulated cards."""
 
 from smartcard.scard import (
     SCARD_PROTOCOL_T0,
@@ -13,7 +13,7 @@ from smartcard.scard import (
     SCardReleaseContext,
 )
 
-from readers import pcsc
+from readers.agent import pcsc
 from tests.readers.conftest import CPS3, VITALE_1, VITALE_2
 from tests.support.pcsc import READER_NAMES
 

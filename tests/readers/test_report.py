@@ -1,11 +1,11 @@
-"""readers.report: schema validation and the agent's HTTPS POST against a real TLS server."""
+"""readers.agent.report: schema validation and the agent's HTTPS POST against a real TLS server."""
 
 import json
 
 import pytest
 
-from readers.galss import parse_galss
-from readers.report import ReportError, build_report, post_report, validate_report
+from readers.agent.galss import parse_galss
+from readers.agent.report import ReportError, build_report, post_report, validate_report
 from tests.readers.test_galss import PSS_SERIAL
 
 VITALE = "3B 75 13 00 00 47 09 EA 90 00"

@@ -2,10 +2,10 @@
 
 import pytest
 
-from readers.atr import classify_atr
-from readers.galss import parse_galss
+from readers.agent.atr import classify_atr
+from readers.agent.galss import parse_galss
+from readers.agent.report import build_report
 from readers.models import AgentToken
-from readers.report import build_report
 from tests.support.pcsc import start_pcscd
 
 VITALE_2 = "3B 75 13 00 00 47 09 EA 90 00"

@@ -14,8 +14,8 @@ import pytest
 
 from migrations_app.execution import runner
 from migrations_app.models import StepRun
+from readers.agent.report import MAX_REPORT_BYTES
 from readers.models import AgentToken, ReaderReport
-from readers.report import MAX_REPORT_BYTES
 from tests.conftest import client_for
 from tests.readersdash.conftest import CPS3, VITALE_2
 from tests.support.pcsc import READER_NAMES

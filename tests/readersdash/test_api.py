@@ -7,8 +7,8 @@ import pytest
 from django.test import Client
 
 from readers import models as reader_models
+from readers.agent.report import MAX_REPORT_BYTES
 from readers.models import AgentToken, ReaderReport
-from readers.report import MAX_REPORT_BYTES
 from tests.readersdash.conftest import CPS3, READER_A, READER_B, VITALE_2, a_report, issue
 
 URL = "/api/readers/report/"

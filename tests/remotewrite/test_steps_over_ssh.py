@@ -10,8 +10,9 @@ import zipfile
 
 import pytest
 
-from migrations_app import actions, fse
+from migrations_app import actions
 from migrations_app.models import AuditEvent, Evidence
+from migrations_app.steps import pxdatas
 from tests.fse.conftest import JULIE, run_step, start_and_run
 from tests.julietree.conftest import tree_fingerprint
 from tests.remotewrite.conftest import leftovers, reach_over_ssh
@@ -188,7 +189,9 @@ def test_it_purges_pxdatas_over_ssh_after_approval(ssh_practice, alice, bob, tmp
     assert refused.status == "failed" and "en trop" in refused.summary
     assert hashes(p.target_root / PX) == before
 
-    fse.request_decision(step, alice, fse.PURGE, "Sauvegarde incrémentale restaurée par erreur")
+    pxdatas.request_decision(
+        step, alice, pxdatas.PURGE, "Sauvegarde incrémentale restaurée par erreur"
+    )
     assert run_step(p, "data.pxdatas", alice).status == "failed"  # not approved yet
     assert hashes(p.target_root / PX) == before
     step.refresh_from_db()

@@ -5,6 +5,7 @@ A new URL fails the test until it is given its row here."""
 import pytest
 
 from migrations_app import signoff
+from migrations_app.steps import pxdatas
 from tests.conftest import client_for
 
 from .conftest import PUBLIC, app_routes
@@ -86,10 +87,9 @@ def test_it_answers_each_role_as_the_matrix_says(world, role, request):
 
 
 def test_it_refuses_the_approval_to_everyone_but_a_supervisor(world, mallory, carol, alice, bob):
-    from migrations_app import fse
 
     step = world.job.steps.get(key="data.pxdatas")
-    fse.request_decision(step, alice, "purge", "ARL reçus")
+    pxdatas.request_decision(step, alice, "purge", "ARL reçus")
     url = f"/jobs/{world.job.pk}/steps/{step.pk}/approve/"
     for user in (mallory, carol, alice):
         assert client_for(user).post(url, {"note": "je valide"}).status_code == 403

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from julieops.windows import robocopy_job
-from migrations_app.mirroring import DESTINATION_STATE
 from migrations_app.models import AuditEvent, Credential, Evidence
+from migrations_app.steps.mirror import DESTINATION_STATE
 
 from .conftest import run_step
 

@@ -34,7 +34,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from readers.atr import normalize_atr
+from readers.agent.atr import normalize_atr
 
 SCHEMA = "julieops-readers/1"
 MAX_REPORT_BYTES = 256 * 1024

@@ -14,11 +14,11 @@ import os
 import sys
 from pathlib import Path
 
-from readers import pcsc
-from readers.atr import classify_atr
-from readers.diagnosis import diagnose
-from readers.galss import find_galss_leftovers, parse_galss
-from readers.report import ReportError, build_report, post_report
+from readers.agent import pcsc
+from readers.agent.atr import classify_atr
+from readers.agent.diagnosis import diagnose
+from readers.agent.galss import find_galss_leftovers, parse_galss
+from readers.agent.report import ReportError, build_report, post_report
 
 TOKEN_ENV = "JULIEOPS_READERS_TOKEN"  # noqa: S105 (a variable name, not a secret)
 STATUS_MARK = {"ok": "OK  ", "warn": "AVERT", "fail": "ÉCHEC"}

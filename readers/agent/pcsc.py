@@ -7,7 +7,7 @@ and pyscard's global context is avoided, which on Windows goes stale once the Sm
 service stops (it stops when the last reader is unplugged).
 """
 
-from readers.atr import classify_atr
+from readers.agent.atr import classify_atr
 
 OK = "ok"
 NO_SERVICE = "no_service"

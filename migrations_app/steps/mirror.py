@@ -12,8 +12,12 @@ from julieops.mirror.robocopy import COLUMNS
 from julieops.remote import RemoteError
 from julieops.windows import robocopy_job
 from migrations_app.choices import AuditCategory, Transport
-from migrations_app.execution.machines import access_for, endpoint_spec, transport_for
-from migrations_app.steps.registry import Outcome, StepError
+from migrations_app.execution.machines import (
+    access_for,
+    endpoint_spec,
+    transport_for,
+)
+from migrations_app.steps.registry import Outcome, Step, StepError, register
 
 LEVELS = {"info", "warning", "error", "debug"}
 
@@ -271,3 +275,26 @@ def _robocopy_item(result: dict) -> dict:
     if not result["summary_found"]:
         detail += " Résumé absent du journal robocopy."
     return {"label": windows_path(result["root"]), "status": status, "detail": detail}
+
+
+@register
+class DataMirror(Step):
+    key = "data.mirror"
+    phase = 3
+    kind = "auto"
+    title = "Copie miroir des données"
+    instructions = (
+        "Copie miroir des racines de données (Juliew avec ARCH, Datas, DOCPATIENT, fscan, IMAGE, "
+        "XRAY, XRAY3D ; racines d'imagerie si elles sont ailleurs). Miroir et non incrémental : "
+        "la destination doit finir identique à la source (fichiers en trop supprimés). Peut être "
+        "lancée tôt puis relancée à la bascule : la deuxième passe ne copie que les différences. "
+        "La passe finale se fait Julie fermé sur tous les postes et moteur Btrieve (w32mkde.exe) "
+        "arrêté ; un fichier verrouillé est signalé, jamais ignoré en silence."
+    )
+    criteria = "Résumé façon robocopy ; destination vérifiée égale à la source ; source intacte."
+    depends_on = ("source.locate",)
+    supports_dry_run = True
+
+    def run(self, ctx):
+        params = ctx.run.params or {}
+        return mirror_job(ctx, dry_run=bool(params.get("dry_run")), force=bool(params.get("force")))

@@ -6,8 +6,8 @@ files removed, and being single-slot, at least two of them: one with the Vitale 
 with the CPS. Each cabinet may have its own CPS reader.
 """
 
-from readers.atr import classify_atr
-from readers.galss import MAX_COM_PORT, is_known_galss_file
+from readers.agent.atr import classify_atr
+from readers.agent.galss import MAX_COM_PORT, is_known_galss_file
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 _RANK = {OK: 0, WARN: 1, FAIL: 2}
