@@ -1,7 +1,7 @@
 """Secrets at rest: MultiFernet keyed from the environment (JULIEOPS_FERNET_KEYS).
 
 The first key encrypts; every key decrypts, so a new key can be put first and old tokens
-re-encrypted with `rotate()` (management command `rotate_secrets`).
+re-encrypted with `rotate()` (`manage.py rotate_secrets` does it for every credential).
 """
 
 from functools import cache

@@ -80,13 +80,6 @@ def decode_stdin(data: bytes) -> dict:
     return json.loads(base64.b64decode(data.strip()).decode("utf-8"))
 
 
-def quote(value: str) -> str:
-    """A PowerShell single-quoted literal. Only for values we generate ourselves (paths we
-    chose); user input goes through parameters instead."""
-    # PowerShell also treats the typographic quotes U+2018..U+201B as single quotes.
-    return "'" + re.sub(r"(['\u2018\u2019\u201a\u201b])", r"\1\1", value) + "'"
-
-
 _CLIXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _CLIXML_BLOCK = re.compile(r"<Objs\b.*?</Objs>", re.S)
 

@@ -1,5 +1,7 @@
 """Secrets are encrypted at rest, write-only in forms, and never shown or logged."""
 
+from io import StringIO
+
 import pytest
 from django.db import connection
 
@@ -101,3 +103,28 @@ def test_it_masks_the_secret_in_run_logs(job, alice):
     texts = list(LogLine.objects.filter(run=run).values_list("text", flat=True))
     assert any("connexion avec admin / ***" in t for t in texts)
     assert not any(SECRET in t for t in texts)
+
+
+def test_it_rotates_every_stored_secret_to_the_first_key(db, settings):
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    from migrations_app import crypto
+    from migrations_app.models import AuditEvent
+
+    credential = Credential(name="c", username="u")
+    credential.secret = SECRET
+    credential.save()
+    old_keys = list(settings.FERNET_KEYS)
+    settings.FERNET_KEYS = [Fernet.generate_key().decode(), *old_keys]
+    crypto._fernet.cache_clear()
+    try:
+        call_command("rotate_secrets", stdout=StringIO())
+        settings.FERNET_KEYS = settings.FERNET_KEYS[:1]  # the old key removed
+        crypto._fernet.cache_clear()
+        assert Credential.objects.get(pk=credential.pk).secret == SECRET
+        assert AuditEvent.objects.get(action="credential.rotate").data == {"credentials": 1}
+        assert SECRET not in str(AuditEvent.objects.get(action="credential.rotate").data)
+    finally:
+        settings.FERNET_KEYS = old_keys
+        crypto._fernet.cache_clear()
