@@ -515,3 +515,28 @@ class IncidentNote(models.Model):
 
     def __str__(self):
         return self.text[:80]
+
+
+class Notification(models.Model):
+    """The outbox: one event to tell people about, written in the transaction that caused it
+    and delivered by a worker (tasks.deliver_notification), so a slow mail server or webhook
+    never slows a page. Each channel is marked done once it went through: a retry resends only
+    what failed."""
+
+    event = models.CharField(max_length=40)
+    job_id = models.BigIntegerField(null=True, db_index=True)  # kept if the job goes
+    payload = models.JSONField(default=dict)
+    recipients = models.JSONField(default=list, blank=True)
+    mail_done = models.BooleanField(default=False)
+    webhook_done = models.BooleanField(default=False)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        return f"{self.event} (job {self.job_id})"

@@ -2,8 +2,13 @@
 
 E-mail goes through Django's mail API to the job's assignee and JULIEOPS_NOTIFY_EMAILS;
 an optional webhook (JULIEOPS_WEBHOOK_URL) receives the same event as signed JSON.
-Everything is sent after the surrounding transaction commits, and nothing here ever raises
-into the caller: a notification that cannot be delivered is logged, the work goes on.
+
+`notify` writes an outbox row (`Notification`) in the caller's transaction; once it commits, a
+worker delivers it (`tasks.deliver_notification`), so no page waits for a mail server or a
+webhook. Delivery is claimed row by row, each channel is marked done once it went through, and
+what failed is tried again (the task retries, the reaper re-sends rows left unsent): every
+event is delivered once per channel. Nothing here ever raises into the caller: a notification
+that cannot be prepared or delivered is logged, the work goes on.
 """
 
 import hashlib
@@ -12,14 +17,18 @@ import json
 import logging
 import time
 import urllib.request
+from datetime import timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from migrations_app.choices import RunStatus, StepStatus
+from migrations_app.models import JobStep, Notification, StepRun
 
 logger = logging.getLogger(__name__)
 
@@ -29,20 +38,46 @@ TIMESTAMP_HEADER = "X-JulieOps-Timestamp"
 
 
 def notify(event: str, job, step=None, run=None) -> None:
-    """Send `event` about `job` once the current transaction commits (at once outside one)."""
+    """Queue `event` about `job`: an outbox row now, delivered by a worker once the current
+    transaction commits (at once outside one)."""
     if event not in EVENTS:
         raise ValueError(f"unknown notification event {event!r}")
     try:
         # A savepoint: a failed query here must not spoil the caller's transaction.
         with transaction.atomic():
             payload = build_payload(event, job, step, run)
-            recipients = _recipients(job)
+            row = Notification.objects.create(
+                event=event, job_id=job.pk, payload=payload, recipients=_recipients(job)
+            )
     except Exception:
         logger.warning(
             "notification %s for job %s could not be prepared", event, job.pk, exc_info=True
         )
         return
-    transaction.on_commit(lambda: _deliver(payload, recipients))
+    transaction.on_commit(lambda: enqueue_delivery(row.pk))
+
+
+def enqueue_delivery(notification_id: int) -> None:
+    """Hand the row to a worker. The task is named, not imported: tasks import the runner,
+    which notifies. A broker that is down leaves the row for the reaper to re-send."""
+    try:
+        current_app.send_task(
+            "migrations_app.tasks.deliver_notification",
+            args=[notification_id],
+            queue=settings.CELERY_TASK_DEFAULT_QUEUE,
+        )
+    except Exception:
+        logger.warning("notification %s not queued; the reaper will", notification_id)
+
+
+def unsent(older_than: timedelta, max_attempts: int) -> list[int]:
+    """Rows still to deliver that nobody is delivering (for the reaper)."""
+    before = timezone.now() - older_than
+    return list(
+        Notification.objects.filter(sent_at__isnull=True, attempts__lt=max_attempts)
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=before), created_at__lt=before)
+        .values_list("pk", flat=True)[:200]
+    )
 
 
 # ---------------------------------------------------------------- hooks (one call each)
@@ -52,8 +87,6 @@ def after_run(run, status: str) -> None:
     """A run ended (runner.finish, reaper): a failure, or a finished step that may unlock an
     approval. Reads the step again: it follows only its latest run."""
     try:
-        from migrations_app.models import JobStep, StepRun
-
         with transaction.atomic():  # savepoint, as in notify()
             run = StepRun.objects.get(pk=run.pk)  # the caller's copy predates the outcome
             step = JobStep.objects.select_related(
@@ -179,15 +212,60 @@ def message(payload: dict) -> tuple[str, str]:
 # ---------------------------------------------------------------- delivery
 
 
-def _deliver(payload: dict, recipients: list[str]) -> None:
-    if recipients:
-        try:
-            subject, body = message(payload)
-            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
-        except Exception:
-            logger.warning("notification e-mail %s not sent", payload["event"], exc_info=True)
-    if settings.JULIEOPS_WEBHOOK_URL:
-        post_webhook(payload)
+CLAIM_SECONDS = 120  # a delivery claimed longer ago than this was interrupted
+
+
+def deliver(notification_id: int) -> bool:
+    """Deliver one outbox row: claim it (a second worker finds nothing to claim), send each
+    channel not done yet, record what went through. True once nothing is left to send."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=CLAIM_SECONDS)
+    claimed = (
+        Notification.objects.filter(pk=notification_id, sent_at__isnull=True)
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale))
+        .update(claimed_at=now, attempts=F("attempts") + 1)
+    )
+    if not claimed:
+        return Notification.objects.filter(pk=notification_id, sent_at__isnull=False).exists()
+    row = Notification.objects.get(pk=notification_id)
+    errors = []
+    if not row.mail_done:
+        row.mail_done = _send_mail(row.payload, row.recipients)
+        if not row.mail_done:
+            errors.append("e-mail")
+    if not row.webhook_done:
+        row.webhook_done = _send_webhook(row.payload)
+        if not row.webhook_done:
+            errors.append("webhook")
+    row.last_error = ", ".join(errors)
+    row.sent_at = None if errors else timezone.now()
+    row.claimed_at = None
+    row.save(update_fields=["mail_done", "webhook_done", "last_error", "sent_at", "claimed_at"])
+    return not errors
+
+
+def _send_mail(payload: dict, recipients: list[str]) -> bool:
+    if not recipients:
+        return True
+    try:
+        subject, body = message(payload)
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+    except Exception:
+        logger.warning("notification e-mail %s not sent", payload["event"], exc_info=True)
+        return False
+    return True
+
+
+def _send_webhook(payload: dict) -> bool:
+    """True when the webhook went through, or there is none to send to. A webhook that is
+    misconfigured (no secret, not http) is logged and never retried."""
+    url, secret = settings.JULIEOPS_WEBHOOK_URL, settings.JULIEOPS_WEBHOOK_SECRET
+    if not url:
+        return True
+    if not secret or not url.startswith(("https://", "http://")):
+        post_webhook(payload)  # logs why it is not sent; a retry would not change that
+        return True
+    return post_webhook(payload)
 
 
 def sign(body: bytes, timestamp: str, secret: str) -> str:

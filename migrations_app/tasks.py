@@ -1,10 +1,12 @@
-"""Thin Celery tasks: they take primary keys and call the runner."""
+"""Thin Celery tasks: they take primary keys and call the runner or the notifications."""
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
 from django.db import transaction
 
+from migrations_app import notifications
 from migrations_app.execution import runner
 
 logger = logging.getLogger(__name__)
@@ -23,7 +25,26 @@ def reap_runs() -> dict:
         run_step.apply_async(args=[run_id], queue=queue)
     if outcome["lost"]:
         logger.warning("runs marked lost: %s", outcome["lost"])
-    return {"lost": outcome["lost"], "resend": [pk for pk, _ in outcome["resend"]]}
+    unsent = notifications.unsent(NOTIFICATION_RESEND_AFTER, NOTIFICATION_ATTEMPTS)
+    for notification_id in unsent:
+        notifications.enqueue_delivery(notification_id)
+    return {
+        "lost": outcome["lost"],
+        "resend": [pk for pk, _ in outcome["resend"]],
+        "notifications": unsent,
+    }
+
+
+NOTIFICATION_ATTEMPTS = 8
+NOTIFICATION_RESEND_AFTER = timedelta(minutes=5)
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=NOTIFICATION_ATTEMPTS)
+def deliver_notification(self, notification_id: int) -> bool:
+    """One outbox row; what failed is retried with a growing wait, then left to the reaper."""
+    if notifications.deliver(notification_id):
+        return True
+    raise self.retry(countdown=min(600, 15 * 2**self.request.retries))
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)

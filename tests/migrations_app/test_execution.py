@@ -130,3 +130,15 @@ def test_it_does_not_claim_a_cancelled_run(job, alice):
     step = probe_step(job, "probe.log")
     run = StepRun.objects.create(step=step, status="cancelled")
     assert runner.execute(run.pk, "test") is None
+
+
+def test_it_delivers_notifications_through_a_worker(job, alice, worker, mailoutbox, settings):
+    from migrations_app import notifications
+    from migrations_app.models import Notification
+
+    settings.CELERY_TASK_DEFAULT_QUEUE = worker.queue
+    settings.JULIEOPS_NOTIFY_EMAILS = ["support@julie.example"]
+    notifications.notify("job_finished", job)
+    row = Notification.objects.get()
+    wait_for(lambda: Notification.objects.get(pk=row.pk).sent_at is not None, timeout=60)
+    assert "deliver_notification" in worker.log()

@@ -14,9 +14,9 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from migrations_app import actions, status
+from migrations_app import actions, notifications, status
 from migrations_app.execution import runner
-from migrations_app.models import Credential, JobStep, MigrationJob, StepRun
+from migrations_app.models import Credential, JobStep, MigrationJob, Notification, StepRun
 from migrations_app.steps import pxdatas
 
 SECRET = "webhook-shared-secret-for-tests"
@@ -53,6 +53,13 @@ class Receiver:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def deliver_in_process(monkeypatch):
+    """The worker's part done here, at commit: these tests read what is delivered. That a
+    real worker delivers it is tested in tests/migrations_app/test_execution.py."""
+    monkeypatch.setattr(notifications, "enqueue_delivery", notifications.deliver)
 
 
 @pytest.fixture
@@ -260,3 +267,47 @@ def test_it_records_the_outcome_even_when_the_notification_cannot_be_built(
     assert run.status == "failed" and step.status == "failed"
     assert "could not be prepared" in caplog.text
     assert receiver.requests == []
+
+
+def test_it_leaves_the_sending_to_a_worker(
+    notified, receiver, mailoutbox, django_capture_on_commit_callbacks, monkeypatch
+):
+    queued = []
+    monkeypatch.setattr(notifications, "enqueue_delivery", queued.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        runner.finish(running_run(notified.steps.get(key="source.locate")), "failed", summary="x")
+    # Committed: an outbox row handed to the workers, nothing sent from here.
+    [row] = Notification.objects.all()
+    assert queued == [row.pk] and row.sent_at is None and row.event == "step_failed"
+    assert receiver.requests == [] and mailoutbox == []
+    assert notifications.deliver(row.pk)
+    assert [e["event"] for e in receiver.events()] == ["step_failed"] and len(mailoutbox) == 1
+
+
+def test_it_retries_only_what_failed_and_delivers_each_channel_once(
+    notified, receiver, mailoutbox, django_capture_on_commit_callbacks
+):
+    receiver.status = 500
+    with django_capture_on_commit_callbacks(execute=True):
+        runner.finish(running_run(notified.steps.get(key="source.locate")), "failed", summary="x")
+    row = Notification.objects.get()
+    assert row.mail_done and not row.webhook_done and row.sent_at is None
+    assert row.last_error == "webhook" and len(mailoutbox) == 1
+    receiver.status = 204
+    assert notifications.deliver(row.pk)
+    assert notifications.deliver(row.pk)  # already sent: nothing goes out again
+    assert len(receiver.requests) == 2 and len(mailoutbox) == 1
+    row.refresh_from_db()
+    assert row.sent_at is not None and row.attempts == 2
+
+
+def test_it_gives_the_reaper_the_rows_nobody_delivered(notified, monkeypatch):
+    from migrations_app.tasks import reap_runs
+
+    monkeypatch.setattr(notifications, "enqueue_delivery", lambda pk: None)  # broker down
+    notifications.notify("job_finished", notified)
+    row = Notification.objects.get()
+    Notification.objects.filter(pk=row.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    sent = []
+    monkeypatch.setattr(notifications, "enqueue_delivery", sent.append)
+    assert reap_runs()["notifications"] == [row.pk] and sent == [row.pk]
