@@ -8,7 +8,7 @@ import pytest
 from julieops.mirror.endpoints import is_temp_name
 from migrations_app.execution import runner
 from migrations_app.models import Credential, JobStep, StepRun
-from tests.mirror.trees import snapshot
+from tests.julieops.mirror.trees import snapshot
 
 
 def juliew(root) -> Path:

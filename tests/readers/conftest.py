@@ -1,109 +1,108 @@
-"""Fixtures for the card-reader tests: one private pcscd per session (tests/support/pcsc.py)."""
-
-import atexit
-import http.server
-import json
-import os
-import shutil
-import ssl
-import tempfile
-import threading
-import time
-from pathlib import Path
+"""Fixtures for the dashboard side of the readers: agent tokens, reports, a private pcscd."""
 
 import pytest
 
-from tests.support.certs import self_signed_certificate
-from tests.support.pcsc import PcscDaemon, start_pcscd
-
-# libpcsclite reads PCSCLITE_CSOCK_NAME once per process, at its first call: fix the socket
-# path before any test runs, so that every PC/SC call of this session reaches our pcscd (or
-# nothing, never a system pcscd).
-_PCSC_DIR = Path(tempfile.mkdtemp(prefix="julieops-pcscd-"))
-PCSC_SOCKET = _PCSC_DIR / "pcscd.comm"
-os.environ["PCSCLITE_CSOCK_NAME"] = str(PCSC_SOCKET)
-atexit.register(shutil.rmtree, _PCSC_DIR, ignore_errors=True)
+from readers.agent.atr import classify_atr
+from readers.agent.galss import parse_galss
+from readers.agent.report import build_report
+from readers.models import AgentToken
+from tests.support.pcsc import start_pcscd
 
 VITALE_2 = "3B 75 13 00 00 47 09 EA 90 00"
-VITALE_1 = "3F 65 25 00 2C 09 69 90 00"
 CPS3 = "3B AC 00 40 2A 00 12 25 00 64 80 00 03 10 00 90 00"
+READER_A = "Gemalto PC Twin Reader 00 00"
+READER_B = "Gemalto PC Twin Reader 01 00"
+
+# Two serial SESAM-Vitale readers declared in galss.ini; the second on COM12.
+PSS_COM12 = """[CONFIG]
+NbCanaux=2
+
+[CANAL1]
+TCanal=1
+Index=3
+Protocole=1
+NbPAD=1
+
+[CANAL1.PAD1]
+NbLAD=2
+
+[CANAL1.PAD1.LAD1]
+NomLAD=CPS
+
+[CANAL1.PAD1.LAD2]
+NomLAD=Vitale
+
+[CANAL2]
+TCanal=1
+Index=12
+Protocole=1
+NbPAD=1
+
+[CANAL2.PAD1]
+NbLAD=1
+
+[CANAL2.PAD1.LAD1]
+NomLAD=CPS
+
+[PROTOCOLE1]
+NomLib=PSSINW32
+"""
+
+
+def reader(name: str, atr: str | None) -> dict:
+    if atr is None:
+        return {
+            "name": name,
+            "state": ["empty"],
+            "atr": None,
+            "card": None,
+            "label": None,
+            "descriptions": [],
+        }
+    info = classify_atr(atr, smartcard_list=None)
+    return {
+        "name": name,
+        "state": ["present"],
+        "atr": info.atr,
+        "card": info.card,
+        "label": info.label,
+        "descriptions": [],
+    }
+
+
+def a_report(
+    hostname: str,
+    readers=((READER_A, VITALE_2), (READER_B, CPS3)),
+    *,
+    galss_ini: str | None = None,
+    ga_files: list[str] | None = (),
+    galss_installed: bool | None = False,
+) -> dict:
+    """A report as the agent builds it, for `hostname`; default: a good PC/SC post."""
+    scan = {
+        "status": "ok",
+        "message": f"{len(readers)} lecteur(s) PC/SC détecté(s).",
+        "readers": [reader(name, atr) for name, atr in readers],
+    }
+    galss = parse_galss(galss_ini).as_dict() if galss_ini else None
+    report = build_report(
+        scan,
+        galss=galss,
+        galss_path=r"C:\Windows\galss.ini" if galss_ini else None,
+        windows_ga_files=None if ga_files is None else list(ga_files),
+        galss_installed=galss_installed,
+    )
+    report["host"]["hostname"] = hostname
+    return report
+
+
+def issue(machine, user=None) -> str:
+    return AgentToken.issue(machine, user)[1]
 
 
 @pytest.fixture(scope="session")
-def _pcscd_session():
-    daemon = start_pcscd(_PCSC_DIR, socket_path=PCSC_SOCKET)
+def agent_pcscd(tmp_path_factory):
+    """A private pcscd for the agent subprocesses (their own PCSCLITE_CSOCK_NAME)."""
+    daemon = start_pcscd(tmp_path_factory.mktemp("pcscd"))
     yield daemon
     daemon.stop()
-
-
-@pytest.fixture
-def pcscd(_pcscd_session) -> PcscDaemon:
-    """The session's pcscd with both virtual readers empty; restarted if a test stopped it."""
-    daemon = _pcscd_session
-    _restore(daemon)
-    yield daemon
-    for slot in list(daemon.cards):
-        daemon.remove_card(slot)
-    _restore(daemon)
-
-
-def _restore(daemon: PcscDaemon) -> None:
-    if daemon.running and not daemon.with_readers:
-        daemon.stop()
-    if not daemon.running:
-        daemon.start()
-
-
-# A dashboard stand-in: a real HTTPS server on loopback with a per-test certificate.
-
-
-def make_certificate(tmp_path, name: str):
-    """A certificate the agent can trust as its --cafile (a CA), valid for localhost only."""
-    cert, key, _der = self_signed_certificate(
-        tmp_path, name, dns_names=["localhost"], addresses=(), ca=True
-    )
-    return cert, key
-
-
-class Dashboard(http.server.BaseHTTPRequestHandler):
-    """Answers like the dashboard API would, recording what it received."""
-
-    received: list = []
-    reply = (201, {"message": "Rapport enregistré."})
-    delay = 0.0
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).received.append((self.path, dict(self.headers), body))
-        time.sleep(type(self).delay)
-        status, payload = type(self).reply
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        if status == 302:
-            self.send_header("Location", "https://localhost:1/elsewhere")
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def dashboard(tmp_path):
-    cert, key = make_certificate(tmp_path, "dashboard")
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    handler = type("Handler", (Dashboard,), {"received": [], "reply": Dashboard.reply})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    server.url = f"https://localhost:{server.server_address[1]}/api/readers/report"
-    server.cafile = str(cert)
-    server.handler = handler
-    yield server
-    server.shutdown()
-    server.server_close()

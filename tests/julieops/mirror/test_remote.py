@@ -1,0 +1,135 @@
+"""SFTP against a real sshd and SMB against a real Samba, both directions."""
+
+import os
+import unicodedata
+
+import paramiko
+import pytest
+
+from julieops.mirror import MirrorOptions, open_endpoint, run_mirror
+from tests.julieops.mirror.trees import make_tree, snapshot
+
+NFC = unicodedata.normalize("NFC", "Hélène")
+LONG = "/".join(f"niveau_{i}_" + "y" * 45 for i in range(5))
+
+
+def julie_tree(root):
+    tree = make_tree(
+        root,
+        {
+            "Datas": {
+                "PATIENT.DAT": os.urandom(300_000),
+                "vide.dat": b"",
+                NFC + ".txt": b"nfc",
+                unicodedata.normalize("NFD", NFC) + ".txt": b"nfd",
+                "Images": {},
+            }
+        },
+    )
+    deep = tree / "Datas" / LONG
+    deep.mkdir(parents=True)
+    (deep / "bout.txt").write_bytes(b"fin")
+    os.utime(deep / "bout.txt", ns=(1_600_000_000_000_000_000,) * 2)
+    (tree / "Datas" / "ro.dat").write_bytes(b"ro")
+    (tree / "Datas" / "ro.dat").chmod(0o444)
+    return tree
+
+
+def same_content(a, b, resolution_ns=1_000_000_000):
+    """Names, kinds and bytes equal; times equal at the remote side's resolution
+    (SFTP v3: whole seconds; SMB: 100 ns)."""
+
+    def reduce(snap):
+        return {
+            rel: (k, h, m // resolution_ns if m is not None else None)
+            for rel, (k, h, m, _mode) in snap.items()
+        }
+
+    return reduce(snapshot(a)) == reduce(snapshot(b))
+
+
+@pytest.fixture
+def sftp_url(sshd):
+    def make(path):
+        return f"sftp://{sshd.username}@{sshd.host}:{sshd.port}{path}"
+
+    return make
+
+
+def sftp(sshd, url, **kw):
+    return open_endpoint(url, pkey=sshd.client_key, host_key=sshd.host_key, **kw)
+
+
+def test_it_mirrors_to_and_from_sftp(tmp_path, sshd, sftp_url):
+    src = julie_tree(tmp_path / "src")
+    remote = tmp_path / "remote"
+    make_tree(remote, {"Datas": {"extra.old": b"x"}})
+    opts = MirrorOptions(verify=True, retry_wait=0.01)
+
+    with open_endpoint(str(src)) as a, sftp(sshd, sftp_url(str(remote))) as b:
+        pushed = run_mirror(a, b, opts)
+        again = run_mirror(a, b, MirrorOptions(verify_all=True))
+    assert pushed.exit_code == 3, pushed.failures
+    assert pushed.files.copied == 6 and pushed.files.extras == 1
+    assert same_content(src, remote)
+    assert (remote / "Datas" / "ro.dat").stat().st_mode & 0o777 == 0o444
+    assert again.exit_code == 0 and again.files.skipped == 6
+
+    back = tmp_path / "back"
+    with sftp(sshd, sftp_url(str(remote))) as a, open_endpoint(str(back)) as b:
+        pulled = run_mirror(a, b, MirrorOptions(verify=True))
+        pulled_again = run_mirror(a, b, MirrorOptions())
+    assert pulled.exit_code == 1 and pulled.files.copied == 6
+    assert same_content(src, back)
+    assert pulled_again.exit_code == 0
+
+
+def test_it_refuses_an_sftp_server_with_another_host_key(tmp_path, sshd, sftp_url):
+    other = paramiko.Ed25519Key.from_private_key_file(str(sshd.client_key_path))  # not the host's
+    with pytest.raises(paramiko.SSHException, match="clé d'hôte inattendue"):
+        open_endpoint(sftp_url(str(tmp_path)), pkey=sshd.client_key, host_key=other)
+    with pytest.raises(ValueError, match="épinglée"):
+        open_endpoint(sftp_url(str(tmp_path)), pkey=sshd.client_key)
+    fingerprint = sshd.host_key_fingerprint()
+    with open_endpoint(sftp_url(str(tmp_path)), pkey=sshd.client_key, host_key=fingerprint) as e:
+        assert e.exists()
+
+
+def smb(samba, path):
+    return open_endpoint(samba.url(path), username=samba.username, password=samba.password)
+
+
+def test_it_mirrors_to_and_from_smb(tmp_path, samba):
+    src = julie_tree(tmp_path / "src")
+    make_tree(samba.share_path / "cabinet", {"Datas": {"extra.old": b"x", "olddir": {"y": b"y"}}})
+    with open_endpoint(str(src)) as a, smb(samba, "cabinet") as b:
+        pushed = run_mirror(a, b, MirrorOptions(verify=True, retry_wait=0.01))
+        again = run_mirror(a, b, MirrorOptions(verify_all=True))
+    assert pushed.exit_code == 3, pushed.failures
+    assert (pushed.files.copied, pushed.files.extras, pushed.dirs.extras) == (6, 2, 1)
+    assert same_content(src, samba.share_path / "cabinet", resolution_ns=1000)
+    assert again.exit_code == 0 and again.files.skipped == 6
+
+    back = tmp_path / "back"
+    with smb(samba, "cabinet") as a, open_endpoint(str(back)) as b:
+        pulled = run_mirror(a, b, MirrorOptions(verify_all=True))
+        pulled_again = run_mirror(a, b, MirrorOptions())
+    assert pulled.exit_code == 1 and pulled.files.copied == 6, pulled.failures
+    assert same_content(src, back, resolution_ns=1000)
+    assert pulled_again.exit_code == 0
+
+
+def test_it_refuses_an_smb_drive_root_and_a_foreign_share_folder(tmp_path, samba):
+    src = make_tree(tmp_path / "src", {"Datas": {"a": b"a"}})
+    make_tree(samba.share_path / "perso", {"photos": {"p.jpg": b"p"}})
+    with open_endpoint(str(src)) as a, smb(samba, "perso") as b:
+        refused = run_mirror(a, b, MirrorOptions())
+    assert refused.exit_code == 16 and "Datas" in refused.fatal
+    assert (samba.share_path / "perso" / "photos" / "p.jpg").exists()
+    drive_url = f"smb://{samba.host}:{samba.port}/D$"
+    with (
+        open_endpoint(str(src)) as a,
+        open_endpoint(drive_url, username=samba.username, password=samba.password) as b,
+    ):
+        refused = run_mirror(a, b, MirrorOptions())
+    assert refused.exit_code == 16 and "racine" in refused.fatal

@@ -1,0 +1,164 @@
+"""data.pxdatas: equality proven without approval; a purge or keeping extra files only with a
+supervisor's approval and a written reason; never an FSE removed without its manifest."""
+
+import hashlib
+import json
+import shutil
+
+import pytest
+
+from migrations_app import actions
+from migrations_app.models import AuditEvent, Evidence
+from migrations_app.steps import pxdatas
+from tests.julieops.julietree.conftest import tree_fingerprint
+from tests.migrations_app.steps.fse.conftest import JULIE, run_step, start_and_run
+
+pytestmark = pytest.mark.django_db(transaction=True)
+PX = f"{JULIE}/Datas/pxdatas"
+
+
+def hashes(folder):
+    return {
+        str(f.relative_to(folder)): hashlib.sha256(f.read_bytes()).hexdigest()
+        for f in folder.rglob("*")
+        if f.is_file()
+    }
+
+
+def ready(make_practice, alice, **options):
+    p = make_practice(**options)
+    assert run_step(p, "source.pxdatas_snapshot", alice).status == "passed"
+    p.mirror()
+    return p
+
+
+def resurrect_sent_fse(p, tmp_path):
+    """An incremental backup restored on the new server brings back FSE already sent."""
+    from julieops.julietree.generate import generate_julie_tree
+
+    backup = tmp_path / "sauvegarde"
+    summary = generate_julie_tree(backup, p.opts, backup=True, data_root="Juliew")
+    for rel in summary["sent_fse"]:
+        dest = p.target_root / PX / rel.split("pxdatas/", 1)[1]
+        shutil.copy2(backup / rel, dest)
+    return len(summary["sent_fse"])
+
+
+def test_it_proves_equality_file_by_file_without_approval(make_practice, alice):
+    p = ready(make_practice, alice, pending_fse=5)
+    run = start_and_run(p.step("data.pxdatas"), alice)
+    assert run.status == "passed", run.summary
+    assert "Égalité prouvée" in run.summary and len(run.result["proof"]) == 5
+    event = AuditEvent.objects.get(action="fse.equality_proven")
+    assert event.category == "fse" and event.data["equal"] == 5
+    assert event.data["manifest_sha256"] == event.data["snapshot_manifest_sha256"]
+    evidence = Evidence.objects.get(pk=event.data["evidence"][0]["id"])
+    document = json.loads(evidence.file.read())
+    assert {e["path"]: e["sha256"] for e in document["manifest"]} == hashes(p.target_root / PX)
+
+
+def test_it_refuses_extra_files_without_a_decision(make_practice, alice, tmp_path):
+    p = ready(make_practice, alice)
+    extra = resurrect_sent_fse(p, tmp_path)
+    run = start_and_run(p.step("data.pxdatas"), alice)
+    assert run.status == "failed" and "en trop" in run.summary
+    assert len(run.result["extras"]) == extra
+    assert AuditEvent.objects.get(action="fse.verify").data["extras"] == extra
+    # Nothing was removed.
+    assert len(hashes(p.target_root / PX)) == extra + p.opts.pending_fse
+
+
+def test_it_reports_missing_and_changed_fse(make_practice, alice):
+    p = ready(make_practice, alice, pending_fse=3)
+    files = sorted((p.target_root / PX).rglob("*.fse"))
+    files[0].unlink()
+    files[1].write_bytes(b"autre contenu")
+    run = start_and_run(p.step("data.pxdatas"), alice)
+    assert run.status == "failed" and "relancez la copie miroir" in run.summary
+    details = sorted(i["detail"] for i in run.result["items"] if i["status"] == "fail")
+    assert details == ["absent de la cible", "contenu différent de la source"]
+
+
+def test_it_refuses_a_stale_snapshot(make_practice, alice):
+    p = ready(make_practice, alice)
+    next((p.source_root / PX).rglob("*.fse")).unlink()  # sent since the snapshot
+    run = start_and_run(p.step("data.pxdatas"), alice)
+    assert run.status == "failed" and "relancez la photographie" in run.summary
+
+
+def test_it_purges_only_after_a_supervisor_approved_with_a_reason(
+    make_practice, alice, bob, tmp_path
+):
+    p = ready(make_practice, alice)
+    resurrect_sent_fse(p, tmp_path)
+    step = p.step("data.pxdatas")
+    source_before = tree_fingerprint(p.source_root)
+    before = hashes(p.target_root / PX)
+
+    pxdatas.request_decision(
+        step, alice, pxdatas.PURGE, "Sauvegarde incrémentale restaurée par erreur"
+    )
+    with pytest.raises(actions.ActionRefused) as refused:
+        actions.start_run(step, alice)  # a purge without approval
+    assert refused.value.status == 403
+    with pytest.raises(actions.ActionRefused) as refused:
+        actions.approve_step(step, alice, "je valide")  # a technician cannot approve
+    assert refused.value.status == 403
+    with pytest.raises(actions.ActionRefused) as refused:
+        actions.approve_step(step, bob, "   ")  # a written reason is required
+    assert refused.value.status == 400
+    assert run_step(p, "data.pxdatas", alice).status == "failed"  # even queued directly
+    assert hashes(p.target_root / PX) == before
+
+    actions.approve_step(step, bob, "FSE déjà acquittées par la CPAM (ARL reçus)")
+    approval = AuditEvent.objects.get(action="step.approve")
+    assert approval.category == "fse" and approval.data["decision"]["decision"] == "purge"
+    run = start_and_run(step, alice)
+    assert run.status == "passed", run.summary
+    assert hashes(p.target_root / PX) == {}
+    assert (p.target_root / PX).is_dir()
+    assert tree_fingerprint(p.source_root) == source_before  # the source is never touched
+
+    purge = AuditEvent.objects.get(action="fse.purge")
+    assert purge.reason == "FSE déjà acquittées par la CPAM (ARL reçus)"
+    assert purge.data["approved_by"] == "bob" and purge.data["removed"] == len(before)
+    manifest = Evidence.objects.get(pk=purge.data["evidence"][0]["id"])
+    document = json.loads(manifest.file.read())
+    assert {e["path"]: e["sha256"] for e in document["manifest"]} == before
+    assert hashlib.sha256(manifest.file.open("rb").read()).hexdigest() == manifest.sha256
+
+    # Applied once: a re-run checks the folder stays empty, no second approval needed.
+    again = start_and_run(step, alice)
+    assert again.status == "passed" and "vide" in again.summary
+
+
+def test_it_keeps_extras_only_those_the_supervisor_saw(make_practice, alice, bob, tmp_path):
+    p = ready(make_practice, alice)
+    extra = resurrect_sent_fse(p, tmp_path)
+    step = p.step("data.pxdatas")
+    with pytest.raises(actions.ActionRefused):
+        pxdatas.request_decision(step, alice, pxdatas.KEEP_EXTRAS, "à garder")  # nothing seen yet
+    assert start_and_run(step, alice).status == "failed"
+    step.refresh_from_db()
+    pxdatas.request_decision(
+        step, alice, pxdatas.KEEP_EXTRAS, "FSE à renvoyer, rejetées par la CPAM"
+    )
+    actions.approve_step(step, bob, "Vérifié avec le cabinet")
+    run = start_and_run(step, alice)
+    assert run.status == "warning" and "gardé" in run.summary
+    event = AuditEvent.objects.get(action="fse.keep_extras")
+    assert len(event.data["kept"]) == extra and event.reason == "Vérifié avec le cabinet"
+
+    (p.target_root / PX / "F9999999.fse").write_bytes(b"nouveau")
+    run = start_and_run(step, alice)
+    assert run.status == "failed"
+
+
+def test_it_needs_no_approval_and_accepts_none_without_a_decision(make_practice, alice, bob):
+    p = ready(make_practice, alice)
+    step = p.step("data.pxdatas")
+    with pytest.raises(actions.ActionRefused) as refused:
+        actions.approve_step(step, bob, "rien à approuver")
+    assert refused.value.status == 400
+    with pytest.raises(actions.ActionRefused):
+        pxdatas.request_decision(step, alice, "delete_everything", "oups")
