@@ -4,7 +4,7 @@ import ipaddress
 import json
 
 from django.contrib import messages
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -33,7 +33,7 @@ def _error(status: int, message: str, errors: list[str] | None = None) -> JsonRe
     return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
 
 
-def _bearer(request) -> str:
+def _bearer(request: HttpRequest) -> str:
     scheme, _sep, value = request.META.get("HTTP_AUTHORIZATION", "").strip().partition(" ")
     value = value.strip()
     if scheme.lower() != "bearer" or not value or len(value) > MAX_TOKEN_LENGTH:
@@ -62,7 +62,7 @@ def _unstorable_text(value) -> bool:
     return False
 
 
-def _client_ip(request) -> str | None:
+def _client_ip(request: HttpRequest) -> str | None:
     try:
         return str(ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")))
     except ValueError:
@@ -71,7 +71,7 @@ def _client_ip(request) -> str | None:
 
 @csrf_exempt
 @never_cache
-def report_api(request):
+def report_api(request: HttpRequest) -> HttpResponse:
     """POST /api/readers/report/ with `Authorization: Bearer <token>` and the JSON report."""
     if request.method != "POST":
         response = _error(405, "Méthode non permise : le rapport s'envoie en POST.")
@@ -131,7 +131,7 @@ def report_api(request):
 # ---------------------------------------------------------------- token pages
 
 
-def agent_command(request, token_value: str) -> str:
+def agent_command(request: HttpRequest, token_value: str) -> str:
     url = request.build_absolute_uri(reverse("readers_report"))
     return f'python -m readers report --url "{url}" --token {token_value}'
 
@@ -139,7 +139,7 @@ def agent_command(request, token_value: str) -> str:
 @permission("change_machine")
 @require_POST
 @never_cache
-def token_issue(request, pk):
+def token_issue(request: HttpRequest, pk: int) -> HttpResponse:
     """Create a token for the machine and show it once, with the command to paste."""
     machine = get_object_or_404(Machine, pk=pk)
     token, value = AgentToken.issue(machine, request.user)
@@ -161,7 +161,7 @@ def token_issue(request, pk):
 
 @permission("change_machine")
 @require_POST
-def token_revoke(request, pk):
+def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     token = get_object_or_404(AgentToken.objects.select_related("machine"), pk=pk)
     machine = token.machine
     if token.revoke(request.user):

@@ -5,6 +5,7 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from migrations_app.actions import ActionRefused
@@ -29,7 +30,7 @@ def permission(codename: str):
     return decorator
 
 
-def refused(request, exc: ActionRefused, back: str):
+def refused(request: HttpRequest, exc: ActionRefused, back: str) -> HttpResponse:
     """Render the refusal as a small page with its status (a 4xx, never a 500)."""
     return render(
         request,
@@ -39,7 +40,9 @@ def refused(request, exc: ActionRefused, back: str):
     )
 
 
-def get_job_for_user(request, pk: int) -> MigrationJob:
+def get_job_for_user(request: HttpRequest, pk: int) -> MigrationJob:
+    """The job, for a user who may see jobs (every job: the team shares them); 403 for
+    anyone else, 404 when there is no such job."""
     if not request.user.has_perm("migrations_app.view_migrationjob"):
         raise PermissionDenied
     return get_object_or_404(

@@ -1,6 +1,7 @@
 """The audit history, filtered by job and category (auditors and supervisors)."""
 
 from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from migrations_app.choices import AuditCategory
@@ -11,7 +12,7 @@ from migrations_app.web.access import permission
 
 
 @permission("view_auditevent")
-def audit_list(request):
+def audit_list(request: HttpRequest) -> HttpResponse:
     events = AuditEvent.objects.select_related("job").order_by("-id")
     job_id = request.GET.get("job", "")
     if job_id.isdigit():

@@ -17,7 +17,7 @@ from migrations_app.panels import MACHINE_PANELS
 from migrations_app.web.access import permission
 
 
-def since_of(request) -> float | None:
+def since_of(request: HttpRequest) -> float | None:
     try:
         return float(request.GET.get("since", ""))
     except ValueError:
@@ -40,7 +40,7 @@ def connection_context(machine: Machine, since: float | None) -> dict:
 
 @permission("change_machine")
 @require_POST
-def machine_test_connection(request, pk):
+def machine_test_connection(request: HttpRequest, pk: int) -> HttpResponse:
     machine = get_object_or_404(Machine.objects.select_related("site"), pk=pk)
     requested = timezone.now().timestamp()
     tasks.enqueue_connection_check(machine, request.user)
@@ -49,7 +49,7 @@ def machine_test_connection(request, pk):
 
 
 @permission("view_machine")
-def machine_connection(request, pk):
+def machine_connection(request: HttpRequest, pk: int) -> HttpResponse:
     """The connection panel alone (htmx polls it every 2 s while the test runs)."""
     machine = get_object_or_404(Machine, pk=pk)
     context = connection_context(machine, since_of(request))
@@ -58,7 +58,7 @@ def machine_connection(request, pk):
 
 @permission("confirm_host_key")
 @require_POST
-def machine_confirm_key(request, pk):
+def machine_confirm_key(request: HttpRequest, pk: int) -> HttpResponse:
     """A supervisor confirms the fingerprint the page showed: it becomes the pinned one. The
     form carries the value shown, so a key that changed meanwhile is not confirmed blindly."""
     shown = request.POST.get("fingerprint", "").strip()

@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
@@ -26,7 +27,7 @@ from migrations_app.web.forms import (
 
 
 @permission("view_customer")
-def customer_list(request):
+def customer_list(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()
     customers = Customer.objects.annotate(
         n_sites=Count("sites", distinct=True), n_jobs=Count("jobs", distinct=True)
@@ -39,7 +40,7 @@ def customer_list(request):
 
 
 @permission("view_customer")
-def customer_detail(request, pk):
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=pk)
     context = {
         "customer": customer,
@@ -77,7 +78,7 @@ def _save_form(
 
 
 @permission("add_customer")
-def customer_create(request):
+def customer_create(request: HttpRequest) -> HttpResponse:
     form = CustomerForm(request.POST or None)
     return _save_form(
         request,
@@ -88,7 +89,7 @@ def customer_create(request):
 
 
 @permission("change_customer")
-def customer_edit(request, pk):
+def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=pk)
     form = CustomerForm(request.POST or None, instance=customer)
     return _save_form(
@@ -100,7 +101,7 @@ def customer_edit(request, pk):
 
 
 @permission("add_cabinet")
-def cabinet_create(request, pk):
+def cabinet_create(request: HttpRequest, pk: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=pk)
     form = CabinetForm(request.POST or None, customer=customer)
     form.instance.customer = customer
@@ -112,7 +113,7 @@ def cabinet_create(request, pk):
 
 
 @permission("add_site")
-def site_create(request, pk):
+def site_create(request: HttpRequest, pk: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=pk)
     form = SiteForm(request.POST or None, customer=customer)
     form.instance.customer = customer
@@ -121,7 +122,7 @@ def site_create(request, pk):
 
 
 @permission("view_site")
-def site_detail(request, pk):
+def site_detail(request: HttpRequest, pk: int) -> HttpResponse:
     site = get_object_or_404(Site.objects.select_related("customer"), pk=pk)
     context = {
         "site": site,
@@ -132,14 +133,14 @@ def site_detail(request, pk):
 
 
 @permission("change_site")
-def site_edit(request, pk):
+def site_edit(request: HttpRequest, pk: int) -> HttpResponse:
     site = get_object_or_404(Site, pk=pk)
     form = SiteForm(request.POST or None, instance=site, customer=site.customer)
     return _save_form(request, form, {"title": str(site)}, action="site.change")
 
 
 @permission("add_machine")
-def machine_create(request, pk):
+def machine_create(request: HttpRequest, pk: int) -> HttpResponse:
     site = get_object_or_404(Site, pk=pk)
     form = MachineForm(request.POST or None, site=site)
     context = {"title": _("New machine on %(site)s") % {"site": site}}
@@ -147,12 +148,12 @@ def machine_create(request, pk):
 
 
 @permission("view_machine")
-def machine_detail(request, pk):
+def machine_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return machine_page(request, pk)
 
 
 @permission("change_machine")
-def machine_edit(request, pk):
+def machine_edit(request: HttpRequest, pk: int) -> HttpResponse:
     machine = get_object_or_404(Machine, pk=pk)
     form = MachineForm(request.POST or None, instance=machine, site=machine.site)
     return _save_form(
@@ -164,13 +165,13 @@ def machine_edit(request, pk):
 
 
 @permission("view_credential")
-def credential_list(request):
+def credential_list(request: HttpRequest) -> HttpResponse:
     credentials = Credential.objects.annotate(n_machines=Count("machines"))
     return render(request, "migrations_app/credential_list.html", {"credentials": credentials})
 
 
 @permission("add_credential")
-def credential_create(request):
+def credential_create(request: HttpRequest) -> HttpResponse:
     form = CredentialForm(request.POST or None)
     return _save_form(
         request,
@@ -182,7 +183,7 @@ def credential_create(request):
 
 
 @permission("change_credential")
-def credential_edit(request, pk):
+def credential_edit(request: HttpRequest, pk: int) -> HttpResponse:
     credential = get_object_or_404(Credential, pk=pk)
     form = CredentialForm(request.POST or None, instance=credential)
     return _save_form(

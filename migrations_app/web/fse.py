@@ -2,7 +2,7 @@
 downloads. Every view behind a permission; bad input answers 4xx."""
 
 from django.contrib import messages
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -26,7 +26,7 @@ def _customer_jobs(customer, request):
 
 
 @permission("view_auditevent")
-def fse_timeline(request, pk):
+def fse_timeline(request: HttpRequest, pk: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=pk)
     jobs = _customer_jobs(customer, request)
     if jobs is None:
@@ -36,7 +36,7 @@ def fse_timeline(request, pk):
 
 
 @permission("view_auditevent")
-def fse_export(request, pk):
+def fse_export(request: HttpRequest, pk: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=pk)
     jobs = _customer_jobs(customer, request)
     if jobs is None:
@@ -49,7 +49,7 @@ def fse_export(request, pk):
 
 
 @permission("view_auditevent")
-def fse_print(request, pk):
+def fse_print(request: HttpRequest, pk: int) -> HttpResponse:
     """A printable page: every FSE event with who and why, and the manifests in full."""
     customer = get_object_or_404(Customer, pk=pk)
     jobs = _customer_jobs(customer, request)
@@ -67,7 +67,7 @@ def fse_print(request, pk):
 
 
 @permission("view_evidence")
-def evidence_download(request, pk):
+def evidence_download(request: HttpRequest, pk: int) -> HttpResponse:
     evidence = get_object_or_404(Evidence, pk=pk)
     try:
         handle = evidence.file.open("rb")
@@ -78,7 +78,7 @@ def evidence_download(request, pk):
 
 @permission("run_step")
 @require_POST
-def fse_decision(request, pk):
+def fse_decision(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_job_for_user(request, pk)
     step = get_object_or_404(JobStep, job=job, key="data.pxdatas")
     back = f"{job.get_absolute_url()}?step=data.pxdatas"

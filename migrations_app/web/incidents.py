@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -25,7 +25,7 @@ def _ids(values) -> list[int] | None:
 
 
 @permission("view_incident")
-def incident_list(request):
+def incident_list(request: HttpRequest) -> HttpResponse:
     items = Incident.objects.select_related("job__customer", "opened_by").order_by("-opened_at")
     status = request.GET.get("status", "")
     kind = request.GET.get("kind", "")
@@ -69,7 +69,7 @@ def incident_list(request):
 
 
 @permission("add_incident")
-def incident_create(request, pk):
+def incident_create(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_job_for_user(request, pk)
     form = IncidentForm(request.POST or None)
     if request.method == "POST":
@@ -87,7 +87,7 @@ def incident_create(request, pk):
 
 
 @permission("view_incident")
-def incident_detail(request, pk):
+def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     incident = get_object_or_404(
         Incident.objects.select_related("job__customer", "opened_by"), pk=pk
     )
@@ -106,7 +106,7 @@ def incident_detail(request, pk):
 
 @permission("change_incident")
 @require_POST
-def incident_action(request, pk, action):
+def incident_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     incident = get_object_or_404(Incident.objects.select_related("job"), pk=pk)
     back = reverse("incident_detail", args=[incident.pk])
     try:

@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Min, Prefetch, Q
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -37,7 +37,7 @@ LOG_FIELDS = ("seq", "ts", "level", "text")
 
 
 @permission("view_migrationjob")
-def job_list(request):
+def job_list(request: HttpRequest) -> HttpResponse:
     form = JobFilterForm(request.GET or None)
     jobs = MigrationJob.objects.select_related("customer", "site", "assignee")
     if form.is_valid():
@@ -84,7 +84,7 @@ def job_list(request):
 
 
 @permission("add_migrationjob")
-def job_create(request):
+def job_create(request: HttpRequest) -> HttpResponse:
     initial = {}
     if "site" in request.GET and request.GET["site"].isdigit():
         site = Site.objects.filter(pk=request.GET["site"]).first()
@@ -100,7 +100,9 @@ def job_create(request):
     return render(request, "migrations_app/job_form.html", {"form": form})
 
 
-def _job_page(request, job, *, selected_step=None, selected_run=None, error=None, status=200):
+def _job_page(
+    request: HttpRequest, job, *, selected_step=None, selected_run=None, error=None, status=200
+) -> HttpResponse:
     runs_qs = StepRun.objects.select_related("requested_by").order_by("-pk")
     steps = list(
         job.steps.select_related("done_by", "approved_by").prefetch_related(
@@ -164,14 +166,14 @@ def _job_page(request, job, *, selected_step=None, selected_run=None, error=None
 
 
 @permission("view_migrationjob")
-def job_detail(request, pk):
+def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_job_for_user(request, pk)
     return _job_page(request, job)
 
 
 @permission("run_step")
 @require_POST
-def step_action(request, pk, step_pk, action):
+def step_action(request: HttpRequest, pk: int, step_pk: int, action: str) -> HttpResponse:
     job = get_job_for_user(request, pk)
     step = get_object_or_404(JobStep, pk=step_pk, job=job)
     note = request.POST.get("note", "")
@@ -208,7 +210,7 @@ def step_action(request, pk, step_pk, action):
 
 @permission("run_step")
 @require_POST
-def phase_verify(request, pk, phase):
+def phase_verify(request: HttpRequest, pk: int, phase: int) -> HttpResponse:
     job = get_job_for_user(request, pk)
     if phase not in PHASES:
         return _job_page(request, job, error=_("Unknown phase."), status=404)
@@ -231,7 +233,7 @@ TOOLS = {"freeze": "cutover.freeze", "unfreeze": "cutover.unfreeze"}
 
 @permission("run_step")
 @require_POST
-def job_tool(request, pk, tool):
+def job_tool(request: HttpRequest, pk: int, tool: str) -> HttpResponse:
     """Freeze or unfreeze the old server (a step added to the checklist on first use)."""
     job = get_job_for_user(request, pk)
     if tool not in TOOLS:
@@ -245,7 +247,7 @@ def job_tool(request, pk, tool):
 
 
 @permission("view_migrationjob")
-def run_log(request, pk, run_pk):
+def run_log(request: HttpRequest, pk: int, run_pk: int) -> HttpResponse:
     """htmx poll: the log lines after ?after=<seq>, plus status and progress out of band.
     Answers 286 (stop polling) once the run is over and every line was sent."""
     # The run, its step and its job in one query: this comes every second from each open page.
@@ -282,5 +284,5 @@ def run_log(request, pk, run_pk):
 
 
 @login_required
-def home(request):
+def home(request: HttpRequest) -> HttpResponse:
     return redirect("overview")

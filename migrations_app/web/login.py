@@ -7,6 +7,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.core.cache import cache
 from django.dispatch import receiver
+from django.http import HttpRequest
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
@@ -14,16 +15,16 @@ from migrations_app import audit
 from migrations_app.choices import AuditCategory
 
 
-def _client_ip(request) -> str:
+def _client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
-def _keys(request, username: str) -> list[str]:
+def _keys(request: HttpRequest, username: str) -> list[str]:
     name = hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
     return [f"login-fail:user:{name}", f"login-fail:ip:{_client_ip(request)}"]
 
 
-def _blocked(request, username: str) -> bool:
+def _blocked(request: HttpRequest, username: str) -> bool:
     limit = settings.JULIEOPS_LOGIN_MAX_FAILURES
     return any((cache.get(key) or 0) >= limit for key in _keys(request, username))
 

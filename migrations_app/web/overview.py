@@ -5,6 +5,7 @@ import logging
 
 from django.conf import settings
 from django.db.models import Count, Min, Q
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from migrations_app.choices import IncidentStatus, JobStatus, RunStatus, StepKind, StepStatus
@@ -42,7 +43,7 @@ def seconds_text(seconds: int | None) -> str:
 # ---------------------------------------------------------------- overview
 
 
-def _filters(request) -> tuple[JobFilterForm, Q]:
+def _filters(request: HttpRequest) -> tuple[JobFilterForm, Q]:
     form = JobFilterForm(request.GET or None)
     # Only the customers with an active job: the overview shows nothing for the others,
     # and a team's full list (2,000 customers) cost ~30 ms per refresh to build.
@@ -187,7 +188,7 @@ def overview_context(job_filter: Q) -> dict:
 
 
 @permission("view_migrationjob")
-def overview(request):
+def overview(request: HttpRequest) -> HttpResponse:
     form, job_filter = _filters(request)
     context = {"form": form, **overview_context(job_filter)}
     if request.htmx:
@@ -212,7 +213,7 @@ def live_workers(timeout: float = 1.0) -> dict[str, list[str]] | None:
 
 
 @permission("view_migrationjob")
-def workers(request):
+def workers(request: HttpRequest) -> HttpResponse:
     alive = live_workers()
     consumed = {q for queues in (alive or {}).values() for q in queues}
     queued = dict(

@@ -1,6 +1,6 @@
 """A job's sign-off report, as a page and as a PDF."""
 
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
@@ -10,14 +10,14 @@ from migrations_app.web.access import get_job_for_user, permission
 
 
 @permission("view_migrationjob")
-def job_report(request, pk):
+def job_report(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_job_for_user(request, pk)
     context = {**build_report(job), "pdf_available": pdf_available()}
     return render(request, "migrations_app/report.html", context)
 
 
 @permission("view_migrationjob")
-def job_report_pdf(request, pk):
+def job_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_job_for_user(request, pk)
     if not pdf_available():
         return HttpResponse(
