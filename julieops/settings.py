@@ -207,7 +207,7 @@ JULIEOPS_BASE_URL = os.environ.get("JULIEOPS_BASE_URL", "")
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # Producer and consumer share one folder; processed messages go elsewhere,
@@ -216,6 +216,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
         "store_processed": False,
+        # Exchange tables: kombu's default is ./control, in the checkout.
+        "control_folder": str(BROKER_DIR / "control"),
         "polling_interval": 0.1,
     }
 else:
