@@ -26,13 +26,11 @@ def reap_runs() -> dict:
     if outcome["lost"]:
         logger.warning("runs marked lost: %s", outcome["lost"])
     unsent = notifications.unsent(NOTIFICATION_RESEND_AFTER, NOTIFICATION_ATTEMPTS)
+    if unsent:
+        logger.warning("notifications still unsent: sending them again: %s", unsent)
     for notification_id in unsent:
         notifications.enqueue_delivery(notification_id)
-    return {
-        "lost": outcome["lost"],
-        "resend": [pk for pk, _ in outcome["resend"]],
-        "notifications": unsent,
-    }
+    return {"lost": outcome["lost"], "resend": [pk for pk, _ in outcome["resend"]]}
 
 
 NOTIFICATION_ATTEMPTS = 8
