@@ -137,3 +137,29 @@ def test_a_no_change_rerun_over_smb_and_sftp_copies_nothing(tmp_path, samba, ssh
         first, again = run_mirror(b, d, opts), run_mirror(b, d, opts)
     assert first.files.copied == again.files.skipped == 6 * 4 * 3 + 900  # not the marker
     assert again.files.copied == 0 and again.exit_code == 0
+
+
+@pytest.mark.parametrize("name", ["", "a", "patient_0001\\visite_02", "Hélène\\é"])
+def test_the_hand_packed_create_is_the_one_smbprotocol_packs(name):
+    from smbprotocol.open import Open
+
+    from julieops.mirror.endpoints import smblist as m
+
+    class Connection:
+        dialect = 0x311
+
+    class Tree:
+        class session:  # noqa: N801 - stands for smbprotocol's attribute
+            connection = Connection
+
+    fd = Open(Tree, name)
+    msg, _ = fd.create(
+        m.ImpersonationLevel.Impersonation,
+        m._ACCESS,
+        m.FileAttributes.FILE_ATTRIBUTE_DIRECTORY,
+        m._SHARE,
+        m.CreateDisposition.FILE_OPEN,
+        m.CreateOptions.FILE_DIRECTORY_FILE,
+        send=False,
+    )
+    assert m.create_body(name) == msg.pack()

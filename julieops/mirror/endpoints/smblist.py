@@ -18,7 +18,7 @@ import threading
 
 from smbprotocol.exceptions import SMBException, SMBOSError, SMBResponseException
 from smbprotocol.file_info import FileInformationClass
-from smbprotocol.header import NtStatus
+from smbprotocol.header import Commands, NtStatus
 from smbprotocol.open import (
     CreateDisposition,
     CreateOptions,
@@ -51,6 +51,8 @@ LOOP_OUTPUT = 1024 * 1024
 IN_FLIGHT = 32  # folders listed at once
 CREDITS_WANTED = 256
 
+_CREATE = struct.Struct("<HBBIQQIIIIIHHII")  # the fixed part of an SMB2 CREATE request (56)
+
 _ACCESS = DirectoryAccessMask.FILE_LIST_DIRECTORY | DirectoryAccessMask.FILE_READ_ATTRIBUTES
 _SHARE = ShareAccess.FILE_SHARE_READ | ShareAccess.FILE_SHARE_WRITE | ShareAccess.FILE_SHARE_DELETE
 
@@ -78,6 +80,61 @@ def parse_directory_information(buf, out: list, skip_dots=True) -> None:
         offset += nxt
 
 
+class _Packed:
+    """A request body packed once by hand, in the shape smbprotocol's Connection._send takes
+    (COMMAND, len, pack, and the two fields its credit charge reads for QUERY_DIRECTORY)."""
+
+    __slots__ = ("COMMAND", "data", "fields")
+
+    def __init__(self, command, data: bytes, fields=None):
+        self.COMMAND, self.data, self.fields = command, data, fields or {}
+
+    def __len__(self):
+        return len(self.data)
+
+    def pack(self):
+        return self.data
+
+    def __getitem__(self, key):
+        return self.fields[key]
+
+
+class _Value:
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def get_value(self):
+        return self.value
+
+    def __len__(self):
+        return len(self.value)
+
+
+def create_body(share_path: str) -> bytes:
+    """SMB2 CREATE (MS-SMB2 2.2.13) opening a folder to list it: no create contexts."""
+    name = share_path.encode("utf-16-le")
+    fixed = _CREATE.pack(
+        57,  # StructureSize (56 + 1 byte of buffer, always counted)
+        0,
+        0,  # no oplock
+        ImpersonationLevel.Impersonation,
+        0,
+        0,
+        _ACCESS,
+        FileAttributes.FILE_ATTRIBUTE_DIRECTORY,
+        _SHARE,
+        CreateDisposition.FILE_OPEN,
+        CreateOptions.FILE_DIRECTORY_FILE,
+        120,  # NameOffset: 64-byte header + 56
+        len(name),
+        0,
+        0,
+    )
+    return fixed + (name or b"\0\0")  # an empty name: two zero bytes, as smbprotocol sends
+
+
 def _output_buffer(response) -> bytes:
     """The Buffer of an SMB2 QUERY_DIRECTORY response, without unpacking its structure."""
     data = response["data"].get_value()
@@ -102,6 +159,21 @@ class SmbLister:
         self.tid = tree.tree_connect_id
         self._credit_lock = threading.Lock()
         self._asked = False
+        # QUERY_DIRECTORY and CLOSE of a related compound are the same bytes for every folder
+        # (the FileId is the "use the previous one" value): packed once by smbprotocol.
+        fd = Open(tree, "")
+        query, _ = fd.query_directory(
+            "*",
+            FileInformationClass.FILE_DIRECTORY_INFORMATION,
+            max_output=COMPOUND_OUTPUT,
+            send=False,
+        )
+        fields = {
+            "buffer": _Value(query["buffer"].get_value()),
+            "output_buffer_length": _Value(COMPOUND_OUTPUT),
+        }
+        self._query = _Packed(Commands.SMB2_QUERY_DIRECTORY, query.pack(), fields)
+        self._close = _Packed(Commands.SMB2_CLOSE, fd.close(send=False)[0].pack())
 
     def _share_path(self, rel: str) -> str:
         sub = rel.replace("/", "\\")
@@ -126,24 +198,10 @@ class SmbLister:
 
     # --- one folder -------------------------------------------------------------------------
     def send(self, rel: str):
-        fd = Open(self.tree, self._share_path(rel))
-        create, _ = fd.create(
-            ImpersonationLevel.Impersonation,
-            _ACCESS,
-            FileAttributes.FILE_ATTRIBUTE_DIRECTORY,
-            _SHARE,
-            CreateDisposition.FILE_OPEN,
-            CreateOptions.FILE_DIRECTORY_FILE,
-            send=False,
+        create = _Packed(Commands.SMB2_CREATE, create_body(self._share_path(rel)))
+        return self.conn.send_compound(
+            [create, self._query, self._close], self.sid, self.tid, related=True
         )
-        query, _ = fd.query_directory(
-            "*",
-            FileInformationClass.FILE_DIRECTORY_INFORMATION,
-            max_output=COMPOUND_OUTPUT,
-            send=False,
-        )
-        close, _ = fd.close(send=False)
-        return self.conn.send_compound([create, query, close], self.sid, self.tid, related=True)
 
     def finish(self, rel: str, requests) -> list:
         """The records of a folder sent with `send` (listed again with a loop if truncated)."""
