@@ -203,21 +203,28 @@ JULIEOPS_WEBHOOK_TIMEOUT = float(os.environ.get("JULIEOPS_WEBHOOK_TIMEOUT", "3")
 # Public address of the dashboard, for links in notifications (e.g. https://julieops.example).
 JULIEOPS_BASE_URL = os.environ.get("JULIEOPS_BASE_URL", "")
 
-# Celery. The embedded default is kombu's filesystem transport: no server needed.
+# Celery. The embedded default is a filesystem broker under var/broker/: no server needed.
+# kombu's own filesystem transport can hand the worker a half-written message and die of it
+# (kombu #1551); julieops.embedded_broker writes atomically and sets undecodable files aside.
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("queue", "processed", "control"):
-        (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT = "julieops.embedded_broker:Transport"
+    _broker_folders = {
+        name: BROKER_DIR / name for name in ("queue", "processed", "broken", "control")
+    }
+    for _folder in _broker_folders.values():
+        _folder.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # Producer and consumer share one folder; processed messages go elsewhere,
-        # or the worker would read them again.
-        "data_folder_in": str(BROKER_DIR / "queue"),
-        "data_folder_out": str(BROKER_DIR / "queue"),
-        "processed_folder": str(BROKER_DIR / "processed"),
+        # Producer and consumer share one folder; a reader claims a message by moving it to
+        # processed/ (same filesystem, so one reader wins), which is emptied as it reads.
+        "data_folder_in": str(_broker_folders["queue"]),
+        "data_folder_out": str(_broker_folders["queue"]),
+        "processed_folder": str(_broker_folders["processed"]),
         "store_processed": False,
+        "broken_folder": str(_broker_folders["broken"]),
         # Exchange tables: kombu's default is ./control, in the checkout.
-        "control_folder": str(BROKER_DIR / "control"),
+        "control_folder": str(_broker_folders["control"]),
         "polling_interval": 0.1,
     }
 else:

@@ -1,22 +1,98 @@
 #!/usr/bin/env bash
-# The embedded default: SQLite + filesystem broker, the demo practice, the web server and one
-# Celery worker (with its beat for the reaper) side by side. Ctrl-C stops both.
+# The embedded default: SQLite + the embedded filesystem broker, the demo practice, the web
+# server and one Celery worker (with its beat for the reaper) side by side.
+# A worker that dies is started again (said here and in var/log/worker.log, which is kept
+# between runs). Ctrl-C stops everything within 10 s: TERM, a wait, then KILL of the group
+# (Celery's main process can hang in its pool's shutdown). JULIEOPS_VAR_DIR moves var/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 PY="$VENV/bin/python"
 export DEBUG=${DEBUG:-1}
 PORT=${PORT:-8000}
+VAR=${JULIEOPS_VAR_DIR:-var}
+LOG=$VAR/log/worker.log
+STOP_GRACE=${STOP_GRACE:-8} # seconds given to TERM before KILL (the whole stop stays < 10 s)
 
 "$PY" manage.py compilemessages -v 0 -i .venv -i var
 "$PY" manage.py migrate --noinput -v 0
 "$PY" manage.py demo
 
-mkdir -p var/log
-"$VENV/bin/celery" -A julieops worker -B -Q default -c 2 --loglevel INFO \
-  -s var/celerybeat-schedule >var/log/worker.log 2>&1 &
-worker=$!
-trap 'kill $worker 2>/dev/null; wait $worker 2>/dev/null' EXIT INT TERM
-echo "run: worker started (pid $worker, log var/log/worker.log)"
+mkdir -p "$VAR/log"
+say() { # a line in the terminal and in the worker log (stamped in Django's time zone)
+  echo "run: $*"
+  echo "$(TZ=${TIME_ZONE:-Europe/Paris} date '+%Y-%m-%d %H:%M:%S') run-embedded: $*" >>"$LOG"
+}
+alive() { kill -0 "$1" 2>/dev/null; }
+
+worker='' web='' sleeper='' started=0 restarts=0 delay=1
+start_worker() {
+  # Own session and process group: the terminal's Ctrl-C reaches only this script, which
+  # then stops the worker, its pool and its beat together.
+  setsid "$VENV/bin/celery" -A julieops worker -B -Q default -c 2 --loglevel INFO \
+    -s "$VAR/celerybeat-schedule" >>"$LOG" 2>&1 </dev/null &
+  worker=$!
+  started=$SECONDS
+}
+
+stop_group() { # pid: TERM the leader, wait up to STOP_GRACE s, then KILL its whole group
+  local pid=$1 deadline=$((SECONDS + STOP_GRACE))
+  [ -n "$pid" ] || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  while alive "$pid" && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
+  kill -KILL -- "-$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+stopping=0
+stop_all() {
+  [ "$stopping" = 1 ] && return
+  stopping=1
+  trap '' INT TERM
+  say "stopping the web server and the worker"
+  [ -z "$sleeper" ] || kill "$sleeper" 2>/dev/null || true
+  [ -z "$web" ] || kill -TERM -- "-$web" 2>/dev/null || true
+  stop_group "$worker" &
+  local w=$!
+  stop_group "$web" &
+  wait "$w" $! || true
+  say "stopped"
+}
+trap 'stop_all; exit 130' INT
+trap 'stop_all; exit 143' TERM
+trap 'stop_all' EXIT
+
+start_worker
+say "worker started (pid $worker, log $LOG)"
+setsid "$PY" manage.py runserver "127.0.0.1:$PORT" </dev/null &
+web=$!
 echo "run: open http://127.0.0.1:$PORT/ — Ctrl-C stops the web server and the worker"
-"$PY" manage.py runserver "127.0.0.1:$PORT"
+
+while true; do
+  sleep 1 &
+  sleeper=$!
+  wait $sleeper || true # interrupted at once by Ctrl-C (the trap runs)
+  if ! alive "$web"; then
+    status=0
+    wait "$web" || status=$?
+    web=''
+    say "the web server exited (status $status); stopping"
+    exit "$status"
+  fi
+  if ! alive "$worker"; then
+    status=0
+    wait "$worker" || status=$?
+    kill -KILL -- "-$worker" 2>/dev/null || true # its pool and beat, if left behind
+    # Quick deaths in a row (a worker that cannot start) are retried less and less often.
+    if [ $((SECONDS - started)) -ge 60 ]; then delay=1; fi
+    restarts=$((restarts + 1))
+    say "WORKER DIED (pid $worker, status $status) after $((SECONDS - started)) s;" \
+      "restart #$restarts in $delay s — see $LOG"
+    sleep "$delay" &
+    sleeper=$!
+    wait $sleeper || true
+    delay=$((delay * 2 > 30 ? 30 : delay * 2))
+    start_worker
+    say "worker restarted (pid $worker)"
+  fi
+done

@@ -126,24 +126,17 @@ def build_plan(
     def list_root():
         return "pair", "", root_entries, listing(dest, "destination", "") if dest_exists else []
 
-    if trees:
-        wait, FIRST_COMPLETED = _all_done, None  # noqa: N806 - mirrors the imported names
-    else:  # threads list the remote trees: imported only then (it pulls in logging)
-        from concurrent.futures import FIRST_COMPLETED, wait
-
-    pending = {executor.submit(list_root)}
-    while pending:
-        done, pending = wait(pending, return_when=FIRST_COMPLETED)
-        for fut in done:
-            purpose, rel, first, second = fut.result()
-            if purpose == "pair":
-                pending |= _compare_dir(
-                    plan, rel, first, second, patterns, window_ns, executor, list_pair, list_extra
-                )
-            else:
-                pending |= _collect_subtree(
-                    plan, purpose, rel, first, patterns, executor, list_extra
-                )
+    # Answers are taken in the order they come, from a queue the futures feed: waiting on the
+    # whole pending set for each answer (concurrent.futures.wait) cost O(pending) per folder,
+    # quadratic on a wide tree.
+    done = _Completions(executor)
+    done.submit(list_root)
+    while done.outstanding:
+        purpose, rel, first, second = done.next()
+        if purpose == "pair":
+            _compare_dir(plan, rel, first, second, patterns, window_ns, done, list_pair, list_extra)
+        else:
+            _collect_subtree(plan, purpose, rel, first, patterns, done, list_extra)
     plan.errors = plan_errors
     plan.dirs_new.sort(key=lambda r: (r.count("/"), r))
     plan.copies.sort(key=lambda c: c.rel)
@@ -177,8 +170,29 @@ class _Done:
         return self.value
 
 
-def _all_done(pending, return_when=None):
-    return pending, set()
+class _Completions:
+    """Submits to `executor` and hands back results as they complete (one queue, O(1) each)."""
+
+    def __init__(self, executor):
+        import queue
+
+        self.executor = executor
+        self.queue = queue.SimpleQueue()
+        self.outstanding = 0
+
+    def submit(self, fn, *args):
+        self.outstanding += 1
+        fut = self.executor.submit(fn, *args)
+        if isinstance(fut, _Done):
+            self.queue.put(fut)
+        else:
+            fut.add_done_callback(self.queue.put)
+        return fut
+
+    def next(self):
+        fut = self.queue.get()
+        self.outstanding -= 1
+        return fut.result()
 
 
 def _compare_dir(
@@ -186,9 +200,8 @@ def _compare_dir(
 ):
     # The hot loop of a re-run: one pass per name, an unchanged file costs one tuple comparison.
     # Destination records may be plain tuples (from the child lister): indexed, not named.
-    futures = set()
     if src_entries is None:  # unreadable source dir: leave its destination alone
-        return futures
+        return
     prefix = f"{rel}/" if rel else ""
     check_names = bool(patterns) or not rel
     dst_map = {e[0]: e for e in dst_entries} if dst_entries else {}
@@ -214,7 +227,7 @@ def _compare_dir(
         if mismatch:
             plan.mismatches.append((child, s, d))
             if d.kind == DIR:
-                futures.add(executor.submit(list_extra, child, "mismatch"))
+                executor.submit(list_extra, child, "mismatch")
             d = None
         if s.kind == DIR:
             plan.dirs_total += 1
@@ -223,7 +236,7 @@ def _compare_dir(
                 plan.dirs_new.append(child)
             elif abs(s.mtime_ns - d.mtime_ns) > window_ns:
                 plan.dirs_differing.add(child)
-            futures.add(executor.submit(list_pair, child, d is not None))
+            executor.submit(list_pair, child, d is not None)
         elif d is None:
             plan.copies.append(Copy(child, s, "mismatch" if mismatch else LONELY))
         else:
@@ -239,15 +252,13 @@ def _compare_dir(
             continue
         if kind == DIR:
             plan.extra_dirs.append(child)
-            futures.add(executor.submit(list_extra, child, "extra"))
+            executor.submit(list_extra, child, "extra")
         else:
             plan.extra_files.append((child, d[2]))
-    return futures
 
 
 def _collect_subtree(plan, purpose, rel, entries, patterns, executor, list_extra):
     """Everything under an extra (or mismatched) destination directory goes with it."""
-    futures = set()
     files = plan.extra_files if purpose == "extra" else plan.mismatch_files
     dirs = plan.extra_dirs if purpose == "extra" else plan.mismatch_dirs
     if purpose == "mismatch":
@@ -257,7 +268,6 @@ def _collect_subtree(plan, purpose, rel, entries, patterns, executor, list_extra
         if d[1] == DIR:
             if purpose == "extra":
                 dirs.append(child)
-            futures.add(executor.submit(list_extra, child, purpose))
+            executor.submit(list_extra, child, purpose)
         else:
             files.append((child, d[2]))
-    return futures

@@ -113,3 +113,35 @@ class Endpoint:
 
     def __str__(self) -> str:
         return self.url
+
+
+class RemoteTreeWalk:
+    """The planner's whole-tree walker for a remote endpoint: `walk(patterns)` does the work;
+    `in_child` runs it in a thread (the wait is the network's, not this process's CPU)."""
+
+    def __init__(self, walk: Callable[[list[str]], tuple[dict, dict]]):
+        self.walk = walk
+
+    def here(self, patterns: list[str]) -> tuple[dict, dict]:
+        return self.walk(patterns)
+
+    def in_child(self, patterns: list[str]) -> Callable[[], tuple[dict, dict]]:
+        result: list = []
+
+        def run():
+            try:
+                result.append((True, self.walk(patterns)))
+            except BaseException as exc:  # handed to the caller by finish()
+                result.append((False, exc))
+
+        thread = threading.Thread(target=run, name="mirror-list", daemon=True)
+        thread.start()
+
+        def finish():
+            thread.join()
+            ok, value = result[0]
+            if not ok:
+                raise value
+            return value
+
+        return finish

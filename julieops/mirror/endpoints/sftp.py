@@ -15,7 +15,7 @@ import paramiko
 import paramiko.sftp
 
 from ..entry import DIR, FILE, LINK, Entry
-from .base import NETWORK_BUFFER, Endpoint, temp_name
+from .base import NETWORK_BUFFER, Endpoint, RemoteTreeWalk, temp_name
 
 # Requests kept in flight while prefetching a read (OpenSSH's sftp client uses 64).
 PREFETCH_REQUESTS = 64
@@ -63,8 +63,13 @@ class SftpEndpoint(Endpoint):
         pkey: paramiko.PKey | None = None,
         password: str | None = None,
         timeout: float = 30.0,
+        remote_listing: bool = True,
     ):
         super().__init__(url)
+        # remote_listing: list the whole tree with one `find` through SSH exec when the server
+        # has a POSIX shell (checked, SFTP listing otherwise).
+        self.remote_listing = remote_listing
+        self.listing_method = None  # "find" or "sftp", once a whole tree was listed
         if host_key is None:
             raise ValueError("SFTP: une clé d'hôte épinglée est obligatoire")
         self.host, self.port, self.username = host, port, username
@@ -136,9 +141,9 @@ class SftpEndpoint(Endpoint):
         except OSError:
             return False
 
-    def list_dir(self, rel: str) -> list[Entry]:
+    def list_dir(self, rel: str, client: paramiko.SFTPClient | None = None) -> list[Entry]:
         out = []
-        for a in self._client().listdir_attr(self.path(rel)):
+        for a in (client or self._client()).listdir_attr(self.path(rel)):
             mode = a.st_mode or 0
             if stat.S_ISDIR(mode):
                 kind = DIR
@@ -151,6 +156,36 @@ class SftpEndpoint(Endpoint):
             perm = stat.S_IMODE(mode)
             out.append(Entry(a.filename, kind, size, mtime_ns, not perm & stat.S_IWUSR, perm))
         return out
+
+    def tree_walker(self):
+        """The planner's whole-tree walker; None when `list_dir` was specialised (tests)."""
+        if type(self).list_dir is not SftpEndpoint.list_dir:
+            return None
+        return RemoteTreeWalk(self.walk)
+
+    def walk(self, patterns: list[str]) -> tuple[dict, dict]:
+        """The whole tree: one remote `find` if trustworthy, else READDIR on several channels."""
+        from .sftplist import RemoteListingUnavailable, parallel_walk, remote_find
+
+        if self.remote_listing:
+            with self._lock:  # any open connection: channels may be opened from any thread
+                live = [pair for pair in self._all if pair[0].is_active()]
+            transport, client = live[0] if live else (None, None)
+            if transport is None:
+                client = self._client()
+                transport = self._local.pair[0]
+            try:
+                listings = remote_find(transport, self.root, patterns, self.timeout)
+                # Checked against the SFTP listing of the root: a shell that answers without
+                # running GNU find (or lies) must not pass for an empty or different tree.
+                names = sorted(e.name for e in self.list_dir("", client))
+                if names == sorted(r[0] for r in listings[""]):
+                    self.listing_method = "find"
+                    return listings, {}
+            except (RemoteListingUnavailable, paramiko.SSHException, OSError, EOFError):
+                pass
+        self.listing_method = "sftp"
+        return parallel_walk(self.list_dir, patterns, self.default_threads)
 
     def open_read(self, rel: str, size: int) -> BinaryIO:
         fh = self._client().open(self.path(rel), "rb", bufsize=NETWORK_BUFFER)

@@ -1,29 +1,20 @@
-"""An SMB share through smbprotocol's smbclient: 1 MiB I/O, metadata from scandir's smb_info.
+"""An SMB share through smbprotocol's smbclient: 1 MiB I/O; listings through smblist (one
+compound per folder on the session and tree connection opened once, records read from the
+response buffer).
 
 A non-default port must be passed on every smbclient call (smbprotocol#318), hence `self.kw`.
 """
 
 import contextlib
-import datetime
+import threading
 from pathlib import PurePosixPath
 from typing import BinaryIO
 
 import smbclient
 from smbprotocol.exceptions import SMBOSError
 
-from ..entry import DIR, FILE, LINK, Entry
-from .base import NETWORK_BUFFER, Endpoint, temp_name
-
-FILE_ATTRIBUTE_READONLY = 0x1
-FILE_ATTRIBUTE_DIRECTORY = 0x10
-FILE_ATTRIBUTE_REPARSE_POINT = 0x400
-_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
-
-
-def to_ns(value: datetime.datetime) -> int:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=datetime.UTC)
-    return (value - _EPOCH) // datetime.timedelta(microseconds=1) * 1000
+from ..entry import Entry
+from .base import NETWORK_BUFFER, Endpoint, RemoteTreeWalk, temp_name
 
 
 class SmbEndpoint(Endpoint):
@@ -56,6 +47,8 @@ class SmbEndpoint(Endpoint):
             connection_timeout=timeout,
         )
         self.root = "\\\\" + "\\".join([host, share, *self.parts])
+        self._lister = None
+        self._lister_lock = threading.Lock()
 
     def path(self, rel: str) -> str:
         return f"{self.root}\\{rel.replace('/', chr(92))}" if rel else self.root
@@ -74,22 +67,26 @@ class SmbEndpoint(Endpoint):
         except (OSError, ValueError):
             return False
 
+    def lister(self):
+        """The SmbLister of this tree (session and tree connection looked up once)."""
+        with self._lister_lock:
+            if self._lister is None:
+                from smbclient._pool import get_smb_tree
+
+                from .smblist import SmbLister
+
+                tree, base = get_smb_tree(self.root, **self.kw)
+                self._lister = SmbLister(tree, base.strip("\\"), self.root)
+            return self._lister
+
     def list_dir(self, rel: str) -> list[Entry]:
-        out = []
-        with smbclient.scandir(self.path(rel), **self.kw) as it:
-            for de in it:
-                info = de.smb_info
-                attrs = info.file_attributes
-                if attrs & FILE_ATTRIBUTE_REPARSE_POINT:
-                    kind = LINK
-                elif attrs & FILE_ATTRIBUTE_DIRECTORY:
-                    kind = DIR
-                else:
-                    kind = FILE
-                readonly = bool(attrs & FILE_ATTRIBUTE_READONLY)
-                size = info.end_of_file if kind == FILE else 0
-                out.append(Entry(de.name, kind, size, to_ns(info.last_write_time), readonly))
-        return out
+        return [Entry._make(r) for r in self.lister().list_dir(rel)]
+
+    def tree_walker(self):
+        """The planner's whole-tree walker; None when `list_dir` was specialised (tests)."""
+        if type(self).list_dir is not SmbEndpoint.list_dir:
+            return None
+        return RemoteTreeWalk(lambda patterns: self.lister().walk(patterns))
 
     def open_read(self, rel: str, size: int) -> BinaryIO:
         return smbclient.open_file(self.path(rel), "rb", buffering=0, share_access="r", **self.kw)

@@ -1,0 +1,309 @@
+"""SMB directory listings read straight from QUERY_DIRECTORY's response buffer.
+
+smbclient.scandir costs, per name, a structure unpack of every field, three datetimes and an
+SMBRawIO (which resolves the tree again through the connection pool); per folder, one round trip
+each for CREATE, every QUERY_DIRECTORY (the last one only to hear STATUS_NO_MORE_FILES) and CLOSE.
+Here one folder is one related compound (CREATE + QUERY_DIRECTORY + CLOSE, a single round trip)
+on the session and tree connection opened once, the records are cut out of the buffer with one
+struct call each, and many folders are in flight at once from a single thread.
+
+Read-only: folders are opened with FILE_LIST_DIRECTORY | FILE_READ_ATTRIBUTES, FILE_OPEN.
+"""
+
+import collections
+import contextlib
+import errno
+import struct
+import threading
+
+from smbprotocol.exceptions import SMBException, SMBOSError, SMBResponseException
+from smbprotocol.file_info import FileInformationClass
+from smbprotocol.header import Commands, NtStatus
+from smbprotocol.open import (
+    CreateDisposition,
+    CreateOptions,
+    DirectoryAccessMask,
+    FileAttributes,
+    ImpersonationLevel,
+    Open,
+    ShareAccess,
+)
+
+from ..entry import DIR, FILE, LINK
+from ..treewalk import excluded
+
+FILE_ATTRIBUTE_READONLY = 0x1
+FILE_ATTRIBUTE_DIRECTORY = 0x10
+FILE_ATTRIBUTE_REPARSE_POINT = 0x400
+
+# FILE_DIRECTORY_INFORMATION (MS-FSCC 2.4.10): NextEntryOffset, FileIndex, CreationTime,
+# LastAccessTime, LastWriteTime, ChangeTime, EndOfFile, AllocationSize, FileAttributes,
+# FileNameLength, then the UTF-16 name.
+_RECORD = struct.Struct("<I20xQ8xQ8xII")
+_HEAD = 64
+_FILETIME_EPOCH = 116_444_736_000_000_000  # 1601-01-01 -> 1970-01-01 in 100 ns units
+# A query answer with less room left than the largest record (64 + 255 UTF-16 units, aligned)
+# cannot have stopped for lack of room: the folder is complete. Otherwise it is listed again
+# with a loop of QUERY_DIRECTORY requests.
+_LARGEST_RECORD = 1024
+COMPOUND_OUTPUT = 64 * 1024  # one credit
+LOOP_OUTPUT = 1024 * 1024
+IN_FLIGHT = 32  # folders listed at once
+CREDITS_WANTED = 256
+
+_CREATE = struct.Struct("<HBBIQQIIIIIHHII")  # the fixed part of an SMB2 CREATE request (56)
+
+_ACCESS = DirectoryAccessMask.FILE_LIST_DIRECTORY | DirectoryAccessMask.FILE_READ_ATTRIBUTES
+_SHARE = ShareAccess.FILE_SHARE_READ | ShareAccess.FILE_SHARE_WRITE | ShareAccess.FILE_SHARE_DELETE
+
+
+def parse_directory_information(buf, out: list, skip_dots=True) -> None:
+    """Append (name, kind, size, mtime_ns, readonly, 0) for each record of `buf`."""
+    unpack_from = _RECORD.unpack_from
+    offset, end = 0, len(buf)
+    mv = memoryview(buf)
+    append = out.append
+    while offset < end:
+        nxt, mtime, eof, attrs, nlen = unpack_from(buf, offset)
+        name = str(mv[offset + _HEAD : offset + _HEAD + nlen], "utf-16-le", "surrogatepass")
+        if not (skip_dots and name in (".", "..")):
+            if attrs & FILE_ATTRIBUTE_REPARSE_POINT:
+                kind, size = LINK, 0
+            elif attrs & FILE_ATTRIBUTE_DIRECTORY:
+                kind, size = DIR, 0
+            else:
+                kind, size = FILE, eof
+            mtime_ns = (mtime - _FILETIME_EPOCH) * 100 if mtime else 0
+            append((name, kind, size, mtime_ns, bool(attrs & FILE_ATTRIBUTE_READONLY), 0))
+        if not nxt:
+            break
+        offset += nxt
+
+
+class _Packed:
+    """A request body packed once by hand, in the shape smbprotocol's Connection._send takes
+    (COMMAND, len, pack, and the two fields its credit charge reads for QUERY_DIRECTORY)."""
+
+    __slots__ = ("COMMAND", "data", "fields")
+
+    def __init__(self, command, data: bytes, fields=None):
+        self.COMMAND, self.data, self.fields = command, data, fields or {}
+
+    def __len__(self):
+        return len(self.data)
+
+    def pack(self):
+        return self.data
+
+    def __getitem__(self, key):
+        return self.fields[key]
+
+
+class _Value:
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def get_value(self):
+        return self.value
+
+    def __len__(self):
+        return len(self.value)
+
+
+def create_body(share_path: str) -> bytes:
+    """SMB2 CREATE (MS-SMB2 2.2.13) opening a folder to list it: no create contexts."""
+    name = share_path.encode("utf-16-le")
+    fixed = _CREATE.pack(
+        57,  # StructureSize (56 + 1 byte of buffer, always counted)
+        0,
+        0,  # no oplock
+        ImpersonationLevel.Impersonation,
+        0,
+        0,
+        _ACCESS,
+        FileAttributes.FILE_ATTRIBUTE_DIRECTORY,
+        _SHARE,
+        CreateDisposition.FILE_OPEN,
+        CreateOptions.FILE_DIRECTORY_FILE,
+        120,  # NameOffset: 64-byte header + 56
+        len(name),
+        0,
+        0,
+    )
+    return fixed + (name or b"\0\0")  # an empty name: two zero bytes, as smbprotocol sends
+
+
+def _output_buffer(response) -> bytes:
+    """The Buffer of an SMB2 QUERY_DIRECTORY response, without unpacking its structure."""
+    data = response["data"].get_value()
+    offset, length = struct.unpack_from("<HI", data, 2)
+    start = offset - _HEAD  # the offset counts from the start of the SMB2 header
+    return data[start : start + length]
+
+
+def _os_error(exc: SMBResponseException, path: str) -> OSError:
+    return SMBOSError(exc.status, path)
+
+
+class SmbLister:
+    """Lists folders of one tree connection: `list_dir` one at a time, `walk` a whole tree."""
+
+    def __init__(self, tree, base: str, unc_root: str):
+        self.tree = tree
+        self.base = base  # the tree root's path inside the share ("" or "a\\b")
+        self.unc_root = unc_root
+        self.conn = tree.session.connection
+        self.sid = tree.session.session_id
+        self.tid = tree.tree_connect_id
+        self._credit_lock = threading.Lock()
+        self._asked = False
+        # QUERY_DIRECTORY and CLOSE of a related compound are the same bytes for every folder
+        # (the FileId is the "use the previous one" value): packed once by smbprotocol.
+        fd = Open(tree, "")
+        query, _ = fd.query_directory(
+            "*",
+            FileInformationClass.FILE_DIRECTORY_INFORMATION,
+            max_output=COMPOUND_OUTPUT,
+            send=False,
+        )
+        fields = {
+            "buffer": _Value(query["buffer"].get_value()),
+            "output_buffer_length": _Value(COMPOUND_OUTPUT),
+        }
+        self._query = _Packed(Commands.SMB2_QUERY_DIRECTORY, query.pack(), fields)
+        self._close = _Packed(Commands.SMB2_CLOSE, fd.close(send=False)[0].pack())
+
+    def _share_path(self, rel: str) -> str:
+        sub = rel.replace("/", "\\")
+        if self.base and sub:
+            return f"{self.base}\\{sub}"
+        return self.base or sub
+
+    def _ensure_credits(self) -> None:
+        with self._credit_lock:
+            if self._asked:
+                return
+            self._asked = True
+            window = self.conn.sequence_window
+            have = window["high"] - window["low"]
+            if have < CREDITS_WANTED:
+                with contextlib.suppress(SMBException, OSError):  # fewer in flight, no failure
+                    self.conn.echo(sid=self.sid, credit_request=CREDITS_WANTED - have)
+
+    def credits(self) -> int:
+        window = self.conn.sequence_window
+        return window["high"] - window["low"]
+
+    # --- one folder -------------------------------------------------------------------------
+    def send(self, rel: str):
+        create = _Packed(Commands.SMB2_CREATE, create_body(self._share_path(rel)))
+        return self.conn.send_compound(
+            [create, self._query, self._close], self.sid, self.tid, related=True
+        )
+
+    def finish(self, rel: str, requests) -> list:
+        """The records of a folder sent with `send` (listed again with a loop if truncated)."""
+        results, error = [], None
+        for i, request in enumerate(requests):
+            try:
+                response = self.conn.receive(request)
+            except SMBResponseException as exc:
+                if error is None and not (i == 1 and exc.status == NtStatus.STATUS_NO_MORE_FILES):
+                    error = exc
+                results.append(None)
+                continue
+            results.append(response)
+        if error is not None:
+            raise _os_error(error, self._unc(rel))
+        out: list = []
+        if results[1] is None:  # STATUS_NO_MORE_FILES: not even "." (a server that hides it)
+            return out
+        buf = _output_buffer(results[1])
+        if len(buf) + _LARGEST_RECORD > COMPOUND_OUTPUT:
+            return self.list_loop(rel)
+        parse_directory_information(buf, out)
+        return out
+
+    def list_loop(self, rel: str) -> list:
+        """A large folder: open, QUERY_DIRECTORY until STATUS_NO_MORE_FILES, close."""
+        fd = Open(self.tree, self._share_path(rel))
+        try:
+            fd.create(
+                ImpersonationLevel.Impersonation,
+                _ACCESS,
+                FileAttributes.FILE_ATTRIBUTE_DIRECTORY,
+                _SHARE,
+                CreateDisposition.FILE_OPEN,
+                CreateOptions.FILE_DIRECTORY_FILE,
+            )
+        except SMBResponseException as exc:
+            raise _os_error(exc, self._unc(rel)) from None
+        out: list = []
+        max_output = min(LOOP_OUTPUT, self.conn.max_transact_size)
+        try:
+            while True:
+                query, _ = fd.query_directory(
+                    "*",
+                    FileInformationClass.FILE_DIRECTORY_INFORMATION,
+                    max_output=max_output,
+                    send=False,
+                )
+                request = self.conn.send(query, self.sid, self.tid)
+                try:
+                    response = self.conn.receive(request)
+                except SMBResponseException as exc:
+                    if exc.status == NtStatus.STATUS_NO_MORE_FILES:
+                        return out
+                    raise _os_error(exc, self._unc(rel)) from None
+                parse_directory_information(_output_buffer(response), out)
+        finally:
+            fd.close()
+
+    def list_dir(self, rel: str) -> list:
+        self._ensure_credits()
+        return self.finish(rel, self.send(rel))
+
+    def _unc(self, rel: str) -> str:
+        return f"{self.unc_root}\\{rel.replace('/', chr(92))}" if rel else self.unc_root
+
+    # --- a whole tree -------------------------------------------------------------------------
+    def walk(self, patterns: list[str] | None = None) -> tuple[dict, dict]:
+        """Like treewalk.walk: ({rel: [records]}, {rel: (errno, strerror, filename)}).
+
+        Up to IN_FLIGHT folders are outstanding at once (bounded by the credits granted); each
+        answer is parsed while the next ones travel.
+        """
+        self._ensure_credits()
+        listings, errors = {}, {}
+        todo = collections.deque([""])
+        inflight: collections.deque = collections.deque()
+        per_folder = 3  # CREATE, QUERY_DIRECTORY (64 KiB: one credit), CLOSE
+        while todo or inflight:
+            while todo and len(inflight) < IN_FLIGHT and self.credits() >= per_folder:
+                rel = todo.popleft()
+                try:
+                    inflight.append((rel, self.send(rel)))
+                except SMBException:  # out of credits after all: wait for an answer
+                    todo.appendleft(rel)
+                    break
+            if not inflight:
+                if todo:  # nothing outstanding and no credit: one folder at a time
+                    rel = todo.popleft()
+                    inflight.append((rel, self.send(rel)))
+                continue
+            rel, requests = inflight.popleft()
+            try:
+                records = self.finish(rel, requests)
+            except OSError as exc:
+                errors[rel] = (exc.errno or errno.EIO, exc.strerror or str(exc), self._unc(rel))
+                continue
+            listings[rel] = records
+            prefix = f"{rel}/" if rel else ""
+            for record in records:
+                if record[1] == DIR:
+                    child = prefix + record[0]
+                    if not (patterns and excluded(child, record[0], patterns)):
+                        todo.append(child)
+        return listings, errors
