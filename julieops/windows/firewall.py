@@ -1,6 +1,11 @@
 # ruff: noqa: E501 - PowerShell script text is kept on readable lines
 """`target.firewall`: inbound rules for the ports of Julie's services, and Julie.exe allowed
-in and out."""
+in and out, on every post the procedure needs them on: the new server (every port), the post
+holding the HASP key (1947, the key server) and the posts hosting Julie's services (their ports;
+the SMS service, JulieOnlineService 9001, may run on a secondary post).
+
+Assumption (the procedure lists the ports, not the posts): a post that is only the key host
+needs 1947 alone; a post that is only a services host needs the services' ports, not 1947."""
 
 from __future__ import annotations
 
@@ -19,6 +24,17 @@ PORTS = (
     ("JulieTab", 8765),
     ("JulieView", 8080),
 )
+KEY_SERVER_PORTS = tuple(p for p in PORTS if p[1] == 1947)
+SERVICES_PORTS = tuple(p for p in PORTS if p[1] != 1947)
+
+
+def ports_for(*, data_server: bool, key_host: bool, services_host: bool) -> tuple:
+    """The (name, port) pairs a post needs opened, in the order of PORTS."""
+    if data_server:
+        return PORTS
+    wanted = (KEY_SERVER_PORTS if key_host else ()) + (SERVICES_PORTS if services_host else ())
+    return tuple(p for p in PORTS if p in wanted)
+
 
 # Lists enabled Allow rules with their TCP ports and programs; with $Apply, first adds the
 # missing ones (named "JulieOps - …", so a second run finds them and adds nothing).
@@ -56,10 +72,12 @@ if ($Apply) {
 """
 
 
-def script_params(julie_exe: str = r"C:\Juliew\Julie.exe", apply: bool = False) -> dict:
+def script_params(
+    julie_exe: str = r"C:\Juliew\Julie.exe", apply: bool = False, ports: tuple = PORTS
+) -> dict:
     return {
-        "Ports": [port for _, port in PORTS],
-        "Names": [name for name, _ in PORTS],
+        "Ports": [port for _, port in ports],
+        "Names": [name for name, _ in ports],
         "JulieExe": julie_exe,
         "Apply": apply,
     }
@@ -69,8 +87,10 @@ def _ports(rule: dict) -> set[str]:
     return {str(p) for p in as_list(rule.get("LocalPort"))}
 
 
-def firewall_verdict(data: dict, julie_exe: str = r"C:\Juliew\Julie.exe") -> dict:
-    """data: result of SCRIPT for one machine."""
+def firewall_verdict(
+    data: dict, julie_exe: str = r"C:\Juliew\Julie.exe", ports: tuple = PORTS, prefix: str = ""
+) -> dict:
+    """data: result of SCRIPT for one machine; `prefix` names it in the labels ("POSTE — ")."""
     rules = as_list(data.get("Rules"))
     inbound = [
         r
@@ -81,11 +101,11 @@ def firewall_verdict(data: dict, julie_exe: str = r"C:\Juliew\Julie.exe") -> dic
         and str(r.get("Program") or "Any").lower() in ("any", "system")
     ]
     items = []
-    for name, port in PORTS:
+    for name, port in ports:
         match = next((r for r in inbound if str(port) in _ports(r) or "Any" in _ports(r)), None)
         items.append(
             item(
-                f"Port {port} ({name})",
+                f"{prefix}Port {port} ({name})",
                 "ok" if match else "fail",
                 f"règle « {match['DisplayName']} »" if match else "aucune règle entrante autorisée",
             )
@@ -102,7 +122,7 @@ def firewall_verdict(data: dict, julie_exe: str = r"C:\Juliew\Julie.exe") -> dic
         )
         items.append(
             item(
-                f"Julie.exe ({word})",
+                f"{prefix}Julie.exe ({word})",
                 "ok" if match else "fail",
                 f"règle « {match['DisplayName']} »" if match else f"{julie_exe} non autorisé",
             )

@@ -1,6 +1,15 @@
 # ruff: noqa: E501 - PowerShell script text is kept on readable lines
 """`target.network`: same workgroup or domain everywhere, NetBIOS over TCP/IP on, wired links,
-and no Remote Desktop session on the post holding the HASP key (it blocks key detection)."""
+and no Remote Desktop session on the post holding the HASP key (it blocks key detection).
+
+`quser` prints nothing usable when it is missing (Windows Home editions), denied, or localised
+in a way we do not know: such an answer is « à vérifier », never ok. A disconnected session has
+no SESSIONNAME in `quser`; it is told to be a Remote Desktop one by the logon sessions of type
+10 (RemoteInteractive) of its user (Win32_LogonSession).
+
+Assumption (no fact in the procedure): a *disconnected* Remote Desktop session on the key host
+is reported as a warning to close (log off), not as a failure — only an active one is known to
+block the HASP key."""
 
 from __future__ import annotations
 
@@ -11,7 +20,10 @@ from julieops.windows.verdict import as_list, item, verdict
 SCRIPT = r"""
 param()
 $cs = Get-CimInstance Win32_ComputerSystem
-$sessions = (& quser.exe 2>&1 | Out-String)
+# quser writes "No User exists for *" on stderr: with 'Stop' that line would end the script.
+$sessions = try {
+    & { $ErrorActionPreference = 'Continue'; & quser.exe 2>&1 | ForEach-Object { "$_" } } | Out-String
+} catch { "$($_.Exception.Message)" }
 @{
     ComputerSystem = $cs | Select-Object Name, Domain, Workgroup, PartOfDomain
     NetworkAdapterConfiguration = @(Get-CimInstance Win32_NetworkAdapterConfiguration -Filter 'IPEnabled=True' |
@@ -19,6 +31,12 @@ $sessions = (& quser.exe 2>&1 | Out-String)
     Adapters = @(Get-NetAdapter -Physical | Where-Object Status -eq 'Up' |
         Select-Object Name, InterfaceDescription, LinkSpeed, PhysicalMediaType)
     Quser = $sessions
+    RemoteLogons = @(Get-CimInstance Win32_LogonSession -Filter 'LogonType=10' -ErrorAction SilentlyContinue |
+        ForEach-Object {
+            $account = Get-CimAssociatedInstance -InputObject $_ -ResultClassName Win32_Account -ErrorAction SilentlyContinue |
+                Select-Object -First 1
+            @{ LogonId = $_.LogonId; User = if ($account) { $account.Name } else { '' } }
+        })
 }
 """
 
@@ -26,6 +44,9 @@ NETBIOS = {0: "par défaut (DHCP)", 1: "activé", 2: "désactivé"}
 WIRELESS = re.compile(r"wi-?fi|wireless|wlan|802\.11|sans fil", re.I)
 POWERLINE = re.compile(r"powerline|homeplug|\bcpl\b|devolo", re.I)
 ACTIVE = {"active", "actif"}
+DISCONNECTED = {"disc", "déco", "deco", "disconnected", "déconnecté"}
+# What quser prints (on stderr, exit code 1) when nobody is logged on: not an unreadable answer.
+NO_SESSION = re.compile(r"no user exists for|aucun utilisateur pour", re.I)
 
 
 def parse_quser(text: str) -> list[dict]:
@@ -47,6 +68,26 @@ def parse_quser(text: str) -> list[dict]:
             continue
         sessions.append({"user": user, "session": session, "id": int(rest[0]), "state": rest[1]})
     return sessions
+
+
+def quser_readable(text: str) -> bool:
+    """True when `text` is quser's table or its "nobody is logged on" message."""
+    lines = [line for line in (text or "").splitlines() if line.strip()]
+    if lines and re.match(r"\s*(USERNAME|UTILISATEUR)", lines[0], re.I):
+        return True
+    return bool(NO_SESSION.search(text or ""))
+
+
+def disconnected_rdp_sessions(text: str, remote_logons) -> list[dict]:
+    """Disconnected sessions whose user holds a Remote Desktop logon (type 10)."""
+    remote_users = {
+        (logon.get("User") or "").casefold() for logon in as_list(remote_logons) if logon
+    }
+    return [
+        s
+        for s in parse_quser(text)
+        if s["state"].casefold() in DISCONNECTED and s["user"].casefold() in remote_users
+    ]
 
 
 def rdp_sessions(text: str) -> list[dict]:
@@ -114,18 +155,50 @@ def network_verdict(machines: dict[str, dict], key_host: str, expected_group: st
                         f"{adapter.get('Name')} : ralentissements possibles de Julie",
                     )
                 )
-        active = rdp_sessions(data.get("Quser") or "")
-        if active:
-            users = ", ".join(s["user"] for s in active)
-            on_key = name.lower() == key_host.lower()
-            items.append(
-                item(
-                    f"{name} — bureau à distance",
-                    "fail" if on_key else "warn",
-                    f"session Bureau à distance active ({users})"
-                    + (" : bloque la détection de la clé HASP" if on_key else ""),
-                )
-            )
-        else:
-            items.append(item(f"{name} — bureau à distance", "ok", "aucune session active"))
+        items.append(_rdp_item(name, data, name.lower() == key_host.lower()))
     return verdict("Réseau", items)
+
+
+def _rdp_item(name: str, data: dict, on_key: bool) -> dict:
+    label = f"{name} — bureau à distance"
+    text = data.get("Quser") or ""
+    if not quser_readable(text):
+        shown = " ".join(text.split())[:160] or "aucune réponse"
+        return item(
+            label,
+            "warn",
+            f"sessions illisibles (quser : « {shown} ») : à vérifier à la main sur {name} "
+            "(Gestionnaire des tâches → Utilisateurs)",
+        )
+    active = rdp_sessions(text)
+    if active:
+        users = ", ".join(s["user"] for s in active)
+        return item(
+            label,
+            "fail" if on_key else "warn",
+            f"session Bureau à distance active ({users})"
+            + (" : bloque la détection de la clé HASP" if on_key else ""),
+        )
+    if data.get("RemoteLogons") is None and any(
+        s["state"].casefold() in DISCONNECTED for s in parse_quser(text)
+    ):
+        return item(
+            label,
+            "warn",
+            "session déconnectée d'origine inconnue : à vérifier (Bureau à distance ?)",
+        )
+    disconnected = disconnected_rdp_sessions(text, data.get("RemoteLogons"))
+    if disconnected:
+        users = ", ".join(s["user"] for s in disconnected)
+        return item(
+            label,
+            "warn",
+            f"session Bureau à distance déconnectée ({users})"
+            + (
+                " sur le poste de la clé : la fermer (Se déconnecter), elle peut retenir la clé"
+                " HASP"
+                if on_key
+                else ""
+            ),
+        )
+    return item(label, "ok", "aucune session active")

@@ -4,8 +4,8 @@ The checks read every post through PowerShell (`julieops.windows`); the auto ste
 firewall, antivirus) then configure only what is missing, unless the run is a dry run."""
 
 from julieops.windows import admin_rights, antivirus, firewall, inventory, network, share
-from julieops.windows.verdict import as_list, item
-from migrations_app.choices import AuditCategory
+from julieops.windows.verdict import as_list, item, verdict
+from migrations_app.choices import AuditCategory, MachineRole
 from migrations_app.steps.common import (
     data_root,
     julie_exe,
@@ -20,7 +20,7 @@ from migrations_app.steps.common import (
     share_path,
     wants_changes,
 )
-from migrations_app.steps.registry import Step, register
+from migrations_app.steps.registry import Step, StepError, register
 
 
 def _not_ok(judged: dict) -> list[str]:
@@ -133,29 +133,78 @@ class TargetFirewall(Step):
         "Règles entrantes : serveur de clé 1947, JulieWebServices 8097, JulieOnlineService (SMS) "
         "9001, JulieOnsite 8095, JulieLink 8099, JulieWebApp 8093, JulieWebAgenda 43310, "
         "JulieRDV 8091, JulieTab 8082 et 8765, JulieView 8080 ; autoriser Julie.exe en entrée "
-        "et en sortie."
+        "et en sortie. Sur le nouveau serveur : toutes les règles ; sur le poste de la clé HASP "
+        "s'il est un autre poste : le port 1947 ; sur un poste hébergeant des services (SMS sur "
+        "un poste secondaire) : les ports des services. Hypothèse (la procédure ne dit pas quel "
+        "poste a besoin de quel port) : à corriger au premier cabinet réel si besoin."
     )
-    criteria = "Règles présentes."
+    criteria = "Règles présentes sur chaque poste concerné."
 
     def run(self, ctx):
-        target, exe = ctx.target, julie_exe(ctx.job)
-        state = run_script(ctx, target, firewall.SCRIPT, firewall.script_params(exe))
-        judged = firewall.firewall_verdict(state, exe)
-        missing, applied = _not_ok(judged), False
+        exe = julie_exe(ctx.job)
+        items, failed, applied, missing_before = [], [], [], {}
+        for machine, ports in firewall_posts(ctx.job):
+            ctx.check_cancel()
+            prefix = "" if machine.pk == ctx.target.pk else f"{machine.hostname} — "
+            try:
+                state, judged, missing = self._one(ctx, machine, exe, ports, prefix, applied)
+            except StepError as exc:
+                if machine.pk == ctx.target.pk:
+                    raise
+                ctx.log.error(str(exc))
+                failed.append(item(f"{machine.hostname} — connexion", "fail", str(exc)))
+                continue
+            missing_before[machine.hostname] = missing
+            items += judged["items"]
+            keep_evidence(ctx, f"pare-feu-{machine.hostname}.json", {machine.hostname: state})
+        judged = verdict("Pare-feu", items)
+        return outcome(
+            ctx,
+            judged,
+            failed,
+            {
+                "applied": bool(applied),
+                "applied_on": applied,
+                "missing_before": missing_before.get(ctx.target.hostname, []),
+                "missing_before_by_post": missing_before,
+            },
+        )
+
+    @staticmethod
+    def _one(ctx, machine, exe, ports, prefix, applied):
+        params = firewall.script_params(exe, ports=ports)
+        state = run_script(ctx, machine, firewall.SCRIPT, params)
+        judged = firewall.firewall_verdict(state, exe, ports, prefix)
+        missing = _not_ok(judged)
         if missing and wants_changes(ctx):
-            ctx.log.info(f"{target.hostname} : ajout des règles manquantes ({', '.join(missing)})")
-            state = run_script(
-                ctx, target, firewall.SCRIPT, firewall.script_params(exe, apply=True)
-            )
-            judged = firewall.firewall_verdict(state, exe)
-            applied = True
+            ctx.log.info(f"{machine.hostname} : ajout des règles manquantes ({', '.join(missing)})")
+            apply = firewall.script_params(exe, apply=True, ports=ports)
+            state = run_script(ctx, machine, firewall.SCRIPT, apply)
+            judged = firewall.firewall_verdict(state, exe, ports, prefix)
+            applied.append(machine.hostname)
             ctx.audit(
                 "target.firewall.apply",
                 AuditCategory.CONFIG,
-                data={"machine": target.hostname, "added": missing},
+                data={"machine": machine.hostname, "added": missing},
             )
-        keep_evidence(ctx, "pare-feu.json", {target.hostname: state})
-        return outcome(ctx, judged, data={"applied": applied, "missing_before": missing})
+        return state, judged, missing
+
+
+def firewall_posts(job) -> list:
+    """(machine, ports) of every post that needs firewall rules: the new server (all of them),
+    the key host (1947) and the services / SMS hosts that stay in the practice."""
+    key = key_host(job)
+    result = []
+    for machine in posts(job):
+        roles = set(machine.roles or [])
+        ports = firewall.ports_for(
+            data_server=machine.pk == job.target_id,
+            key_host=machine.hostname.casefold() == key.casefold(),
+            services_host=bool(roles & {MachineRole.SERVICES_HOST, MachineRole.SMS_HOST}),
+        )
+        if ports:
+            result.append((machine, ports))
+    return result
 
 
 @register
