@@ -1,6 +1,10 @@
 # ruff: noqa: E501 - PowerShell script text is kept on readable lines
 """`target.share`: C:\\partage shared with full control for Everyone (share and NTFS), never
-only `Datas`; the data path must hold no spaces and must not live on a NAS."""
+only `Datas`; the data path must hold no spaces and must not live on a NAS.
+
+The real share list is read (`Get-SmbShare`: the path of every share, administrative ones left
+aside): a share of `Datas` alone, or of `Juliew` instead of its parent, fails whatever its name,
+and so does the configured share when it points somewhere else than the configured folder."""
 
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ if ($Apply) {
     Set-Acl -LiteralPath $Path -AclObject $acl
 }
 $share = Get-SmbShare -Name $Name -ErrorAction SilentlyContinue
+$shares = @(Get-SmbShare -ErrorAction SilentlyContinue | Select-Object Name, Path, Special, ShareType)
 $ntfs = if (Test-Path -LiteralPath $Path) {
     @((Get-Acl -LiteralPath $Path).Access | ForEach-Object {
         @{
@@ -44,6 +49,7 @@ $ntfs = if (Test-Path -LiteralPath $Path) {
 }
 @{
     Share = $share | Select-Object Name, Path, Description
+    Shares = $shares
     ShareAccess = @(if ($share) { Get-SmbShareAccess -Name $Name |
         Select-Object AccountName, AccessControlType, AccessRight })
     Acl = $ntfs
@@ -54,6 +60,7 @@ $ntfs = if (Test-Path -LiteralPath $Path) {
 }
 """
 
+MISPLACED = "share_misplaced"  # a share on Datas, on Juliew, or the named one elsewhere
 NAS_HINT = re.compile(r"synology|qnap|nas|diskstation|readynas|terastation|freenas|truenas", re.I)
 
 
@@ -79,8 +86,52 @@ def _is_everyone(name: str, sid: str = "") -> bool:
     return sid == EVERYONE_SID or (name or "").strip().lower() in EVERYONE_NAMES
 
 
-def share_verdict(data: dict, path: str = r"C:\partage", name: str = "partage") -> dict:
-    """data: result of SCRIPT for the new server."""
+def _norm(path: str) -> str:
+    return (path or "").replace("/", "\\").rstrip("\\").casefold()
+
+
+def share_list_items(shares, data_root: str) -> list[dict]:
+    """Lines for the shares that expose Datas alone or Juliew instead of its parent.
+    `shares`: the `Shares` part of SCRIPT's result (None: not read)."""
+    if shares is None:
+        return [
+            item(
+                "Liste des partages",
+                "warn",
+                "liste des partages non lue : vérifier à la main qu'aucun partage ne pointe sur "
+                "Juliew ni sur Datas",
+            )
+        ]
+    juliew = _norm(data_root)
+    datas = juliew + "\\datas"
+    items = []
+    for found in as_list(shares):
+        if found.get("Special"):
+            continue  # C$, ADMIN$, IPC$: administrative shares
+        where, label = _norm(found.get("Path")), f"Partage « {found.get('Name')} »"
+        if where == datas or where.endswith("\\datas"):
+            items.append(
+                item(label, "fail", f"{found.get('Path')} : ne jamais partager seulement « Datas »")
+                | {"code": MISPLACED}
+            )
+        elif where == juliew:
+            items.append(
+                item(
+                    label,
+                    "fail",
+                    f"{found.get('Path')} : partager le dossier qui contient Juliew, pas Juliew "
+                    "lui-même",
+                )
+                | {"code": MISPLACED}
+            )
+    return items
+
+
+def share_verdict(
+    data: dict, path: str = r"C:\partage", name: str = "partage", data_root: str | None = None
+) -> dict:
+    """data: result of SCRIPT for the new server; data_root: the Juliew folder (default
+    `path`\\Juliew)."""
     items = []
     for problem in data_path_problems(path, data.get("Drive")):
         items.append(item("Chemin des données", "fail", problem))
@@ -89,6 +140,16 @@ def share_verdict(data: dict, path: str = r"C:\partage", name: str = "partage") 
     share = data.get("Share")
     if not share:
         items.append(item(f"Partage « {name} »", "fail", f"{path} n'est pas partagé"))
+    elif _norm(share.get("Path")) != _norm(path):
+        items.append(
+            item(
+                f"Partage « {name} »",
+                "fail",
+                f"pointe sur {share.get('Path')}, pas sur {path} : corriger le partage à la main "
+                "(rien n'est modifié)",
+            )
+            | {"code": MISPLACED}
+        )
     else:
         items.append(item(f"Partage « {name} »", "ok", f"{share.get('Path')}"))
         access = [
@@ -107,6 +168,12 @@ def share_verdict(data: dict, path: str = r"C:\partage", name: str = "partage") 
                 else "« Tout le monde » n'a pas le contrôle total sur le partage",
             )
         )
+    named = f"Partage « {name} »"
+    listed = share_list_items(data.get("Shares"), data_root or path.rstrip("\\") + "\\Juliew")
+    if any(i["label"] == named for i in listed):
+        # The list says more precisely what is wrong with the named share.
+        items = [i for i in items if i["label"] != named]
+    items += listed
     full = [
         a
         for a in as_list(data.get("Acl"))

@@ -83,7 +83,9 @@ class TargetShare(Step):
     instructions = (
         "Créer C:\\partage sur le nouveau serveur, partagé en contrôle total (autorisations de "
         "partage et NTFS « Tout le monde »). Ne jamais partager seulement Datas. Le chemin des "
-        "données ne doit pas contenir d'espaces. Les données sur un NAS sont proscrites."
+        "données ne doit pas contenir d'espaces. Les données sur un NAS sont proscrites. "
+        "La liste réelle des partages du serveur est relue : un partage de Datas seul, ou de "
+        "Juliew au lieu du dossier qui le contient, est un échec et rien n'est modifié."
     )
     criteria = "Partage présent avec les bons droits ; refus clair si espaces ou NAS."
 
@@ -92,7 +94,7 @@ class TargetShare(Step):
         path, name, data = share_path(job), share_name(job), data_root(job)
         params = {"Path": path, "Name": name, "Apply": False}
         state = run_script(ctx, target, share.SCRIPT, params)
-        judged = share.share_verdict(state, path, name)
+        judged = share.share_verdict(state, path, name, data)
         # The data folder itself (below the share) must be acceptable too.
         extra = [
             item("Chemin des données", "fail", problem)
@@ -100,7 +102,10 @@ class TargetShare(Step):
             if problem not in {i["detail"] for i in judged["items"]}
         ]
         refused = extra or [
-            i for i in judged["items"] if i["label"] in ("Chemin des données", "Dossier partagé")
+            i
+            for i in judged["items"]
+            if i["label"] in ("Chemin des données", "Dossier partagé")
+            or i.get("code") == share.MISPLACED
         ]
         applied = False
         if refused:
@@ -109,7 +114,7 @@ class TargetShare(Step):
             before = _not_ok(judged)
             ctx.log.info(f"{target.hostname} : création / correction du partage {path} ({name})")
             state = run_script(ctx, target, share.SCRIPT, {**params, "Apply": True})
-            judged = share.share_verdict(state, path, name)
+            judged = share.share_verdict(state, path, name, data)
             applied = True
             ctx.audit(
                 "target.share.apply",

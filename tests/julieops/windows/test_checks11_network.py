@@ -54,3 +54,15 @@ def test_it_keeps_a_disconnected_console_session_ok_and_an_unknown_one_to_check(
     unknown = {"Quser": text("quser_en.txt")}  # logon sessions not read
     items, _ = rdp({"SRV": unknown}, key_host="SRV")
     assert items["SRV — bureau à distance"]["status"] == "warn"
+
+
+def test_it_reads_every_share_and_says_to_check_when_the_list_is_missing():
+    from julieops.windows import share
+
+    ok = json.loads(text("share_fr_ok.json"))
+    assert share.share_verdict(ok)["status"] == "ok"
+    datas = share.share_verdict(json.loads(text("share_datas_only.json")))
+    assert datas["status"] == "fail"
+    unread = share.share_verdict({**ok, "Shares": None})
+    assert unread["status"] == "warn"
+    assert "non lue" in {i["label"]: i for i in unread["items"]}["Liste des partages"]["detail"]

@@ -78,3 +78,35 @@ def test_it_reports_a_disconnected_remote_desktop_session_on_the_key_host(job, a
     line = by_label(run)["NOUVEAU-SERVEUR — bureau à distance"]
     assert line["status"] == "warn" and "déconnectée (technicien)" in line["detail"]
     assert run.status == "warning"
+
+
+def test_it_fails_a_share_of_datas_alone_and_changes_nothing(job, alice, windows):
+    from julieops.windows import share
+
+    endpoint = windows.serve(job.target, {share.SCRIPT: load("share_datas_only.json")})
+    run = run_step(job, "target.share", alice)
+    assert run.status == "failed"
+    line = by_label(run)["Partage « partage »"]
+    assert line["status"] == "fail" and "seulement « Datas »" in line["detail"]
+    assert [p["Apply"] for _s, p in scripts(endpoint)] == [False]
+    assert not AuditEvent.objects.filter(action="target.share.apply").exists()
+
+
+def test_it_fails_a_share_of_juliew_beside_the_right_one(job, alice, windows):
+    from julieops.windows import share
+
+    endpoint = windows.serve(job.target, {share.SCRIPT: load("share_juliew_too.json")})
+    run = run_step(job, "target.share", alice)
+    assert run.status == "failed"
+    line = by_label(run)["Partage « Juliew »"]
+    assert line["status"] == "fail" and "pas Juliew" in line["detail"]
+    assert by_label(run)["Partage « partage »"]["status"] == "ok"
+    assert len(endpoint.commands) == 1
+
+
+def test_it_passes_the_right_share_with_the_administrative_ones_beside_it(job, alice, windows):
+    from julieops.windows import share
+
+    windows.serve(job.target, {share.SCRIPT: load("share_fr_ok.json")})
+    run = run_step(job, "target.share", alice)
+    assert run.status == "passed", run.summary
