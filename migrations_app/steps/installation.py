@@ -2,6 +2,7 @@
 
 import re
 
+from julieops.julietree.reader import windows_path
 from julieops.windows import clients, install
 from julieops.windows.verdict import as_list, item, verdict
 from migrations_app.choices import AuditCategory
@@ -45,20 +46,30 @@ class InstallVerify(Step):
     kind = "check"
     title = "Vérifier l'installation"
     instructions = (
-        "Julie.exe présent ; chemin des données configuré ; serveur de clé (Servcle.exe) lancé et "
-        "port 1947 à l'écoute sur le poste de la clé seulement."
+        "Julie.exe présent ; chemin des données configuré ; serveur de clé (Servcle.exe) lancé "
+        "sur le poste de la clé seulement (le port 1947 seul ne prouve rien : le gestionnaire de "
+        "licences Sentinel l'écoute aussi sur les postes clients). Les chemins des données et de "
+        "l'imagerie configurés dans Julie sont relus et comparés aux chemins migrés. "
+        "Hypothèse (la procédure ne dit pas où Julie garde ses chemins) : dans le registre "
+        "HKLM\\SOFTWARE\\[WOW6432Node\\]Julie Solutions\\Julie ou un fichier Julie.ini "
+        "(dans Juliew ou C:\\Windows) ; s'ils n'y sont pas, les vérifier dans l'écran "
+        "« à propos » de Julie."
     )
-    criteria = "Tout est présent."
+    criteria = "Tout est présent ; chemins configurés égaux aux chemins migrés."
     depends_on = ("install.server",)
 
     def run(self, ctx):
         job = ctx.job
         key = key_host(job)
         client_names = {c.hostname for c in ctx.clients}
-        results, failed = run_on_each(ctx, posts(job), install.SCRIPT, {"Juliew": juliew_path(job)})
+        data_path, imaging = migrated_paths(job)
+        ctx.log.info(f"Chemins migrés : données {data_path} ; imagerie {', '.join(imaging)}")
+        results, failed = run_on_each(
+            ctx, posts(job), install.SCRIPT, install.script_params(juliew_path(job))
+        )
         if results:
             keep_evidence(ctx, "installation.json", results)
-        judged = install.install_verdict(results, key)
+        judged = install.install_verdict(results, key, data_path, imaging, job.target.hostname)
         # Julie is installed on the clients by the next step: here they only must not run a
         # key server of their own.
         lines = [
@@ -67,7 +78,21 @@ class InstallVerify(Step):
             if not (line["label"].split(" — ")[0] in client_names and "Julie.exe" in line["label"])
         ]
         judged = verdict("Vérification de l'installation", lines)
-        return outcome(ctx, judged, failed, {"key_host": key})
+        return outcome(
+            ctx,
+            judged,
+            failed,
+            {"key_host": key, "data_path": data_path, "imaging_paths": imaging},
+        )
+
+
+def migrated_paths(job) -> tuple[str, list[str]]:
+    """(Datas folder, folders holding XRAY / IMAGE) on the new server, as Windows writes them:
+    the mirror keeps each root at the same place as on the old server."""
+    paths = job.discovered_paths or {}
+    root = data_root(job)
+    imaging = [windows_path(r) for r in paths.get("imaging_roots") or []] or [root]
+    return root + "\\Datas", imaging
 
 
 @register
