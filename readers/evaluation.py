@@ -1,5 +1,8 @@
 """The dashboard's reading of readers reports: per machine and per job (the `post.readers` step).
 
+A post of the job (new server, client posts) that never sent a report fails: its readers are
+not checked, and nothing else can tell that it has none.
+
 The verdict itself is `readers.agent.diagnosis.diagnose`; this module picks its inputs (the latest
 report of each machine, galss.ini and the `C:\\Windows\\ga*` names read through the machine's
 transport when it can be reached, the customer's cabinets) and lays out the step's items.
@@ -163,9 +166,10 @@ def evaluate_job(job, cabinets: list[dict], *, log=None, evidence=None) -> dict:
                     machine,
                     "report",
                     "Rapport de l'agent",
-                    WARN,
-                    "Aucun rapport reçu de ce poste : y lancer l'agent lecteurs (commande "
-                    "affichée sur la page du poste après création d'un jeton).",
+                    FAIL,
+                    "Aucun rapport reçu de ce poste : ses lecteurs ne sont pas vérifiés. Y lancer "
+                    "l'agent lecteurs (commande affichée sur la page du poste après création "
+                    "d'un jeton) ; sans lecteur branché, le rapport le montre aussi.",
                 )
             )
             per_machine.append({"machine": machine.hostname, "id": machine.pk, "report": None})

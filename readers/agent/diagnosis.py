@@ -4,6 +4,11 @@ Julie procedure §3: PSS (SESAM-Vitale) readers go through GALSS, one per COM po
 above COM9 is not detected; PC/SC readers need GALSS uninstalled and the `C:\\Windows\\ga*`
 files removed, and being single-slot, at least two of them: one with the Vitale card and one
 with the CPS. Each cabinet may have its own CPS reader.
+
+The mode comes from what is installed and configured: GALSS installed with a galss.ini that
+declares no channel (or no galss.ini at all) is the procedure's §3.1 case "GALSS did not create
+the readers": PSS readers still to be created by hand (mode `pss_pending`), never "uninstall
+GALSS" and never a proposal to delete its files.
 """
 
 from readers.agent.atr import classify_atr
@@ -50,8 +55,12 @@ def diagnose(
         galss_installed = report.get("galss_installed")
 
     mode = galss.get("mode") if galss and galss.get("mode") in ("pss", "mixed") else "pcsc"
+    if galss_installed is True and galss is not None and not (galss.get("channels") or []):
+        mode = "pss_pending"
     items: list[dict] = []
     actions: list[dict] = []
+    if mode == "pss_pending":
+        items += _pss_pending_items(galss, pcsc)
     if mode in ("pss", "mixed"):
         items += _pss_items(galss, galss_installed)
     if mode == "mixed":
@@ -66,8 +75,11 @@ def diagnose(
         )
     if mode == "pcsc":
         items += _pcsc_install_items(galss, windows_ga_files, galss_installed, actions)
-    items += _reader_items(pcsc, mode)
-    items += _cabinet_items(pcsc, mode, galss, cabinets)
+    if mode != "pss_pending":
+        items += _reader_items(pcsc, mode)
+        items += _cabinet_items(pcsc, mode, galss, cabinets)
+    else:
+        items += _cabinet_items(pcsc, "pss", galss, cabinets)
 
     status = max((item["status"] for item in items), key=_RANK.__getitem__, default=OK)
     return {
@@ -85,6 +97,7 @@ def _summary(mode: str, items: list[dict], status: str) -> str:
         "pss": "lecteurs SESAM-Vitale (PSS/GALSS)",
         "pcsc": "lecteurs PC/SC",
         "mixed": "mode mixte PSS et PC/SC",
+        "pss_pending": "lecteurs SESAM-Vitale (GALSS) à créer",
     }[mode]
     head = {
         OK: "Lecteurs prêts",
@@ -99,6 +112,35 @@ def _summary(mode: str, items: list[dict], status: str) -> str:
     if failing:
         text += " À corriger : " + ", ".join(dict.fromkeys(failing)) + "."
     return text
+
+
+def _pss_pending_items(galss: dict, pcsc: dict) -> list[dict]:
+    where = "galss.ini ne déclare aucun lecteur" if galss else "galss.ini est absent"
+    items = [
+        _item(
+            "pss_readers_to_create",
+            "Lecteurs SESAM-Vitale à créer",
+            FAIL,
+            f"GALSS est installé mais {where} : créer les lecteurs à la main. Dans Julie, "
+            "Utilitaires → « SESAM-vitale » → bouton « Installer » : créer chaque lecteur avec "
+            "son port COM (COM1 à COM9, au-delà il n'est pas détecté). Quitter Julie, puis dans "
+            "Ajout/Suppression de programmes, clic droit sur GALSS → « Réparer » avant de "
+            "relancer Julie ; enfin attribuer chaque lecteur à son cabinet (Utilitaires → Fiche "
+            "Cabinet → « Choisir un lecteur carte »).",
+        )
+    ]
+    if (pcsc.get("readers") or []) and pcsc.get("status") == "ok":
+        items.append(
+            _item(
+                "pss_or_pcsc",
+                "Type de lecteurs",
+                WARN,
+                "Des lecteurs PC/SC sont aussi branchés : si le cabinet utilise ces lecteurs "
+                "(monofente) et non des lecteurs SESAM-Vitale, désinstaller GALSS à la place "
+                "(procédure §3.2).",
+            )
+        )
+    return items
 
 
 def _pss_items(galss: dict, galss_installed: bool | None) -> list[dict]:

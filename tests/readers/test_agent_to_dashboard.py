@@ -77,8 +77,12 @@ def test_it_receives_the_agent_report_and_checks_the_readers(live_server, job, a
     items = {i["code"]: i for i in run.result["items"] if i["machine"] == "NOUVEAU-SERVEUR"}
     assert items["vitale_reader"]["status"] == "ok" and items["cps_reader"]["status"] == "ok"
     assert items["pcsc_reader_count"]["status"] == "ok"
-    # The agent ran here, not on a post named NOUVEAU-SERVEUR; the client sent nothing.
-    assert run.status == "warning"
+    # The agent ran here, not on a post named NOUVEAU-SERVEUR (a warning); the client sent
+    # nothing: its readers are not checked, the step fails.
+    assert items["report"]["status"] == "warn"
+    client = [i for i in run.result["items"] if i["machine"] == "POSTE-ACCUEIL"]
+    assert [(i["code"], i["status"]) for i in client] == [("report", "fail")]
+    assert run.status == "failed"
 
 
 def test_it_refuses_an_oversized_report_over_http(live_server, job):

@@ -136,19 +136,21 @@ def test_it_fails_without_any_report(job, alice):
     assert run.status == "failed"
     items = run.result["items"]
     assert [(i["machine"], i["code"], i["status"]) for i in items] == [
-        ("NOUVEAU-SERVEUR", "report", "warn"),
-        ("POSTE-ACCUEIL", "report", "warn"),
+        ("NOUVEAU-SERVEUR", "report", "fail"),
+        ("POSTE-ACCUEIL", "report", "fail"),
         ("", "no_report", "fail"),
     ]
     assert run.summary.startswith("2 poste(s) : 0 rapport(s) analysé(s)")
     assert "2 sans rapport" in run.summary
 
 
-def test_it_warns_about_a_post_without_report_and_a_report_from_another_name(job, alice):
+def test_it_fails_a_post_without_report_and_warns_on_a_report_from_another_name(job, alice):
     send(job.target, a_report("AUTRE-PC"))
 
     run = run_step(job, alice)
 
-    assert run.status == "warning", run.result
-    assert "vient du poste « AUTRE-PC »" in items_by(run, job.target)["report"]["detail"]
-    assert items_by(run, job.clients.get())["report"]["status"] == "warn"
+    assert run.status == "failed", run.result
+    server = items_by(run, job.target)["report"]
+    assert server["status"] == "warn" and "vient du poste « AUTRE-PC »" in server["detail"]
+    missing = items_by(run, job.clients.get())["report"]
+    assert missing["status"] == "fail" and "ne sont pas vérifiés" in missing["detail"]
