@@ -3,6 +3,7 @@ tree of its C: drive, a writer into the new server. The one place that opens mac
 
 Secrets are decrypted here, at the last moment, and handed to the caller for masking."""
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,6 +126,62 @@ def tree_for(machine: Machine):
     except RemoteError as exc:
         raise StepError(f"{machine.hostname} : lecture des fichiers impossible ({exc})") from None
     return tree
+
+
+# The fixed drives of a Windows machine (DriveType 3), its system drive first.
+FIXED_DRIVES = r"""
+param()
+@(Get-CimInstance Win32_LogicalDisk -Filter 'DriveType=3' | ForEach-Object { $_.DeviceID })
+"""
+DRIVE_NAME = re.compile(r"^[A-Za-z]:?$")
+
+
+def drive_trees(machine: Machine) -> list[tuple[str, object]]:
+    """("C:", tree), ("D:", tree)…: a read-only tree of every fixed drive of the machine, C:
+    first. A WinRM machine is asked for its fixed drives. A local or SSH machine whose root
+    (the folder standing for its C:) is named `C` or `C:` has its other drives beside it, in
+    sibling folders named with one letter (`D`, `E:`…): the demo's `ancien-serveur/C` has its
+    D: in `ancien-serveur/D`. Any other root stands for C: alone."""
+    main = tree_for(machine)
+    drives = [("C:", main)]
+    if machine.transport == Transport.WINRM:
+        transport = transport_for(machine)
+        try:
+            letters = transport.powershell(FIXED_DRIVES, {}) or []
+        except RemoteError as exc:
+            raise StepError(f"{machine.hostname} : lecteurs illisibles ({exc})") from None
+        finally:
+            transport.close()
+        for letter in [letters] if isinstance(letters, str) else letters:
+            letter = str(letter).upper().rstrip("\\")
+            if DRIVE_NAME.match(letter) and letter != "C:":
+                drives.append((letter, _remote_tree(machine, f"{letter}/")))
+        return drives
+    root = (machine.root_path or "").replace("\\", "/").rstrip("/")
+    parent, _, name = root.rpartition("/")
+    if name.upper().rstrip(":") != "C":
+        return drives
+    if machine.transport == Transport.LOCAL:
+        siblings = [p.name for p in Path(parent or "/").iterdir() if p.is_dir()]
+    else:
+        siblings = [
+            e.relpath for e in _remote_tree(machine, parent or "/").list_dir("") if e.is_dir
+        ]
+    for sibling in sorted(siblings, key=str.upper):
+        letter = sibling.upper().rstrip(":") + ":"
+        if DRIVE_NAME.match(sibling) and letter != "C:":
+            where = f"{parent}/{sibling}"
+            tree = (
+                LocalTree(where)
+                if machine.transport == Transport.LOCAL
+                else _remote_tree(machine, where)
+            )
+            drives.append((letter, tree))
+    return drives
+
+
+def _remote_tree(machine: Machine, root: str) -> RemoteTree:
+    return RemoteTree(transport_for(machine), root, hostname=machine.hostname)
 
 
 def target_writer(job):

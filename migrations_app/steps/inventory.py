@@ -4,13 +4,13 @@ from django.utils import timezone
 
 from julieops.julietree import layout, pxdatas
 from julieops.julietree.inspect import inspect_tree
-from julieops.julietree.reader import join, windows_path
+from julieops.julietree.reader import find_child, join, windows_path
 from julieops.julietree.server_register import (
     SMS_SERVICE,
     same_host,
 )
 from migrations_app.choices import AuditCategory
-from migrations_app.execution.machines import tree_for
+from migrations_app.execution.machines import drive_trees, tree_for
 from migrations_app.steps.common import (
     as_json,
     evidence_ref,
@@ -33,8 +33,23 @@ def _size(n: int) -> str:
     return str(n)
 
 
+# Folders whose absence a person must confirm before the copy (a practice without radios is
+# possible; imaging left behind on another disk is the usual mistake).
+CONFIRM_IF_MISSING = ("DOCPATIENT", "IMAGE", "XRAY")
+SPACES_INSTRUCTION = (
+    "Le chemin des données ne doit pas contenir d'espaces (procédure Julie, partage) : sur le "
+    "nouveau serveur, placer les données dans C:\\partage\\Juliew (sans espace) et y faire "
+    "pointer « Emplacement des fichiers » ; ne pas reproduire ce chemin."
+)
+
+
 @register
 class SourceLocate(Step):
+    """Drives searched: every fixed drive of the old server (WinRM: Win32_LogicalDisk, type
+    3). On a local or SSH machine (the demo, a stand-in), the folder standing for C: is named
+    `C` and the other drives are its sibling folders named with one letter (`D`, `E`…), see
+    `machines.drive_trees`. The search goes `layout.MAX_DEPTH` folders deep."""
+
     key = "source.locate"
     phase = 1
     kind = "check"
@@ -43,56 +58,170 @@ class SourceLocate(Step):
         "Trouver le dossier Datas (données principales Btrieve) et les racines d'imagerie qui "
         "contiennent XRAY et IMAGE. Par défaut C:\\Juliew, souvent C:\\partage\\Juliew ; "
         "l'imagerie peut être ailleurs (l'écran « à propos » de Julie montre les deux). "
-        "Le technicien peut corriger les chemins trouvés."
+        "Tous les disques fixes sont parcourus (4 niveaux de dossiers, hors Windows, Program "
+        "Files, ProgramData et Users) ; pour un poste de démonstration, les disques sont les "
+        "dossiers D, E… voisins du dossier C. Un chemin avec des espaces est refusé. "
+        "Le technicien peut corriger les chemins trouvés (tracé dans l'historique). "
+        "L'absence de XRAY, IMAGE ou DOCPATIENT doit être confirmée par une personne avant la "
+        "copie."
     )
     criteria = (
         "Chemins enregistrés ; taille et nombre de fichiers de ARCH, Datas, DOCPATIENT, fscan, "
-        "IMAGE, XRAY, XRAY3D."
+        "IMAGE, XRAY, XRAY3D ; absences confirmées."
     )
 
     def run(self, ctx):
-        tree = tree_for(ctx.source)
-        ctx.log.info(f"Recherche de Juliew sur {ctx.source.hostname} ({tree.location})")
-        roots = layout.find_julie_roots(tree)
-        if not roots:
+        job = ctx.job
+        drives = drive_trees(ctx.source)
+        ctx.log.info(
+            f"Recherche de Julie sur {ctx.source.hostname} : "
+            + ", ".join(f"{d} ({t.location})" for d, t in drives)
+        )
+        trees = dict(drives)
+        override = (job.discovered_paths or {}).get("override") or {}
+        found = []  # (mtime, drive, relpath)
+        for drive, tree in drives:
+            ctx.check_cancel()
+            found += [(m, drive, path) for m, path in layout.scan_julie_roots(tree)]
+        found.sort(key=lambda r: -r[0])
+        if override.get("julie_root"):
+            chosen = layout.parse_drive_path(override["julie_root"])
+            if chosen is None or chosen[0] not in trees:
+                raise StepError(
+                    f"Chemin corrigé « {override['julie_root']} » : lecteur absent de "
+                    f"{ctx.source.hostname}."
+                )
+            if not find_child(trees[chosen[0]], chosen[1], "Datas"):
+                raise StepError(
+                    f"Chemin corrigé « {override['julie_root']} » : aucun dossier Datas dedans."
+                )
+            ctx.log.info(f"Chemin corrigé par {override.get('by')} : {override['julie_root']}")
+        elif found:
+            chosen = (found[0][1], found[0][2])
+        else:
             raise StepError(
-                f"Aucun dossier Juliew contenant Datas sur {ctx.source.hostname}. "
-                "Indiquez le chemin relevé dans l'écran « à propos » de Julie."
+                f"Aucune installation Julie (dossier Datas) sur les disques de "
+                f"{ctx.source.hostname} ({', '.join(trees)}). Indiquez le chemin relevé dans "
+                "l'écran « à propos » de Julie."
             )
-        julie_root = roots[0]
-        if len(roots) > 1:
+        drive, julie_root = chosen
+        tree = trees[drive]
+        shown_all = [layout.drive_path(d, p) for _m, d, p in found]
+        if len(found) > 1:
             ctx.log.warning(
-                f"Plusieurs dossiers Juliew trouvés : {', '.join(roots)} ; retenu : {julie_root}"
+                f"Plusieurs installations Julie : {', '.join(shown_all)} ; retenue : "
+                f"{layout.drive_path(drive, julie_root)}"
             )
-        imaging = layout.find_imaging_roots(tree, julie_root)
-        shown = ", ".join(windows_path(p) for p in imaging) or "—"
-        ctx.log.info(f"Données : {windows_path(julie_root)} ; imagerie : {shown}")
-        items = []
-        located = layout.locate_folders(tree, julie_root, imaging)
+        imaging = self._imaging(drives, drive, julie_root, override)
+        shown = ", ".join(layout.drive_path(d, p) for d, p in imaging) or "—"
+        ctx.log.info(f"Données : {layout.drive_path(drive, julie_root)} ; imagerie : {shown}")
+        located = layout.locate_folders(tree, julie_root, [p for d, p in imaging if d == drive])
+        where = {name: (drive, path) for name, path in located.items() if path is not None}
+        for other, other_tree in drives:
+            roots = [p for d, p in imaging if d == other and other != drive]
+            if roots:
+                for name, path in layout.locate_folders(other_tree, None, roots).items():
+                    if path is not None and name not in where:
+                        where[name] = (other, path)
+        confirmed = (job.discovered_paths or {}).get("confirmed_absent") or {}
+        items = self._spaces_items(drive, julie_root)
         folders = layout.ALL_FOLDERS
         for done, name in enumerate(folders, start=1):
             ctx.check_cancel()
             ctx.progress(done=done - 1, total=len(folders), label=name)
-            stats = layout.folder_stats(tree, located[name])
-            status = "ok" if stats["exists"] else ("fail" if name == "Datas" else "warn")
-            detail = (
-                f"{stats['files']} fichiers, {_size(stats['size'])}"
-                if stats["exists"]
-                else "absent"
-            )
-            ctx.log.info(f"{name} : {detail}")
-            items.append({"label": name, "status": status, "detail": detail, **stats})
+            on, path = where.get(name, (drive, None))
+            stats = layout.folder_stats(trees[on], path)
+            line = {"label": name, **stats, "drive": on}
+            if stats["exists"]:
+                line["windows_path"] = layout.drive_path(on, path)
+                line |= {
+                    "status": "ok",
+                    "detail": f"{stats['files']} fichiers, {_size(stats['size'])}",
+                }
+                if on != drive:
+                    line["detail"] += f" ({line['windows_path']})"
+            elif name == "Datas":
+                line |= {"status": "fail", "detail": "absent"}
+            elif name in CONFIRM_IF_MISSING and name in confirmed:
+                who = confirmed[name]
+                line |= {
+                    "status": "ok",
+                    "code": "folder_absence_confirmed",
+                    "detail": f"absent, absence confirmée par {who.get('by')} le "
+                    f"{who.get('at', '')[:10]} : {who.get('reason')}",
+                }
+            elif name in CONFIRM_IF_MISSING:
+                line |= {
+                    "status": "fail",
+                    "code": "folder_missing_unconfirmed",
+                    "detail": "absent sur tous les disques : vérifier l'écran « à propos » de "
+                    "Julie (imagerie sur un autre disque ?) puis corriger les chemins, ou "
+                    "confirmer l'absence avant la copie",
+                }
+            else:
+                line |= {"status": "warn", "detail": "absent"}
+            ctx.log.info(f"{name} : {line['detail']}")
+            items.append(line)
         ctx.progress(done=len(folders), total=len(folders), label="")
-        paths = {"julie_root": julie_root, "imaging_roots": imaging}
-        job = ctx.job
+        for d, p in imaging:
+            if d != drive:
+                items.append(
+                    {
+                        "label": f"Imagerie sur {d}",
+                        "status": "warn",
+                        "code": "imaging_on_other_drive",
+                        "detail": f"{layout.drive_path(d, p)} : à copier aussi sur le nouveau "
+                        "serveur (racine d'imagerie sur un autre disque)",
+                    }
+                )
+        paths = {
+            "julie_root": julie_root,
+            "julie_drive": drive,
+            "julie_root_windows": layout.drive_path(drive, julie_root),
+            # Roots on the Julie root's drive, '/'-separated (what the copy reads).
+            "imaging_roots": [p for d, p in imaging if d == drive],
+            "imaging_locations": [
+                {"drive": d, "path": p, "windows": layout.drive_path(d, p)} for d, p in imaging
+            ],
+            "installations": shown_all,
+            "datas_path_has_spaces": layout.has_spaces(julie_root),
+        }
         job.discovered_paths = {**job.discovered_paths, **paths}
         job.save(update_fields=["discovered_paths", "updated_at"])
         total = sum(item.get("size", 0) for item in items)
-        return Outcome.from_items(
-            items,
-            f"Données trouvées dans {windows_path(julie_root)} ; {_size(total)} au total.",
-            {"paths": paths},
-        )
+        summary = f"Données trouvées dans {layout.drive_path(drive, julie_root)} ; {_size(total)} au total."
+        unconfirmed = [i["label"] for i in items if i.get("code") == "folder_missing_unconfirmed"]
+        if paths["datas_path_has_spaces"]:
+            summary += " Chemin avec espaces : refusé."
+        if unconfirmed:
+            summary += f" Absent(s) à confirmer avant la copie : {', '.join(unconfirmed)}."
+        return Outcome.from_items(items, summary, {"paths": paths})
+
+    @staticmethod
+    def _imaging(drives, drive, julie_root, override) -> list[tuple[str, str]]:
+        """(drive, folder) of every folder holding XRAY or IMAGE(S): the Julie root's drive
+        first, then the other drives; the technician's correction replaces them."""
+        if override.get("imaging_roots"):
+            return [p for p in map(layout.parse_drive_path, override["imaging_roots"]) if p]
+        found = []
+        for d, tree in drives:
+            for path in layout.find_imaging_roots(tree, julie_root if d == drive else None):
+                found.append((d, path))
+        return found
+
+    @staticmethod
+    def _spaces_items(drive, julie_root) -> list[dict]:
+        if not layout.has_spaces(julie_root):
+            return []
+        return [
+            {
+                "label": "Chemin des données",
+                "status": "fail",
+                "code": "datas_path_has_spaces",
+                "detail": f"{layout.drive_path(drive, julie_root)} contient des espaces. "
+                + SPACES_INSTRUCTION,
+            }
+        ]
 
 
 @register
