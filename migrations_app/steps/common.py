@@ -247,3 +247,28 @@ def file_info(tree, path: str) -> dict:
         "size": len(data),
         "sha256": hashlib.sha256(data).hexdigest(),
     }
+
+
+def pyxvital_candidates(job, found_roots: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(drive, Juliew folder) of every Julie folder whose Pyxvital Julie may use: the data's
+    Juliew, the program folder on the posts (option juliew_path, C:\\Juliew by default) and
+    every other installation found; in that order, without repeats."""
+    paths = job.discovered_paths or {}
+    result = []
+    if paths.get("julie_root") is not None:
+        result.append((paths.get("julie_drive") or "C:", paths["julie_root"]))
+    program = layout.parse_drive_path(juliew_path(job))
+    if program:
+        result.append(program)
+    for text in paths.get("installations") or []:
+        found = layout.parse_drive_path(text)
+        if found:
+            result.append(found)
+    result += found_roots
+    seen, unique = set(), []
+    for drive, root in result:
+        key = (drive.upper(), root.casefold())
+        if key not in seen:
+            seen.add(key)
+            unique.append((drive, root))
+    return unique

@@ -19,6 +19,7 @@ from migrations_app.steps.common import (
     host_machine,
     manifest_document,
     missing_hosts_message,
+    pyxvital_candidates,
     read_register,
     source_datas,
 )
@@ -515,23 +516,70 @@ class SourceExtras(Step):
     depends_on = ("source.locate",)
 
     def run(self, ctx):
-        tree = tree_for(ctx.source)
-        roots = layout.find_julie_roots(tree)
-        if not roots:
+        drives = dict(drive_trees(ctx.source))
+        tree = drives["C:"]
+        roots = [("C:", r) for r in layout.find_julie_roots(tree)]
+        candidates = pyxvital_candidates(ctx.job, roots)
+        if not candidates:
             raise StepError(f"Aucun dossier Juliew sur {ctx.source.hostname}.")
-        items, extras = [], {}
-        for key, label, rel in extras_paths(roots[0]):
+        items, extras, copies = [], {}, []
+        for drive, root in candidates:
+            on = drives.get(drive)
+            pyx = find_child(on, root, "Pyxvital") if on is not None else None
+            info = file_info(on, join(pyx, "Internet.par")) if pyx else None
+            if info and info["present"]:
+                copies.append(
+                    {**info, "drive": drive, "windows": layout.drive_path(drive, info["path"])}
+                )
+        for key, label, rel in extras_paths(candidates[0][1]):
+            if key == "internet_par":
+                continue
             info = file_info(tree, rel)
             extras[key] = info
-            detail = (
-                f"{windows_path(info['path'])} : {info['size']} o, sha256 {info['sha256'][:12]}…"
-                if info["present"]
-                else f"{windows_path(rel)} absent"
+            items.append(self._line(ctx, label, info, rel))
+        if copies:
+            first = copies[0]
+            extras["internet_par"] = {k: first[k] for k in ("path", "present", "size", "sha256")}
+            for copy in copies:
+                items.insert(
+                    len(items) - 1,
+                    self._line(
+                        ctx,
+                        f"Internet.par ({copy['windows']})",
+                        copy,
+                        copy["path"],
+                        copy["windows"],
+                    ),
+                )
+            if len({c["sha256"] for c in copies}) > 1:
+                items.append(
+                    {
+                        "label": "Internet.par",
+                        "status": "warn",
+                        "code": "internet_par_differ",
+                        "detail": "plusieurs Internet.par différents : vérifier dans le module "
+                        "Télétransmission lequel Julie utilise",
+                    }
+                )
+        else:
+            looked = ", ".join(layout.drive_path(d, join(r, "Pyxvital")) for d, r in candidates)
+            extras["internet_par"] = {"path": None, "present": False, "size": None, "sha256": None}
+            items.insert(
+                0, {"label": "Internet.par", "status": "warn", "detail": f"absent de {looked}"}
             )
-            ctx.log.info(f"{label} : {detail}")
-            items.append({"label": label, "status": "ok" if info["present"] else "warn",
-                          "detail": detail})  # fmt: skip
-        present = [i["label"] for i in items if i["status"] == "ok"]
+        extras["internet_par_all"] = copies
+        present = sorted({i["label"].split(" (")[0] for i in items if i["status"] == "ok"})
         return Outcome.from_items(
             items, f"Présents : {', '.join(present) or 'aucun'}.", {"extras": extras}
         )
+
+    @staticmethod
+    def _line(ctx, label, info, rel, shown=None) -> dict:
+        shown = shown or windows_path(info["path"] if info["present"] else rel)
+        detail = (
+            f"{shown} : {info['size']} o, sha256 {info['sha256'][:12]}…"
+            if info["present"]
+            else f"{shown} absent"
+        )
+        ctx.log.info(f"{label} : {detail}")
+        return {"label": label, "status": "ok" if info["present"] else "warn", "detail": detail}

@@ -100,3 +100,20 @@ def test_it_uses_the_technicians_paths_and_audits_them(job, alice, c_drive):
     assert r"E:\Ancienne copie\Juliew" in job.discovered_paths["installations"]
     override_paths(job, alice, r"Z:\Juliew", [], "erreur de frappe")
     assert run_step(job, alice).status == "failed"
+
+
+def test_it_takes_internet_par_from_each_pyxvital_folder_julie_may_use(job, alice, c_drive):
+    # Julie's program folder C:\Juliew holds its own Pyxvital, besides the data's.
+    program = c_drive / "Juliew" / "Pyxvital"
+    program.mkdir(parents=True)
+    (program / "Internet.par").write_bytes(b"[Internet]\r\nFournisseur=Autre\r\n")
+    assert run_step(job, alice).status == "passed"
+    run = run_step(job, alice, "source.extras")
+    assert run.status == "warning"
+    found = [c["windows"] for c in run.result["extras"]["internet_par_all"]]
+    assert found == [r"C:\partage\Juliew\Pyxvital\Internet.par", r"C:\Juliew\Pyxvital\Internet.par"]
+    assert by_label(run)["Internet.par"]["code"] == "internet_par_differ"
+    assert run.result["extras"]["internet_par"]["path"] == "partage/Juliew/Pyxvital/Internet.par"
+    (program / "Internet.par").unlink()
+    again = run_step(job, alice, "source.extras")
+    assert again.status == "passed", again.summary
