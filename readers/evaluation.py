@@ -81,6 +81,15 @@ def diagnose_report(report: ReaderReport, files: MachineFiles | None = None, cab
     return diagnose(report.payload, cabinets=cabinets)
 
 
+def latest_user_session(machine) -> dict | None:
+    """The user's session in the machine's newest report that carries one (schema /2)."""
+    for report in ReaderReport.objects.filter(machine=machine).order_by("-received_at", "-pk")[:20]:
+        session = (report.payload or {}).get("user_session")
+        if session is not None:
+            return {"received_at": report.received_at, "session": session, "report": report.pk}
+    return None
+
+
 def reader_rows(report: ReaderReport) -> list[dict]:
     """Readers of a report with their card recomputed from the ATR (the agent's label is not
     trusted)."""

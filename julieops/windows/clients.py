@@ -1,6 +1,14 @@
-# ruff: noqa: E501 - PowerShell script text is kept on readable lines
 """`install.clients` and `post.clients_repoint`: each client maps the server's share root (the
-folder containing Juliew, never Juliew or Datas) or uses a UNC data path, and reaches Datas."""
+folder containing Juliew, never Juliew or Datas) or uses a UNC data path, and reaches Datas.
+
+The mappings judged are those of the practice user's own session, as the post agent reports
+them (`readers.agent.session`): a WinRM logon session has drives of its own, and cannot reach
+another host's share (the double hop), so nothing here runs through WinRM.
+
+Assumption (the procedure says Julie must run as administrator, and that the Windows 10 patch
+lets applications reach network drives): an elevated Julie sees drives mapped in the user's
+unelevated session only when `EnableLinkedConnections` is 1; without it the UNC path is the
+way."""
 
 from __future__ import annotations
 
@@ -8,25 +16,8 @@ import re
 
 from julieops.windows.verdict import as_list, item, verdict
 
-SCRIPT = r"""
-param([string]$DataPath)
-@{
-    Mappings = @(Get-CimInstance Win32_MappedLogicalDisk | Select-Object Name, ProviderName)
-    SmbMappings = @(Get-SmbMapping -ErrorAction SilentlyContinue | Select-Object LocalPath, RemotePath, Status)
-    Reachable = Test-Path -LiteralPath (Join-Path $DataPath 'Datas')
-}
-"""
 
-MAP_DRIVE = r"""
-param([string]$Letter, [string]$Root)
-if (Get-SmbMapping -LocalPath $Letter -ErrorAction SilentlyContinue) {
-    Remove-SmbMapping -LocalPath $Letter -Force -UpdateProfile
-}
-New-SmbMapping -LocalPath $Letter -RemotePath $Root -Persistent $true | Select-Object LocalPath, RemotePath, Status
-"""
-
-
-def _host(unc: str) -> str:
+def host_of(unc: str) -> str:
     match = re.match(r"^\\\\([^\\]+)", unc or "")
     return match.group(1).lower() if match else ""
 
@@ -39,7 +30,7 @@ def clients_verdict(machines: dict[str, dict], server: str, old_server: str | No
             (m.get("Name") or m.get("LocalPath"), m.get("ProviderName") or m.get("RemotePath"))
             for m in as_list(data.get("Mappings")) + as_list(data.get("SmbMappings"))
         ]
-        to_server = [(d, p) for d, p in maps if _host(p) == server.lower()]
+        to_server = [(d, p) for d, p in maps if host_of(p) == server.lower()]
         for drive, remote in to_server:
             too_deep = re.search(r"\\(juliew|datas)\\?$", remote, re.I)
             items.append(
@@ -56,7 +47,7 @@ def clients_verdict(machines: dict[str, dict], server: str, old_server: str | No
                 )
             )
         if old_server:
-            stale = [(d, p) for d, p in maps if _host(p) == old_server.lower()]
+            stale = [(d, p) for d, p in maps if host_of(p) == old_server.lower()]
             for drive, remote in stale:
                 items.append(
                     item(
@@ -74,3 +65,22 @@ def clients_verdict(machines: dict[str, dict], server: str, old_server: str | No
             )
         )
     return verdict("Postes clients", items)
+
+
+def linked_connections_item(name: str, session: dict) -> dict:
+    """Whether an elevated Julie sees the drives mapped in the user's session."""
+    linked = session.get("enable_linked_connections")
+    label = f"{name} — EnableLinkedConnections"
+    if linked is True:
+        return item(label, "ok", "activé : Julie lancé en administrateur voit les lecteurs réseau")
+    if linked is None:
+        return item(label, "warn", "non lu dans la session de l'utilisateur : à vérifier")
+    if not session.get("drive_mappings"):
+        return item(label, "ok", "désactivé ; aucun lecteur réseau (chemin UNC)")
+    return item(
+        label,
+        "warn",
+        "désactivé : Julie lancé en administrateur ne verra pas les lecteurs réseau de "
+        "l'utilisateur ; activer EnableLinkedConnections (HKLM\\SOFTWARE\\Microsoft\\Windows\\"
+        "CurrentVersion\\Policies\\System = 1, puis redémarrer) ou utiliser le chemin UNC",
+    )

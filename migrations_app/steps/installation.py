@@ -1,11 +1,11 @@
 """Phase 4 — installation (guided)."""
 
-import re
+from django.utils import timezone
 
 from julieops.julietree.reader import windows_path
 from julieops.windows import clients, install
-from julieops.windows.verdict import as_list, item, verdict
-from migrations_app.choices import AuditCategory
+from julieops.windows.verdict import item, verdict
+from migrations_app import user_session
 from migrations_app.steps.common import (
     data_root,
     juliew_path,
@@ -15,10 +15,8 @@ from migrations_app.steps.common import (
     outcome,
     posts,
     run_on_each,
-    run_script,
     share_name,
     share_path,
-    wants_changes,
 )
 from migrations_app.steps.registry import Step, StepError, register
 
@@ -105,7 +103,12 @@ class InstallClients(Step):
         "Sur chaque poste client : connecter un lecteur réseau sur la racine du partage du serveur "
         "(le dossier qui contient Juliew, jamais Juliew ni datas), ou indiquer le chemin UNC "
         "(\\\\serveur\\c\\juliew\\datas) ; vérifier l'accès. L'installation peut redémarrer le "
-        "poste (correctif Windows 10). Erreur 0xBD1 : contacter le service client."
+        "poste (correctif Windows 10). Erreur 0xBD1 : contacter le service client. "
+        "Les lecteurs sont ceux de la session de l'utilisateur du cabinet, relevés par l'agent "
+        "du poste lancé dans cette session (jamais par WinRM, qui a sa propre session) ; rien "
+        "n'est modifié : la commande à taper dans la session est indiquée. Hypothèse : Julie "
+        "lancé en administrateur ne voit les lecteurs de l'utilisateur qu'avec "
+        "EnableLinkedConnections à 1."
     )
     criteria = "Chaque client atteint le chemin des données."
     depends_on = ("install.verify",)
@@ -128,69 +131,63 @@ def client_data_path(job) -> tuple[str, str]:
     return root, root + data[len(shared) :]
 
 
-def _to_remap(state: dict, server: str, old_server: str | None, default: str) -> list[str]:
-    """Drive letters to (re)map onto the server's share root: those pointing at the old
-    server or too deep (Juliew, Datas); the default letter when none points at the server."""
-    maps = [
-        (m.get("Name") or m.get("LocalPath"), m.get("ProviderName") or m.get("RemotePath") or "")
-        for m in as_list(state.get("Mappings")) + as_list(state.get("SmbMappings"))
-    ]
-
-    def host(unc):
-        found = re.match(r"^\\\\([^\\]+)", unc)
-        return found.group(1).lower() if found else ""
-
-    letters, good = [], False
-    for letter, remote in maps:
-        if host(remote) == server.lower():
-            if re.search(r"\\(juliew|datas)\\?$", remote, re.I):
-                letters.append(letter)
-            else:
-                good = True
-        elif old_server and host(remote) == old_server.lower():
-            letters.append(letter)
-    if not good and not letters:
-        letters.append(default)
-    return sorted({letter.upper() for letter in letters if letter})
-
-
 def point_clients(ctx, *, old_server: str | None = None):
-    """install.clients / post.clients_repoint: each client maps the server's share root (or
-    reaches the UNC data path) and reaches Datas; what is missing or stale is fixed."""
+    """install.clients / post.clients_repoint: each client maps the server's share root (the
+    folder containing Juliew) and reaches Datas through it, as the practice user's own session
+    shows it: the latest report of the post agent run in that session. A WinRM logon session
+    has drives of its own and cannot reach another host's share (the double hop): it is never
+    used to read or create mappings. Nothing is changed on the posts: what is wrong comes with
+    the command to type in the user's session."""
     job = ctx.job
     server = job.target.hostname
     root, data_path = client_data_path(job)
     default = option(job, "client_drive", "J:")
     ctx.log.info(f"Racine du partage : {root} ; chemin des données : {data_path}")
-    results, failed, remapped = {}, [], {}
+    items, sessions = [], {}
     for client in ctx.clients:
         ctx.check_cancel()
         name = client.hostname
-        try:
-            state = run_script(ctx, client, clients.SCRIPT, {"DataPath": data_path})
-            judged = clients.clients_verdict({name: state}, server, old_server)
-            if judged["status"] != "ok" and wants_changes(ctx):
-                letters = _to_remap(state, server, old_server, default)
-                for letter in letters:
-                    ctx.log.info(f"{name} : lecteur {letter} connecté à {root}")
-                    run_script(ctx, client, clients.MAP_DRIVE, {"Letter": letter, "Root": root})
-                if letters:
-                    remapped[name] = letters
-                    ctx.audit(
-                        f"{ctx.step.key}.map_drive",
-                        AuditCategory.CONFIG,
-                        data={"machine": name, "letters": letters, "root": root},
-                    )
-                    state = run_script(ctx, client, clients.SCRIPT, {"DataPath": data_path})
-            results[name] = state
-        except StepError as exc:
-            ctx.log.error(str(exc))
-            failed.append(item(f"{name} — connexion", "fail", str(exc)))
-    if results:
-        keep_evidence(ctx, "postes-clients.json", results)
-    judged = clients.clients_verdict(results, server, old_server)
-    if not ctx.clients:
-        judged = verdict("Postes clients", [])
-    return outcome(
-        ctx, judged, failed, {"root": root, "data_path": data_path, "remapped": remapped}
+        found = user_session.latest(client)
+        if found is None:
+            line = item(
+                f"{name} — session de l'utilisateur",
+                "warn",
+                "aucun rapport de la session de l'utilisateur : à vérifier ; "
+                + user_session.how_to_report(client),
+            )
+            ctx.log.warning(f"{line['label']} : {line['detail']}")
+            items.append(line)
+            continue
+        session = found["session"]
+        when = timezone.localtime(found["received_at"]).strftime("%d/%m/%Y %H:%M")
+        ctx.log.info(f"{name} : session de {session['user']} relevée le {when}")
+        sessions[name] = {"received_at": found["received_at"].isoformat(), **session}
+        judged = clients.clients_verdict({name: session_state(session, server)}, server, old_server)
+        items += judged["items"]
+        if judged["status"] != "ok":
+            items.append(
+                item(
+                    f"{name} — à faire dans la session de l'utilisateur",
+                    "fail",
+                    f"connecter le lecteur : net use {default} {root} /persistent:yes "
+                    f"(ou indiquer {data_path}\\Datas en UNC dans l'installation de Julie)",
+                )
+            )
+        items.append(clients.linked_connections_item(name, session))
+    if sessions:
+        keep_evidence(ctx, "postes-clients-sessions.json", sessions)
+    judged = verdict("Postes clients", items)
+    return outcome(ctx, judged, [], {"root": root, "data_path": data_path, "sessions": sessions})
+
+
+def session_state(session: dict, server: str) -> dict:
+    """The agent's drives in the shape `clients_verdict` reads; Datas is reached when a drive
+    mapped on the server shows a Datas folder."""
+    mappings = [
+        {"Name": d["letter"], "ProviderName": d["remote"]} for d in session["drive_mappings"]
+    ]
+    reachable = any(
+        clients.host_of(d["remote"]) == server.lower() and d["reachable"] and d["datas"]
+        for d in session["drive_mappings"]
     )
+    return {"Mappings": mappings, "Reachable": reachable}

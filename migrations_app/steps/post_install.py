@@ -56,7 +56,8 @@ class PostClientsRepoint(Step):
     title = "Postes clients pointés sur le nouveau serveur"
     instructions = (
         "Chaque poste client pointe sur le nouveau serveur (lecteur réseau ou UNC) ; l'ancien "
-        "serveur n'est plus référencé."
+        "serveur n'est plus référencé. Lu dans la session de l'utilisateur du cabinet par "
+        "l'agent du poste (jamais par WinRM) ; sans rapport de cette session : à vérifier."
     )
     criteria = "Chemin par poste client."
     depends_on = ("install.clients",)

@@ -6,6 +6,9 @@
     python -m readers report --url URL --token TOKEN [--cafile FILE] [--timeout S]
 
 Exit status: 0 done, 1 failure (unreadable file, report not sent), 2 bad usage.
+
+Run it in the practice user's own session (not through WinRM): the report then carries that
+session's network drives and compatibility flags (`readers.agent.session`).
 """
 
 import argparse
@@ -14,7 +17,7 @@ import os
 import sys
 from pathlib import Path
 
-from readers.agent import pcsc
+from readers.agent import pcsc, session
 from readers.agent.atr import classify_atr
 from readers.agent.diagnosis import diagnose
 from readers.agent.galss import find_galss_leftovers, parse_galss
@@ -118,6 +121,7 @@ def _collect(args) -> dict:
         galss_path=str(galss_path) if galss_path else None,
         windows_ga_files=find_galss_leftovers(windows_dir) if windows_dir else None,
         galss_installed=_galss_installed(),
+        user_session=session.collect(),
     )
 
 
@@ -140,12 +144,29 @@ def _scan(args) -> int:
     if report["galss"] is not None:
         print()
         _print_galss(report["galss"])
+    if report["user_session"] is not None:
+        print()
+        _print_session(report["user_session"])
     verdict = diagnose(report)
     print()
     print(verdict["summary"])
     for item in verdict["items"]:
         print(f"  [{STATUS_MARK[item['status']]}] {item['label']} : {item['detail']}")
     return 0
+
+
+def _print_session(found: dict) -> None:
+    print(f"Session de {found['user']} :")
+    for drive in found["drive_mappings"]:
+        state = "accessible" if drive["reachable"] else "inaccessible"
+        datas = ", ".join(drive["datas"]) or "aucun dossier Datas"
+        print(f"  - lecteur {drive['letter']} → {drive['remote']} ({state} ; {datas})")
+    if not found["drive_mappings"]:
+        print("  - aucun lecteur réseau")
+    linked = {True: "activé", False: "désactivé", None: "non lu"}
+    print(f"  EnableLinkedConnections : {linked[found['enable_linked_connections']]}")
+    for layer in found["compat_layers"]:
+        print(f"  Compatibilité {layer['hive']} {layer['program']} : {layer['flags']}")
 
 
 def _classify(args) -> int:

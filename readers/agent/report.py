@@ -18,8 +18,20 @@ Schema `julieops-readers/1`:
                                      "library": str|null, "lads": [str]}],
                        "problems": [code], "messages": [{"code": str, "message": str}]},
       "windows_ga_files": null | [str],               # names of C:\\Windows\\ga* (null: not looked)
-      "galss_installed": null | bool                  # null: unknown
+      "galss_installed": null | bool,                 # null: unknown
+      "user_session": null | {                        # schema /2 only; null: not collected
+          "user": str,                                # who the agent ran as (the practice user)
+          "drive_mappings": [{"letter": "J:", "remote": "\\\\SRV\\partage",
+                              "reachable": bool|null, "datas": [str]}],
+          "enable_linked_connections": bool|null,     # HKLM ...Policies System value, null: unread
+          "compat_layers": [{"hive": "HKCU"|"HKLM", "program": str, "flags": str}]
+      }
     }
+
+Schema `julieops-readers/2` adds `user_session`: what only the practice user's own session
+shows (its network drives, its per-user compatibility flags), collected by the agent run in
+that session — never by WinRM, whose logon session is another one. A `/1` report (an older
+agent) is still accepted, without `user_session`.
 
 The dashboard should not trust `card`/`label`: `atr.classify_atr(reader["atr"])` recomputes them.
 """
@@ -36,7 +48,9 @@ import urllib.request
 
 from readers.agent.atr import normalize_atr
 
-SCHEMA = "julieops-readers/1"
+SCHEMA = "julieops-readers/2"
+SCHEMA_V1 = "julieops-readers/1"
+MAX_MAPPINGS = 26
 MAX_REPORT_BYTES = 256 * 1024
 MAX_READERS = 64
 MAX_CHANNELS = 32
@@ -60,8 +74,10 @@ def build_report(
     galss_path: str | None = None,
     windows_ga_files: list[str] | None = None,
     galss_installed: bool | None = None,
+    user_session: dict | None = None,
 ) -> dict:
-    """Assemble a report from `pcsc.scan()` and `galss.parse_galss(...).as_dict()`."""
+    """Assemble a report from `pcsc.scan()`, `galss.parse_galss(...).as_dict()` and
+    `session.collect()`."""
     report = {
         "schema": SCHEMA,
         "generated_at": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -70,6 +86,7 @@ def build_report(
         "galss": None,
         "windows_ga_files": windows_ga_files,
         "galss_installed": galss_installed,
+        "user_session": user_session,
     }
     if galss is not None:
         report["galss"] = {"path": galss_path, **galss}
@@ -83,14 +100,14 @@ def validate_report(data) -> list[str]:
     """Every problem found, in French, each prefixed by its place ("pcsc.readers[0].atr");
     an empty list means the report is valid."""
     errors: list[str] = []
-    if not _keys(
-        data,
-        "",
-        {"schema", "generated_at", "host", "pcsc", "galss", "windows_ga_files", "galss_installed"},
-        errors,
-    ):
+    expected = {"schema", "generated_at", "host", "pcsc", "galss", "windows_ga_files"}
+    expected |= {"galss_installed"}
+    version = data.get("schema") if isinstance(data, dict) else None
+    if version != SCHEMA_V1:
+        expected |= {"user_session"}
+    if not _keys(data, "", expected, errors):
         return errors
-    if data["schema"] != SCHEMA:
+    if data["schema"] not in (SCHEMA, SCHEMA_V1):
         errors.append(f"schema : « {SCHEMA} » attendu")
     _timestamp(data["generated_at"], "generated_at", errors)
     if _keys(data["host"], "host", {"hostname", "platform"}, errors):
@@ -104,7 +121,45 @@ def validate_report(data) -> list[str]:
         _text_list(files, "windows_ga_files", errors)
     if data["galss_installed"] is not None and not isinstance(data["galss_installed"], bool):
         errors.append("galss_installed : vrai, faux ou null attendu")
+    if data.get("user_session") is not None:
+        _user_session(data["user_session"], errors)
     return errors
+
+
+def _user_session(value, errors: list[str]) -> None:
+    expected = {"user", "drive_mappings", "enable_linked_connections", "compat_layers"}
+    if not _keys(value, "user_session", expected, errors):
+        return
+    _text(value["user"], "user_session.user", errors)
+    linked = value["enable_linked_connections"]
+    if linked is not None and not isinstance(linked, bool):
+        errors.append("user_session.enable_linked_connections : vrai, faux ou null attendu")
+    mappings = value["drive_mappings"]
+    if not isinstance(mappings, list) or len(mappings) > MAX_MAPPINGS:
+        errors.append(f"user_session.drive_mappings : liste d'au plus {MAX_MAPPINGS} lecteurs")
+    else:
+        for i, mapping in enumerate(mappings):
+            where = f"user_session.drive_mappings[{i}]"
+            if not _keys(mapping, where, {"letter", "remote", "reachable", "datas"}, errors):
+                continue
+            letter = mapping["letter"]
+            if not (isinstance(letter, str) and len(letter) == 2 and letter[0].isalpha()
+                    and letter[1] == ":"):  # fmt: skip
+                errors.append(f"{where}.letter : lettre de lecteur attendue (« J: »)")
+            _text(mapping["remote"], f"{where}.remote", errors)
+            if mapping["reachable"] is not None and not isinstance(mapping["reachable"], bool):
+                errors.append(f"{where}.reachable : vrai, faux ou null attendu")
+            _text_list(mapping["datas"], f"{where}.datas", errors)
+    layers = value["compat_layers"]
+    if not isinstance(layers, list) or len(layers) > MAX_LIST:
+        errors.append(f"user_session.compat_layers : liste d'au plus {MAX_LIST} entrées")
+        return
+    for i, layer in enumerate(layers):
+        where = f"user_session.compat_layers[{i}]"
+        if _keys(layer, where, {"hive", "program", "flags"}, errors):
+            _choice(layer["hive"], f"{where}.hive", {"HKCU", "HKLM"}, errors)
+            _text(layer["program"], f"{where}.program", errors, empty=False)
+            _text(layer["flags"], f"{where}.flags", errors)
 
 
 def _keys(value, where: str, expected: set[str], errors: list[str]) -> bool:

@@ -1,9 +1,13 @@
 """Phase 4 and 5 steps on WinRM posts: installation check, clients pointed at the new server."""
 
+import json
+
 import pytest
 
-from julieops.windows import clients, install
+from julieops.windows import install
 from migrations_app.models import AuditEvent
+from readers.models import AgentToken, ReaderReport
+from tests.readers.conftest import a_report
 
 from .conftest import load, run_step, scripts
 
@@ -45,41 +49,62 @@ def test_it_passes_install_verify_on_the_key_host_only(located, alice, windows):
     assert run.status == "passed", run.summary
 
 
-def test_it_repoints_a_client_still_mapped_to_the_old_server(located, alice, windows):
+def send_session(machine, mappings, *, linked=True, layers=()):
+    """The post agent's report from the user's own session (what WinRM never sees)."""
+    report = a_report(machine.hostname)
+    report["user_session"] = {
+        "user": "accueil",
+        "drive_mappings": [
+            {"letter": letter, "remote": remote, "reachable": bool(datas), "datas": list(datas)}
+            for letter, remote, datas in mappings
+        ],
+        "enable_linked_connections": linked,
+        "compat_layers": list(layers),
+    }
+    token, _value = AgentToken.issue(machine)
+    return ReaderReport.record(token, json.loads(json.dumps(report)))
+
+
+def test_it_reads_the_client_mappings_from_the_users_session_never_through_winrm(
+    located, alice, windows
+):
     job = located
-    state = {"mapped": False}
-
-    def check(params):
-        return load("clients_new_server.json" if state["mapped"] else "clients_old_server.json")
-
-    def map_drive(params):
-        state["mapped"] = True
-        return {"LocalPath": params["Letter"], "RemotePath": params["Root"], "Status": 0}
-
-    endpoint = windows.serve(
-        job.clients.get(), {clients.SCRIPT: check, clients.MAP_DRIVE: map_drive}
-    )
+    client = job.clients.get()
+    endpoint = windows.serve(client, {})
+    send_session(client, [("J:", r"\\ANCIEN-SERVEUR\partage", [r"J:\Juliew\Datas"])])
     run = run_step(job, "post.clients_repoint", alice)
-    assert run.status == "passed", (run.summary, run.error)
-    sent = scripts(endpoint)
-    assert sent[0] == (clients.SCRIPT, {"DataPath": r"\\NOUVEAU-SERVEUR\partage\Juliew"})
-    assert sent[1] == (clients.MAP_DRIVE, {"Letter": "J:", "Root": r"\\NOUVEAU-SERVEUR\partage"})
-    assert len(sent) == 3  # checked again after the change
-    event = AuditEvent.objects.get(action="post.clients_repoint.map_drive")
-    assert event.category == "config" and event.data["letters"] == ["J:"]
-    # Idempotent: a second run finds the client right and changes nothing.
-    again = run_step(job, "post.clients_repoint", alice)
-    assert again.status == "passed"
-    assert len(scripts(endpoint)) == 4
-
-
-def test_it_flags_the_old_server_mapping_in_a_dry_run(located, alice, windows):
-    job = located
-    endpoint = windows.serve(job.clients.get(), {clients.SCRIPT: load("clients_old_server.json")})
-    run = run_step(job, "post.clients_repoint", alice, dry_run=True)
     assert run.status == "failed"
-    assert "POSTE-ACCUEIL — lecteur J:" in labels(run, "fail")
-    assert [s for s, _p in scripts(endpoint)] == [clients.SCRIPT]
+    stale = {i["label"]: i for i in run.result["items"]}["POSTE-ACCUEIL — lecteur J:"]
+    assert "ancien serveur" in stale["detail"]
+    todo = {i["label"]: i for i in run.result["items"]}[
+        "POSTE-ACCUEIL — à faire dans la session de l'utilisateur"
+    ]
+    assert r"net use J: \\NOUVEAU-SERVEUR\partage /persistent:yes" in todo["detail"]
+    assert endpoint.commands == []  # nothing read nor mapped in a WinRM logon session
+    assert not AuditEvent.objects.filter(action="post.clients_repoint.map_drive").exists()
+    # The user maps the drive in their session; the agent's next report shows it.
+    send_session(client, [("J:", r"\\NOUVEAU-SERVEUR\partage", [r"J:\Juliew\Datas"])])
+    again = run_step(job, "post.clients_repoint", alice)
+    assert again.status == "passed", (again.summary, again.result["items"])
+    assert again.result["sessions"]["POSTE-ACCUEIL"]["user"] == "accueil"
+
+
+def test_it_says_to_check_a_client_without_a_session_report(located, alice):
+    run = run_step(located, "install.clients", alice)
+    assert run.status == "warning"
+    line = run.result["items"][0]
+    assert line["label"] == "POSTE-ACCUEIL — session de l'utilisateur"
+    assert "à vérifier" in line["detail"] and "pas par WinRM" in line["detail"]
+
+
+def test_it_warns_when_an_elevated_julie_cannot_see_the_users_drives(located, alice):
+    job = located
+    client = job.clients.get()
+    send_session(client, [("J:", r"\\NOUVEAU-SERVEUR\partage", [r"J:\Juliew\Datas"])], linked=False)
+    run = run_step(job, "install.clients", alice)
+    assert run.status == "warning"
+    line = {i["label"]: i for i in run.result["items"]}["POSTE-ACCUEIL — EnableLinkedConnections"]
+    assert line["status"] == "warn" and "administrateur" in line["detail"]
 
 
 def test_it_accepts_the_sentinel_licence_manager_listening_on_1947_on_a_client(
