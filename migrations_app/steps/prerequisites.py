@@ -5,6 +5,7 @@ firewall, antivirus) then configure only what is missing, unless the run is a dr
 
 from julieops.windows import admin_rights, antivirus, firewall, inventory, network, share
 from julieops.windows.verdict import as_list, item, verdict
+from migrations_app import user_session
 from migrations_app.choices import AuditCategory, MachineRole
 from migrations_app.steps.common import (
     data_root,
@@ -260,7 +261,11 @@ class TargetAdminRights(Step):
     title = "Droits administrateur, mode de compatibilité"
     instructions = (
         "Julie doit s'exécuter avec les droits d'administrateur (Btrieve) ; le mode de "
-        "compatibilité doit rester désactivé pour Julie.exe."
+        "compatibilité doit rester désactivé pour Julie.exe. Les réglages de la machine sont lus "
+        "par WinRM ; ceux de l'utilisateur du cabinet par l'agent du poste lancé dans sa "
+        "session (sinon : à vérifier). La correction proposée ne porte que sur les réglages de "
+        "la machine ; ceux de l'utilisateur se décochent dans Propriétés de Julie → "
+        "Compatibilité."
     )
     criteria = "Indicateurs relevés ; correction proposée."
 
@@ -274,7 +279,16 @@ class TargetAdminRights(Step):
         )
         if results:
             keep_evidence(ctx, "droits-julie.json", results)
-        judged = admin_rights.admin_rights_verdict(results)
+        sessions = {}
+        for machine in posts(ctx.job):
+            found = user_session.latest(machine)
+            sessions[machine.hostname] = found["session"] if found else None
+            if found is None and machine.hostname in results:
+                ctx.log.warning(
+                    f"{machine.hostname} : réglages de l'utilisateur à vérifier ; "
+                    + user_session.how_to_report(machine)
+                )
+        judged = admin_rights.admin_rights_verdict(results, sessions, exe)
         if fix and results:
             ctx.audit(
                 "target.admin_rights.fix",

@@ -162,15 +162,22 @@ def test_it_fails_on_the_demo_machines_asking_for_a_check_by_hand(job, alice):
 
 def test_it_reports_compatibility_mode_and_removes_it_only_when_asked(job, alice, windows):
     from julieops.windows import admin_rights
+    from tests.migrations_app.steps.windows.test_install_and_clients import send_session
 
     def layers(params):
-        return {"HKCU": "~ RUNASADMIN" if params["Fix"] else "~ RUNASADMIN WIN7RTM", "HKLM": None}
+        return {"HKCU": None, "HKLM": "~ RUNASADMIN" if params["Fix"] else "~ RUNASADMIN WIN7RTM"}
 
     endpoint = windows.serve(job.target, {admin_rights.SCRIPT: layers})
-    windows.serve(job.clients.get(), {admin_rights.SCRIPT: {"HKCU": "~ RUNASADMIN", "HKLM": None}})
+    client = job.clients.get()
+    windows.serve(client, {admin_rights.SCRIPT: {"HKCU": "~ WINXPSP3", "HKLM": "~ RUNASADMIN"}})
+    # The users' own flags come from the agent run in their session (WinRM's HKCU is its own).
+    own = [{"hive": "HKCU", "program": r"C:\Juliew\Julie.exe", "flags": "~ RUNASADMIN"}]
+    send_session(job.target, [], layers=own)
+    send_session(client, [], layers=own)
     run = run_step(job, "target.admin_rights", alice)
     assert run.status == "failed"
     assert by_label(run)["NOUVEAU-SERVEUR — mode de compatibilité"]["status"] == "fail"
+    assert by_label(run)["POSTE-ACCUEIL — mode de compatibilité"]["status"] == "ok"
     assert run.result["fix_available"] is True
     assert not AuditEvent.objects.filter(action="target.admin_rights.fix").exists()
     fixed = run_step(job, "target.admin_rights", alice, apply=True)
@@ -178,3 +185,15 @@ def test_it_reports_compatibility_mode_and_removes_it_only_when_asked(job, alice
     assert [p["Fix"] for _s, p in scripts(endpoint)] == [False, True]
     assert scripts(endpoint)[1][1]["JulieExe"] == r"C:\Juliew\Julie.exe"
     assert AuditEvent.objects.get(action="target.admin_rights.fix").category == "config"
+
+
+def test_it_says_to_check_the_users_own_flags_without_a_session_report(job, alice, windows):
+    from julieops.windows import admin_rights
+
+    ok = {"HKCU": None, "HKLM": "~ RUNASADMIN"}
+    windows.serve(job.target, {admin_rights.SCRIPT: ok})
+    windows.serve(job.clients.get(), {admin_rights.SCRIPT: ok})
+    run = run_step(job, "target.admin_rights", alice)
+    assert run.status == "warning"
+    line = by_label(run)["POSTE-ACCUEIL — réglages de l'utilisateur"]
+    assert line["status"] == "warn" and "à vérifier" in line["detail"]
