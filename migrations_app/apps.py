@@ -9,6 +9,9 @@ class MigrationsAppConfig(AppConfig):
     def ready(self):
         import julieops.celery  # noqa: F401  (the Celery app, for shared_task)
         from migrations_app import steps  # noqa: F401  (fills the step registry)
+        from migrations_app.panels import add_job_panel
         from migrations_app.roles import ensure_roles
+
+        add_job_panel("migrations_app/_locate_panel.html")
 
         post_migrate.connect(ensure_roles, sender=self)

@@ -1,6 +1,16 @@
 from django.urls import path
 
-from migrations_app.web import audit, connection, directory, fse, incidents, jobs, overview, signoff
+from migrations_app.web import (
+    audit,
+    connection,
+    directory,
+    fse,
+    incidents,
+    jobs,
+    locate,
+    overview,
+    signoff,
+)
 
 jobs_urls = [
     path("", jobs.home, name="home"),
@@ -11,6 +21,7 @@ jobs_urls = [
     path("jobs/<int:pk>/runs/<int:run_pk>/log/", jobs.run_log, name="run_log"),
     path("jobs/<int:pk>/phases/<int:phase>/verify/", jobs.phase_verify, name="phase_verify"),
     path("jobs/<int:pk>/tools/<slug:tool>/", jobs.job_tool, name="job_tool"),
+    path("jobs/<int:pk>/locate/<slug:action>/", locate.locate_paths, name="locate_paths"),
     path("jobs/<int:pk>/report/", signoff.job_report, name="job_report"),
     path("jobs/<int:pk>/report.pdf", signoff.job_report_pdf, name="job_report_pdf"),
 ]

@@ -2,6 +2,7 @@
 beside its C): a path with spaces, imaging on another drive, a practice without XRAY, the
 technician's corrections (audited)."""
 
+import html
 import shutil
 from pathlib import Path
 
@@ -117,3 +118,33 @@ def test_it_takes_internet_par_from_each_pyxvital_folder_julie_may_use(job, alic
     (program / "Internet.par").unlink()
     again = run_step(job, alice, "source.extras")
     assert again.status == "passed", again.summary
+
+
+def test_it_corrects_the_paths_from_the_job_page_with_french_messages(job, alice, carol):
+    from tests.conftest import client_for
+
+    page = client_for(alice).get(f"/jobs/{job.pk}/")
+    assert page.status_code == 200
+    assert "Corriger les chemins" in page.content.decode()
+    web = client_for(alice)
+    bad = web.post(f"/jobs/{job.pk}/locate/override/", {"julie_root": "Juliew", "reason": "x"})
+    assert bad.status_code == 400
+    assert "n'est pas un chemin Windows" in html.unescape(bad.content.decode())
+    no_reason = web.post(f"/jobs/{job.pk}/locate/confirm/", {"folders": ["XRAY"], "reason": ""})
+    assert no_reason.status_code == 400
+    assert "Une raison écrite est obligatoire." in html.unescape(no_reason.content.decode())
+    assert web.post(f"/jobs/{job.pk}/locate/nope/", {"reason": "x"}).status_code == 404
+    done = web.post(
+        f"/jobs/{job.pk}/locate/override/",
+        {"julie_root": r"C:\partage\Juliew", "imaging_roots": "", "reason": "écran à propos"},
+    )
+    assert done.status_code == 302
+    job.refresh_from_db()
+    assert job.discovered_paths["override"]["by"] == "alice"
+    assert (
+        client_for(carol)
+        .post(f"/jobs/{job.pk}/locate/confirm/", {"folders": ["XRAY"], "reason": "x"})
+        .status_code
+        == 403
+    )
+    assert AuditEvent.objects.filter(action="source.locate.override").count() == 1
