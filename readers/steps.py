@@ -15,7 +15,11 @@ class PostReaders(Step):
         "Lecteurs SESAM-Vitale (PSS) : passent par GALSS, un par port COM ; un lecteur sur un port "
         "COM supérieur à 9 n'est pas détecté. Lecteurs PC/SC : désinstaller GALSS et supprimer les "
         "fichiers C:\\Windows\\ga* restants ; ils sont monofente, il en faut au moins deux, un avec "
-        "la carte Vitale et un avec la CPS (chaque cabinet peut avoir son lecteur CPS)."
+        "la carte Vitale et un avec la CPS (chaque cabinet peut avoir son lecteur CPS). "
+        "GALSS installé avec un galss.ini vide : les lecteurs SESAM-Vitale restent à créer à la "
+        "main (Utilitaires → SESAM-vitale → « Installer », puis « Réparer » GALSS). Le mode est "
+        "déduit de ce qui est installé et configuré sur chaque poste ; un poste qui n'a envoyé "
+        "aucun rapport de l'agent est en échec."
     )
     criteria = "Liste des lecteurs et type de carte ; erreurs COM>9, restes de GALSS, < 2 lecteurs."
 

@@ -60,7 +60,7 @@ class World:
         raise AssertionError(f"route {route!r}: say which object its <pk> names")
 
     def url(self, name: str, route: str) -> str:
-        actions = {"step_action": "tick", "incident_action": "note"}
+        actions = {"step_action": "tick", "incident_action": "note", "locate_paths": "confirm"}
         url = "/" + route
         for placeholder, value in (
             ("<int:pk>", self.pk_for(route) if "<int:pk>" in route else None),
