@@ -43,7 +43,7 @@ def diagnose(
     `windows_ga_files`, `galss_installed` default to the report's own fields (None = unknown).
     `cabinets`: [{"name": str, "cps_reader": str | None}].
 
-    Returns {"status": ok|warn|fail, "mode": pss|pcsc|mixed, "summary": str (fr),
+    Returns {"status": ok|warn|fail, "mode": pss|pss_pending|pcsc|mixed, "summary": str (fr),
     "items": [{"code", "label", "status", "detail"}], "actions": [{"code", "label", "files"}]}.
     """
     pcsc = report.get("pcsc", report) if isinstance(report, dict) else {}
