@@ -7,7 +7,9 @@ class ReadersConfig(AppConfig):
 
     def ready(self):
         from migrations_app.panels import add_job_panel, add_machine_panel
-        from readers import steps  # noqa: F401  (registers post.readers)
+        from migrations_app.steps.registry import add_step_module
+
+        add_step_module("readers.steps")  # post.readers, imported with the catalogue
 
         add_job_panel("readers/_job_readers.html")
         add_machine_panel("readers/_machine_readers.html")
