@@ -10,6 +10,8 @@ class MigrationsAppConfig(AppConfig):
         # Neither the Celery app nor the step catalogue is imported here: migrations_app.tasks
         # imports the Celery app, the registry imports the catalogue on its first read, so a
         # command that needs neither starts fast (README: `manage.py` in <= 250 ms).
+        from migrations_app.panels import add_job_panel
         from migrations_app.roles import ensure_roles
 
         post_migrate.connect(ensure_roles, sender=self)
+        add_job_panel("migrations_app/_cutover_window.html")
