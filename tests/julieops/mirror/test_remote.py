@@ -133,3 +133,36 @@ def test_it_refuses_an_smb_drive_root_and_a_foreign_share_folder(tmp_path, samba
     ):
         refused = run_mirror(a, b, MirrorOptions())
     assert refused.exit_code == 16 and "racine" in refused.fatal
+
+
+def test_large_files_go_both_ways_over_smb_with_several_requests_in_flight(tmp_path, samba):
+    """Files of several MiB (not a multiple of the 1 MiB request) pushed and pulled with
+    PIPELINE requests outstanding: bytes equal, the temp name gone, progress counted once."""
+    from julieops.mirror.endpoints import smb as smb_module
+    from julieops.mirror.endpoints.base import is_temp_name
+
+    sizes = {"big.dat": 5 * 2**20 + 12345, "exact.dat": 3 * 2**20, "one.dat": 1, "vide.dat": 0}
+    src = make_tree(tmp_path / "src", {"Datas": {n: os.urandom(s) for n, s in sizes.items()}})
+    sent = []
+    real_send = smb_module._Pipe.send
+
+    def counting_send(self, message, receive, extra):
+        sent.append(len(self.pending))
+        return real_send(self, message, receive, extra)
+
+    smb_module._Pipe.send = counting_send
+    try:
+        with open_endpoint(str(src)) as a, smb(samba, "gros") as b:
+            pushed = run_mirror(a, b, MirrorOptions(verify=True))
+        back = tmp_path / "back"
+        with smb(samba, "gros") as a, open_endpoint(str(back)) as b:
+            pulled = run_mirror(a, b, MirrorOptions(verify=True))
+    finally:
+        smb_module._Pipe.send = real_send
+    assert pushed.exit_code == 1 and pushed.files.copied == 4, pushed.failures
+    assert pulled.exit_code == 1 and pulled.files.copied == 4, pulled.failures
+    assert pushed.bytes.copied == pulled.bytes.copied == sum(sizes.values())
+    assert same_content(src, samba.share_path / "gros", resolution_ns=1000)
+    assert same_content(src, back, resolution_ns=1000)
+    assert max(sent) >= 1  # a request was sent while another was still outstanding
+    assert not [p for p in (samba.share_path / "gros").rglob("*") if is_temp_name(p.name)]
