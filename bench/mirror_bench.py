@@ -6,7 +6,7 @@ of 64 MiB). The machine is shared and noisy: every case runs BENCH_RUNS times (d
 same trees, each time side by side with the other tools (who goes first alternates), and the
 summary gives per case the median time of each tool, the median of the same-run ratios with
 their min-max, the load average, and the client's CPU seconds per GB copied.
-BENCH_PARTS picks parts (default "startup,local,smb,sftp"); a short run:
+BENCH_PARTS picks parts (default "startup,local,smb,sftp,window"); a short run:
 `BENCH_SCALE=0.1 BENCH_RUNS=1 python -m bench mirror`.
 SMB runs against a private Samba (tests/support/samba.py), SFTP against a private sshd
 (tests/support/sshd.py), both on loopback; only the client's CPU is counted (the servers' is
@@ -36,7 +36,7 @@ from tests.support.sshd import start_sshd  # noqa: E402
 
 SCALE = float(os.environ.get("BENCH_SCALE", "1"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
-PARTS = set(os.environ.get("BENCH_PARTS", "startup,local,smb,sftp").split(","))
+PARTS = set(os.environ.get("BENCH_PARTS", "startup,local,smb,sftp,window").split(","))
 RESULTS = ROOT / "bench" / "results"
 # CPU seconds of the last timed() child (user + system), for the CPU per GB columns.
 LAST_CPU = {"s": 0.0}
@@ -287,6 +287,41 @@ def sftp_suite(trees: dict[str, Path], work: Path, ours_first: bool) -> list[dic
     return rows
 
 
+def window_suite(trees: dict[str, Path], work: Path) -> list[dict]:
+    """The cut-over window's estimate (migrations_app.cutover_window) against the measured final
+    pass: a first copy, 1 % of the files changed (one "hour" of activity), a re-run, 1 % more,
+    then the final pass; the estimate comes from the two pre-copies' recorded results."""
+    from datetime import UTC, datetime, timedelta
+
+    from migrations_app.cutover_window import window_of
+
+    rows = []
+    for name, src in trees.items():
+        src = work / f"window_{name}_src"
+        dst = work / f"window_{name}_dst"
+        fresh(src, dst)
+        shutil.copytree(trees[name], src, symlinks=True)
+        t0, runs = datetime(2026, 1, 5, 8, tzinfo=UTC), []
+        for hour in range(3):
+            if hour:
+                touch_one_percent(src, 100 + hour)
+            args = [sys.executable, "-m", "julieops.mirror", str(src), str(dst), "--json"]
+            start = time.perf_counter()
+            proc = subprocess.run([*args, "--force", "--verify"], capture_output=True, text=True)
+            took = time.perf_counter() - start
+            started = t0 + timedelta(hours=hour)
+            runs.append(
+                (started, started + timedelta(seconds=took), {"roots": [json.loads(proc.stdout)]})
+            )
+        window = window_of(runs, runs[-1][0], runs[-1][0])
+        estimate, actual = window["estimate"].seconds, window["actual"]
+        r = row(f"window {name}: estimate vs final pass", estimate, {"final pass": actual})
+        r["load"] = round(os.getloadavg()[0], 2)
+        rows.append(r)
+        fresh(src, dst)
+    return rows
+
+
 def startup_suite() -> list[dict]:
     """Start-up alone: `manage.py help` (target <= 250 ms) and the engine's CLI, against the
     interpreter's own start (the floor)."""
@@ -441,6 +476,8 @@ def main() -> None:
                 rows += smb_suite(network, work, ours_first=first)
             if "sftp" in PARTS:
                 rows += sftp_suite(network, work, ours_first=first)
+            if "window" in PARTS:
+                rows += window_suite({"5k": big, "50k": small}, work)
             runs.append(rows)
             print(f"\nrun {n + 1}/{RUNS}\n{table(rows)}", flush=True)
     finally:

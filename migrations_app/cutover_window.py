@@ -13,9 +13,12 @@ entries listed (files + folders), files and bytes copied, extras deleted, and it
 - copy rates: seconds per file and per byte of everything after the listing (copy, deletions,
   folder times, verification) over the pre-copies that copied something.
 
-The final pass is estimated as the latest tree's listing plus the expected delta (delta per hour
-times the hours from the last pre-copy's end to the freeze, or to now before it), priced at the
-slower of the per-file and per-byte rates.
+- fixed cost: what the latest pre-copy spent outside the engine's own seconds (opening the
+  session and the share, the manifest kept as evidence).
+
+The final pass is estimated as the fixed cost, plus the latest tree's listing, plus the expected
+delta (delta per hour times the hours from the last pre-copy's end to the freeze, or to now
+before it) priced at the slower of the per-file and per-byte rates.
 
 Assumption (no fact says otherwise): the practice changes its data at an even rate over the time
 between pre-copies, nights and week-ends included; a practice closed at night changes less, so
@@ -43,11 +46,13 @@ class Pass:
     bytes_copied: int
     listing_seconds: float | None  # None when the engine did not record it (robocopy)
     total_seconds: float
+    overhead_seconds: float = 0.0  # the run's duration outside the engine's seconds
 
 
 @dataclass
 class Estimate:
     seconds: float
+    fixed_seconds: float
     listing_seconds: float
     copy_seconds: float
     entries: int
@@ -91,6 +96,7 @@ def pass_from_result(started: datetime, ended: datetime, result: dict) -> Pass |
         bytes_copied=bytes_copied,
         listing_seconds=listing if timed else None,
         total_seconds=total if timed else duration,
+        overhead_seconds=max(duration - total, 0.0) if timed else 0.0,
     )
 
 
@@ -144,7 +150,8 @@ def estimate(passes: list[Pass], until: datetime) -> Estimate | None:
     copy_seconds = max(delta_files * per_file, delta_bytes * per_byte)
     listing_seconds = last.entries / rate
     return Estimate(
-        seconds=listing_seconds + copy_seconds,
+        seconds=last.overhead_seconds + listing_seconds + copy_seconds,
+        fixed_seconds=last.overhead_seconds,
         listing_seconds=listing_seconds,
         copy_seconds=copy_seconds,
         entries=last.entries,

@@ -61,7 +61,20 @@ def test_it_estimates_the_listing_and_the_delta_from_the_pre_copies():
     per_byte = (92.0 + 2.0 + 2.2) / 2_082_000_000
     expected_copy = max(est.delta_files * per_file, est.delta_bytes * per_byte)
     assert est.copy_seconds == pytest.approx(expected_copy)
+    assert est.fixed_seconds == pytest.approx(0.0)  # the runs lasted their engine seconds
     assert est.seconds == pytest.approx(2.0 + expected_copy)
+
+
+def test_time_outside_the_engine_is_a_fixed_cost_of_the_final_pass():
+    """A run lasting 3 s more than its engine's seconds (session, evidence): 3 s more."""
+    runs = [
+        (at(0), at(0) + timedelta(seconds=96), FIRST),
+        (at(10), at(10) + timedelta(seconds=7), NIGHT),
+    ]
+    est = cutover_window.window_of(runs, at(10) + timedelta(seconds=7), at(11))["estimate"]
+    assert est.fixed_seconds == pytest.approx(3.0)
+    assert est.delta_files == 0  # frozen right after it
+    assert est.seconds == pytest.approx(3.0 + 2.0)  # fixed cost + the listing
 
 
 def test_before_the_freeze_it_counts_the_hours_until_now_and_after_it_the_actual():
