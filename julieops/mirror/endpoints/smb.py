@@ -140,7 +140,16 @@ class SmbEndpoint(Endpoint):
         return smbclient.open_file(self.path(rel), "rb", buffering=0, share_access="r", **self.kw)
 
     def read_chunks(self, rel, size, bufsize=NETWORK_BUFFER):
-        """The file as it was when opened (its size then), PIPELINE reads outstanding."""
+        """The file as it was when opened (its size then): a small one in one compound
+        (smblist.read_small), a larger one with PIPELINE reads outstanding."""
+        from .smblist import SMALL_READ
+
+        if 0 <= size <= SMALL_READ and type(self).open_read is SmbEndpoint.open_read:
+            data = self.lister().read_small(rel, size)
+            if data is not None:
+                if data:
+                    yield data
+                return
         with self.open_read(rel, size) as fh:
             pipe = _Pipe(fh.fd)
             step = min(bufsize, fh.fd.connection.max_read_size)

@@ -24,6 +24,7 @@ from smbprotocol.open import (
     CreateOptions,
     DirectoryAccessMask,
     FileAttributes,
+    FilePipePrinterAccessMask,
     ImpersonationLevel,
     Open,
     ShareAccess,
@@ -52,6 +53,15 @@ IN_FLIGHT = 32  # folders listed at once
 CREDITS_WANTED = 256
 
 _CREATE = struct.Struct("<HBBIQQIIIIIHHII")  # the fixed part of an SMB2 CREATE request (56)
+_READ = struct.Struct("<HBBIQ16sIIIHHB")  # an SMB2 READ request (49 bytes, MS-SMB2 2.2.19)
+_RELATED_FILE_ID = b"\xff" * 16  # "the file the previous request of the compound opened"
+_END_OF_FILE = 48  # EndofFile's offset in an SMB2 CREATE response
+SMALL_READ = 1024 * 1024  # files up to this size are read with one compound (read_small)
+_FILE_ACCESS = (
+    FilePipePrinterAccessMask.FILE_READ_DATA
+    | FilePipePrinterAccessMask.FILE_READ_ATTRIBUTES
+    | FilePipePrinterAccessMask.FILE_READ_EA
+)
 
 _ACCESS = DirectoryAccessMask.FILE_LIST_DIRECTORY | DirectoryAccessMask.FILE_READ_ATTRIBUTES
 _SHARE = ShareAccess.FILE_SHARE_READ | ShareAccess.FILE_SHARE_WRITE | ShareAccess.FILE_SHARE_DELETE
@@ -112,8 +122,16 @@ class _Value:
         return len(self.value)
 
 
-def create_body(share_path: str) -> bytes:
-    """SMB2 CREATE (MS-SMB2 2.2.13) opening a folder to list it: no create contexts."""
+def create_body(
+    share_path: str,
+    *,
+    access=_ACCESS,
+    attributes=FileAttributes.FILE_ATTRIBUTE_DIRECTORY,
+    share=_SHARE,
+    options=CreateOptions.FILE_DIRECTORY_FILE,
+) -> bytes:
+    """SMB2 CREATE (MS-SMB2 2.2.13) opening an existing folder to list it (or, with the file
+    arguments, a file to read it): no create contexts."""
     name = share_path.encode("utf-16-le")
     fixed = _CREATE.pack(
         57,  # StructureSize (56 + 1 byte of buffer, always counted)
@@ -122,11 +140,11 @@ def create_body(share_path: str) -> bytes:
         ImpersonationLevel.Impersonation,
         0,
         0,
-        _ACCESS,
-        FileAttributes.FILE_ATTRIBUTE_DIRECTORY,
-        _SHARE,
+        access,
+        attributes,
+        share,
         CreateDisposition.FILE_OPEN,
-        CreateOptions.FILE_DIRECTORY_FILE,
+        options,
         120,  # NameOffset: 64-byte header + 56
         len(name),
         0,
@@ -264,6 +282,56 @@ class SmbLister:
     def list_dir(self, rel: str) -> list:
         self._ensure_credits()
         return self.finish(rel, self.send(rel))
+
+    # --- one small file -----------------------------------------------------------------------
+    def read_small(self, rel: str, size: int) -> bytes | None:
+        """A file of at most SMALL_READ bytes in one related compound: CREATE (reads shared
+        only, as smbclient's open for reading) + READ of one byte more than `size` + CLOSE.
+        None when the file is not the size the listing gave (it changed since): the caller
+        reads it the ordinary way, whole."""
+        self._ensure_credits()
+        length = size + 1
+        body = _READ.pack(49, 0x50, 0, length, 0, _RELATED_FILE_ID, 0, 0, 0, 0, 0, 0)
+        fields = {"length": _Value(length), "read_channel_info_length": _Value(0)}
+        create = create_body(
+            self._share_path(rel),
+            access=_FILE_ACCESS,
+            attributes=FileAttributes.FILE_ATTRIBUTE_NORMAL,
+            share=ShareAccess.FILE_SHARE_READ,
+            options=CreateOptions.FILE_NON_DIRECTORY_FILE,
+        )
+        requests = self.conn.send_compound(
+            [
+                _Packed(Commands.SMB2_CREATE, create),
+                _Packed(Commands.SMB2_READ, body, fields),
+                self._close,
+            ],
+            self.sid,
+            self.tid,
+            related=True,
+        )
+        answers, error = [], None
+        for request in requests:
+            try:
+                answers.append(self.conn.receive(request))
+            except SMBResponseException as exc:
+                error = error or exc
+                answers.append(None)
+        data = b""
+        if error is not None:
+            # Opened, then the READ at offset 0 found the end: an empty file. Anything else
+            # (locked, missing, a folder) is the first error, as smbclient raises it.
+            empty = answers[0] is not None and answers[1] is None and answers[2] is not None
+            if not (empty and error.status == NtStatus.STATUS_END_OF_FILE):
+                raise _os_error(error, self._unc(rel))
+        else:
+            read = answers[1]["data"].get_value()
+            offset, count = struct.unpack_from("<BxI", read, 2)
+            data = read[offset - _HEAD : offset - _HEAD + count]
+        end_of_file = struct.unpack_from("<Q", answers[0]["data"].get_value(), _END_OF_FILE)[0]
+        if end_of_file != size or len(data) != size:
+            return None
+        return data
 
     def _unc(self, rel: str) -> str:
         return f"{self.unc_root}\\{rel.replace('/', chr(92))}" if rel else self.unc_root

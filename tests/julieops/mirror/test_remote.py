@@ -1,5 +1,6 @@
 """SFTP against a real sshd and SMB against a real Samba, both directions."""
 
+import errno
 import os
 import unicodedata
 
@@ -166,3 +167,37 @@ def test_large_files_go_both_ways_over_smb_with_several_requests_in_flight(tmp_p
     assert same_content(src, back, resolution_ns=1000)
     assert max(sent) >= 1  # a request was sent while another was still outstanding
     assert not [p for p in (samba.share_path / "gros").rglob("*") if is_temp_name(p.name)]
+
+
+def test_small_files_are_read_over_smb_with_one_compound_and_a_changed_file_in_full(
+    tmp_path, samba
+):
+    """Files up to 1 MiB: CREATE + READ + CLOSE in one compound; a file whose size is not the
+    listed one is read the ordinary way, whole; a missing file is an OSError (ENOENT)."""
+    from julieops.mirror.endpoints import smblist
+
+    sizes = [0, 1, 1000, 2**20 - 1, 2**20, 2**20 + 1]
+    src = make_tree(samba.share_path / "petits", {"Datas": {f"f{s}": os.urandom(s) for s in sizes}})
+    used = []
+    real = smblist.SmbLister.read_small
+
+    def spy(self, rel, size):
+        used.append(rel)
+        return real(self, rel, size)
+
+    smblist.SmbLister.read_small = spy
+    try:
+        back = tmp_path / "back"
+        with smb(samba, "petits") as a, open_endpoint(str(back)) as b:
+            pulled = run_mirror(a, b, MirrorOptions(verify=True))
+            stale = b"".join(a.read_chunks("Datas/f1000", 10))  # listed at 10 bytes
+            with pytest.raises(OSError) as missing:
+                b"".join(a.read_chunks("Datas/absent", 10))
+    finally:
+        smblist.SmbLister.read_small = real
+    assert pulled.exit_code == 1 and pulled.files.copied == len(sizes), pulled.failures
+    assert same_content(src, back, resolution_ns=1000)
+    assert {f"Datas/f{s}" for s in sizes[:-1]} <= set(used)
+    assert f"Datas/f{2**20 + 1}" not in used  # larger: the pipelined reads
+    assert stale == (src / "Datas" / "f1000").read_bytes()
+    assert missing.value.errno == errno.ENOENT
