@@ -173,16 +173,37 @@ class SmbEndpoint(Endpoint):
         final = self.path(rel)
         tmp = final.rsplit("\\", 1)[0] + "\\" + temp_name(entry.name)
         try:
-            with smbclient.open_file(tmp, "wb", buffering=0, **self.kw) as fh:
-                _write_pipelined(fh.fd, chunks, on_bytes)
-                fh.fd.flush()  # what smbclient's close does after its own writes
-            if entry.mtime_ns:
-                smbclient.utime(tmp, ns=(entry.mtime_ns, entry.mtime_ns), **self.kw)
+            rest = self._store_small(rel, tmp, chunks, entry, on_bytes)
+            if rest is not None:
+                with smbclient.open_file(tmp, "wb", buffering=0, **self.kw) as fh:
+                    _write_pipelined(fh.fd, rest, on_bytes)
+                    fh.fd.flush()  # what smbclient's close does after its own writes
+                if entry.mtime_ns:
+                    smbclient.utime(tmp, ns=(entry.mtime_ns, entry.mtime_ns), **self.kw)
             smbclient.replace(tmp, final, **self.kw)
         except BaseException:
             with contextlib.suppress(OSError, SMBOSError):
                 smbclient.remove(tmp, **self.kw)
             raise
+
+    def _store_small(self, rel, tmp: str, chunks, entry: Entry, on_bytes):
+        """A file of at most SMALL_READ bytes written to its temporary name in one compound
+        (smblist.write_new): None once written; else the chunks still to write the ordinary
+        way (a larger file, or one that grew while it was read)."""
+        from .smblist import SMALL_READ
+
+        if entry.size > SMALL_READ:
+            return chunks
+        data = b"".join(chunks)
+        lister = self.lister()
+        if len(data) > min(SMALL_READ, lister.conn.max_write_size):
+            return [data]
+        parent = rel.rpartition("/")[0]
+        name = tmp.rsplit("\\", 1)[1]
+        lister.write_new(f"{parent}/{name}" if parent else name, data, entry.mtime_ns)
+        if on_bytes and data:
+            on_bytes(len(data))
+        return None
 
     def makedirs(self, rel: str) -> None:
         try:

@@ -57,6 +57,15 @@ _READ = struct.Struct("<HBBIQ16sIIIHHB")  # an SMB2 READ request (49 bytes, MS-S
 _RELATED_FILE_ID = b"\xff" * 16  # "the file the previous request of the compound opened"
 _END_OF_FILE = 48  # EndofFile's offset in an SMB2 CREATE response
 SMALL_READ = 1024 * 1024  # files up to this size are read with one compound (read_small)
+_WRITE = struct.Struct("<HHIQ16sIIHHI")  # an SMB2 WRITE request before its data (48 bytes)
+_SET_INFO = struct.Struct("<HBBIHHI16s")  # an SMB2 SET_INFO request before its buffer (32)
+_BASIC_INFO = struct.Struct("<QQQQII")  # FileBasicInformation (MS-FSCC 2.4.7)
+_FLUSH = struct.Struct("<HHI16s")  # an SMB2 FLUSH request (24)
+_WRITE_ACCESS = (
+    FilePipePrinterAccessMask.FILE_WRITE_DATA
+    | FilePipePrinterAccessMask.FILE_WRITE_ATTRIBUTES
+    | FilePipePrinterAccessMask.FILE_WRITE_EA
+)
 _FILE_ACCESS = (
     FilePipePrinterAccessMask.FILE_READ_DATA
     | FilePipePrinterAccessMask.FILE_READ_ATTRIBUTES
@@ -129,6 +138,7 @@ def create_body(
     attributes=FileAttributes.FILE_ATTRIBUTE_DIRECTORY,
     share=_SHARE,
     options=CreateOptions.FILE_DIRECTORY_FILE,
+    disposition=CreateDisposition.FILE_OPEN,
 ) -> bytes:
     """SMB2 CREATE (MS-SMB2 2.2.13) opening an existing folder to list it (or, with the file
     arguments, a file to read it): no create contexts."""
@@ -143,7 +153,7 @@ def create_body(
         access,
         attributes,
         share,
-        CreateDisposition.FILE_OPEN,
+        disposition,
         options,
         120,  # NameOffset: 64-byte header + 56
         len(name),
@@ -284,6 +294,41 @@ class SmbLister:
         return self.finish(rel, self.send(rel))
 
     # --- one small file -----------------------------------------------------------------------
+    def write_new(self, rel: str, data: bytes, mtime_ns: int) -> None:
+        """A new file (a temporary name: FILE_CREATE fails if it exists) written in one related
+        compound: CREATE + WRITE + SET_INFO (its times) + FLUSH + CLOSE. `data` fits one WRITE.
+        Raises the first error, as smbclient would; the caller removes the file then."""
+        self._ensure_credits()
+        create = create_body(
+            self._share_path(rel),
+            access=_WRITE_ACCESS,
+            attributes=FileAttributes.FILE_ATTRIBUTE_NORMAL,
+            share=0,
+            options=CreateOptions.FILE_NON_DIRECTORY_FILE,
+            disposition=CreateDisposition.FILE_CREATE,
+        )
+        messages = [_Packed(Commands.SMB2_CREATE, create)]
+        if data:
+            head = _WRITE.pack(49, _HEAD + 48, len(data), 0, _RELATED_FILE_ID, 0, 0, 0, 0, 0)
+            fields = {"length": _Value(len(data)), "write_channel_info_length": _Value(0)}
+            messages.append(_Packed(Commands.SMB2_WRITE, head + data, fields))
+        if mtime_ns:
+            when = mtime_ns // 100 + _FILETIME_EPOCH
+            basic = _BASIC_INFO.pack(0, when, when, 0, 0, 0)  # 0: left as it is
+            head = _SET_INFO.pack(33, 1, 4, len(basic), _HEAD + 32, 0, 0, _RELATED_FILE_ID)
+            messages.append(_Packed(Commands.SMB2_SET_INFO, head + basic))
+        messages.append(_Packed(Commands.SMB2_FLUSH, _FLUSH.pack(24, 0, 0, _RELATED_FILE_ID)))
+        messages.append(self._close)
+        requests = self.conn.send_compound(messages, self.sid, self.tid, related=True)
+        error = None
+        for request in requests:
+            try:
+                self.conn.receive(request)
+            except SMBResponseException as exc:
+                error = error or exc
+        if error is not None:
+            raise _os_error(error, self._unc(rel))
+
     def read_small(self, rel: str, size: int) -> bytes | None:
         """A file of at most SMALL_READ bytes in one related compound: CREATE (reads shared
         only, as smbclient's open for reading) + READ of one byte more than `size` + CLOSE.

@@ -201,3 +201,39 @@ def test_small_files_are_read_over_smb_with_one_compound_and_a_changed_file_in_f
     assert f"Datas/f{2**20 + 1}" not in used  # larger: the pipelined reads
     assert stale == (src / "Datas" / "f1000").read_bytes()
     assert missing.value.errno == errno.ENOENT
+
+
+def test_small_files_are_written_over_smb_with_one_compound_then_renamed(tmp_path, samba):
+    """Up to 1 MiB: CREATE (a new temporary name) + WRITE + SET_INFO (times) + FLUSH + CLOSE,
+    then the rename; bytes and times equal, no temporary left; an existing name is refused."""
+    from julieops.mirror.endpoints import smblist
+    from julieops.mirror.endpoints.base import is_temp_name
+
+    sizes = [0, 1, 70_000, 2**20, 2**20 + 1]
+    src = make_tree(tmp_path / "src", {"Datas": {f"f{s}": os.urandom(s) for s in sizes}})
+    for i, s in enumerate(sizes):
+        os.utime(src / "Datas" / f"f{s}", ns=(1_500_000_000_123_456_700 + i * 10**9,) * 2)
+    used = []
+    real = smblist.SmbLister.write_new
+
+    def spy(self, rel, data, mtime_ns):
+        used.append(len(data))
+        return real(self, rel, data, mtime_ns)
+
+    smblist.SmbLister.write_new = spy
+    try:
+        with open_endpoint(str(src)) as a, smb(samba, "envoi") as b:
+            pushed = run_mirror(a, b, MirrorOptions(verify=True))
+            with pytest.raises(OSError) as exists:
+                b.lister().write_new("Datas/f1", b"x", 0)
+    finally:
+        smblist.SmbLister.write_new = real
+    assert pushed.exit_code == 1 and pushed.files.copied == len(sizes), pushed.failures
+    assert same_content(src, samba.share_path / "envoi", resolution_ns=100)
+    assert set(sizes[:-1]) <= set(used)  # (and the marker, and the refused write)
+    assert 2**20 + 1 not in used  # the larger one: the pipelined writes
+    assert not [p for p in (samba.share_path / "envoi").rglob("*") if is_temp_name(p.name)]
+    assert exists.value.errno == errno.EEXIST
+    assert (samba.share_path / "envoi" / "Datas" / "f1").read_bytes() == (
+        src / "Datas" / "f1"
+    ).read_bytes()
