@@ -1,8 +1,9 @@
 """An SMB share through smbprotocol's smbclient: a file up to 1 MiB read or written with one
 related compound (smblist.read_small / write_new: open, I/O, times, close in one round trip),
 larger ones in 1 MiB requests, several outstanding per file (within the credits granted,
-PIPELINE deep), as the C client keeps its pipe full; listings through smblist (one compound per folder on the session and tree connection
-opened once, records read from the response buffer).
+PIPELINE deep), as the C client keeps its pipe full; listings through smblist (one compound
+per folder on the session and tree connection opened once, records read from the response
+buffer).
 
 A non-default port must be passed on every smbclient call (smbprotocol#318), hence `self.kw`.
 """
