@@ -6,6 +6,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.db import transaction
 
+import julieops.celery  # noqa: F401  (the configured app exists before any task is bound)
 from migrations_app import notifications
 from migrations_app.execution import runner
 

@@ -8,9 +8,10 @@ class ReadersConfig(AppConfig):
     def ready(self):
         from migrations_app import user_session
         from migrations_app.panels import add_job_panel, add_machine_panel
-        from readers import steps  # noqa: F401  (registers post.readers)
+        from migrations_app.steps.registry import add_step_module
         from readers.evaluation import latest_user_session
 
+        add_step_module("readers.steps")  # post.readers, imported with the catalogue
         user_session.set_provider(latest_user_session)
 
         add_job_panel("readers/_job_readers.html")

@@ -1,5 +1,5 @@
-"""`post.readers`, the catalogue step this app adds to phase 5 (registered from
-ReadersConfig.ready(); its place in the phase comes from the catalogue's ORDER)."""
+"""`post.readers`, the catalogue step this app adds to phase 5 (ReadersConfig.ready()
+has the registry import it with the catalogue; its place in the phase comes from the catalogue's ORDER)."""
 
 from migrations_app.steps.registry import Outcome, Step, register
 from readers.evaluation import cabinets_of, evaluate_job

@@ -14,7 +14,6 @@ from julieops.julietree.remote import RemoteTree
 from julieops.julietree.server_register import is_loopback, same_host
 from julieops.julietree.writer import WriteRefused, local_writer, remote_writer
 from julieops.remote import RemoteError, open_transport
-from julieops.remote.ssh import load_private_key
 from migrations_app.choices import Transport
 from migrations_app.models import Machine
 from migrations_app.steps.registry import StepError
@@ -96,6 +95,8 @@ def endpoint_spec(machine: Machine, relpath: str, *, on_secret=None) -> tuple[st
         url = f"sftp://{machine.address}:{machine.port or 22}{root}/{relpath}"
         kwargs = {"username": access.username, "host_key": _pinned(machine)}
         if access.pkey:
+            from julieops.remote.ssh import load_private_key  # paramiko: only for SSH
+
             kwargs["pkey"] = load_private_key(access.pkey)
         else:
             kwargs["password"] = access.password

@@ -289,7 +289,10 @@ class DataMirror(Step):
         "la destination doit finir identique à la source (fichiers en trop supprimés). Peut être "
         "lancée tôt puis relancée à la bascule : la deuxième passe ne copie que les différences. "
         "La passe finale se fait Julie fermé sur tous les postes et moteur Btrieve (w32mkde.exe) "
-        "arrêté ; un fichier verrouillé est signalé, jamais ignoré en silence."
+        "arrêté ; un fichier verrouillé est signalé, jamais ignoré en silence. La fenêtre de "
+        "bascule (page du dossier) est estimée d'après les copies préalables, en supposant que le "
+        "cabinet modifie ses données à un rythme régulier entre deux copies, nuits comprises "
+        "(l'estimation est alors plutôt longue)."
     )
     criteria = "Résumé façon robocopy ; destination vérifiée égale à la source ; source intacte."
     depends_on = ("source.locate",)

@@ -1,6 +1,12 @@
-"""The step registry: catalogue key -> step class, filled by @register in the phase modules."""
+"""The step registry: catalogue key -> step class, filled by @register in the phase modules.
 
+The phase modules (and the modules apps add with add_step_module) are imported the first time
+the registry is read, not when Django starts: a management command that needs no step (`help`,
+`mirror`, `migrate`) does not pay for the catalogue's imports (paramiko, the Windows scripts)."""
+
+import threading
 from dataclasses import dataclass, field
+from importlib import import_module
 
 from django.utils.translation import gettext_lazy as _
 
@@ -12,7 +18,77 @@ PHASES = {
     5: _("After installation"),
 }
 
-REGISTRY: dict[str, type["Step"]] = {}
+# Modules whose import registers steps, loaded with the catalogue: the phase modules first, then
+# what apps add (add_step_module) and the modules named in settings (the suite's probe steps).
+_STEP_MODULES = ["migrations_app.steps.catalogue"]
+_load_lock = threading.RLock()
+_loaded = False
+
+
+def add_step_module(name: str) -> None:
+    """Have `name` imported with the catalogue (an app's own steps, from its ready())."""
+    if _loaded:
+        import_module(name)
+    elif name not in _STEP_MODULES:
+        _STEP_MODULES.append(name)
+
+
+def load_catalogue() -> None:
+    """Import every step module once (the registry calls this on its first read)."""
+    global _loaded
+    if _loaded:
+        return
+    with _load_lock:
+        if _loaded:
+            return
+        _loaded = True  # reads made while the modules register see what is there so far
+        try:
+            from django.conf import settings
+
+            for name in [*_STEP_MODULES, *getattr(settings, "JULIEOPS_EXTRA_STEP_MODULES", [])]:
+                import_module(name)
+        except BaseException:
+            _loaded = False
+            raise
+
+
+class _Registry(dict):
+    """key -> step class; any read first loads the catalogue (register() writes without it)."""
+
+    def __getitem__(self, key):
+        load_catalogue()
+        return super().__getitem__(key)
+
+    def __contains__(self, key):
+        load_catalogue()
+        return super().__contains__(key)
+
+    def __iter__(self):
+        load_catalogue()
+        return super().__iter__()
+
+    def __len__(self):
+        load_catalogue()
+        return super().__len__()
+
+    def get(self, key, default=None):
+        load_catalogue()
+        return super().get(key, default)
+
+    def keys(self):
+        load_catalogue()
+        return super().keys()
+
+    def values(self):
+        load_catalogue()
+        return super().values()
+
+    def items(self):
+        load_catalogue()
+        return super().items()
+
+
+REGISTRY: dict[str, type["Step"]] = _Registry()
 
 # The catalogue in the order of ../shared/procedure/STEPS.md: a step's place in its phase comes
 # from here, whichever module (or app) registers it.
@@ -123,7 +199,7 @@ def _own_methods(cls) -> set[str]:
 
 
 def register(cls: type[Step]) -> type[Step]:
-    if cls.key in REGISTRY:
+    if dict.__contains__(REGISTRY, cls.key):
         raise ValueError(f"step {cls.key} registered twice")
     # Catalogue steps take their place in ORDER; tools come after them in their phase.
     if cls.in_catalogue:
@@ -131,9 +207,9 @@ def register(cls: type[Step]) -> type[Step]:
             raise ValueError(f"step {cls.key} is not in the catalogue's ORDER")
         cls.order = ORDER.index(cls.key) + 1
     else:
-        same_phase = [o for o in REGISTRY.values() if o.phase == cls.phase]
+        same_phase = [o for o in dict.values(REGISTRY) if o.phase == cls.phase]
         cls.order = 100 + sum(1 for o in same_phase if not o.in_catalogue)
-    REGISTRY[cls.key] = cls
+    dict.__setitem__(REGISTRY, cls.key, cls)
     return cls
 
 

@@ -14,7 +14,6 @@ from migrations_app.models import (
     Machine,
     Site,
 )
-from migrations_app.steps import pxdatas
 
 
 class CustomerForm(forms.ModelForm):
@@ -222,14 +221,19 @@ class JobFilterForm(forms.Form):
         self.fields["status"].choices = [("", "—"), *JobStatus.choices]
 
 
+def _pxdatas_decisions() -> list[tuple[str, str]]:
+    # Imported when a form is built: the admin imports this module at every start-up.
+    from migrations_app.steps import pxdatas
+
+    return [
+        (pxdatas.PURGE, gettext_lazy("Empty pxdatas on the new server")),
+        (pxdatas.KEEP_EXTRAS, gettext_lazy("Keep the extra files")),
+        (pxdatas.WITHDRAW, gettext_lazy("Withdraw the decision")),
+    ]
+
+
 class DecisionForm(forms.Form):
-    decision = forms.ChoiceField(
-        choices=[
-            (pxdatas.PURGE, gettext_lazy("Empty pxdatas on the new server")),
-            (pxdatas.KEEP_EXTRAS, gettext_lazy("Keep the extra files")),
-            (pxdatas.WITHDRAW, gettext_lazy("Withdraw the decision")),
-        ]
-    )
+    decision = forms.ChoiceField(choices=_pxdatas_decisions)
     reason = forms.CharField(widget=forms.Textarea, max_length=2000)
 
 

@@ -1,20 +1,70 @@
-"""An SMB share through smbprotocol's smbclient: 1 MiB I/O; listings through smblist (one
-compound per folder on the session and tree connection opened once, records read from the
-response buffer).
+"""An SMB share through smbprotocol's smbclient: a file up to 1 MiB read or written with one
+related compound (smblist.read_small / write_new: open, I/O, times, close in one round trip),
+larger ones in 1 MiB requests, several outstanding per file (within the credits granted,
+PIPELINE deep), as the C client keeps its pipe full; listings through smblist (one compound
+per folder on the session and tree connection opened once, records read from the response
+buffer).
 
 A non-default port must be passed on every smbclient call (smbprotocol#318), hence `self.kw`.
 """
 
 import contextlib
 import threading
+from collections import deque
 from pathlib import PurePosixPath
 from typing import BinaryIO
 
 import smbclient
-from smbprotocol.exceptions import SMBOSError
+from smbprotocol.exceptions import SMBException, SMBOSError
 
 from ..entry import Entry
 from .base import NETWORK_BUFFER, Endpoint, RemoteTreeWalk, temp_name
+
+PIPELINE = 4  # READ/WRITE requests of NETWORK_BUFFER outstanding per file
+CREDIT_RESERVE = 32  # credits left for the other threads' first request and the listing
+
+
+class _Pipe:
+    """Requests on one open file, answered in order: `send` while `room()`, then `next()`."""
+
+    def __init__(self, fd):
+        self.fd, self.conn = fd, fd.connection
+        self.sid = fd.tree_connect.session.session_id
+        self.tid = fd.tree_connect.tree_connect_id
+        self.pending = deque()
+
+    def room(self, charge: int) -> bool:
+        if not self.pending:
+            return True  # one request at a time always goes, as smbclient's own I/O
+        if len(self.pending) >= PIPELINE:
+            return False
+        window = self.conn.sequence_window
+        return window["high"] - window["low"] >= charge + CREDIT_RESERVE
+
+    def send(self, message, receive, extra) -> bool:
+        """False when the credits ran out between room() and now (another thread)."""
+        try:
+            request = self.conn.send(message, sid=self.sid, tid=self.tid)
+        except SMBException:
+            if not self.pending:
+                raise
+            return False
+        self.pending.append((request, receive, extra))
+        return True
+
+    def next(self):
+        request, receive, extra = self.pending.popleft()
+        return receive(request), extra
+
+    def drain(self) -> None:
+        """Wait for every answer still due (after an error: the file is then closed)."""
+        while self.pending:
+            with contextlib.suppress(Exception):
+                self.next()
+
+
+def _charge(length: int) -> int:
+    return (max(0, length - 1) // 65536) + 1
 
 
 class SmbEndpoint(Endpoint):
@@ -92,34 +142,70 @@ class SmbEndpoint(Endpoint):
         return smbclient.open_file(self.path(rel), "rb", buffering=0, share_access="r", **self.kw)
 
     def read_chunks(self, rel, size, bufsize=NETWORK_BUFFER):
-        buf = bytearray(bufsize)
-        view = memoryview(buf)
+        """The file as it was when opened (its size then): a small one in one compound
+        (smblist.read_small), a larger one with PIPELINE reads outstanding."""
+        from .smblist import SMALL_READ
+
+        if 0 <= size <= SMALL_READ and type(self).open_read is SmbEndpoint.open_read:
+            data = self.lister().read_small(rel, size)
+            if data is not None:
+                if data:
+                    yield data
+                return
         with self.open_read(rel, size) as fh:
-            while True:
-                n = fh.readinto(buf)
-                if not n:
-                    return
-                yield bytes(view[:n])
+            pipe = _Pipe(fh.fd)
+            step = min(bufsize, fh.fd.connection.max_read_size)
+            end, offset = fh.fd.end_of_file, 0
+            try:
+                while offset < end or pipe.pending:
+                    while offset < end and pipe.room(_charge(step)):
+                        length = min(step, end - offset)
+                        message, receive = fh.fd.read(offset, length, send=False)
+                        if not pipe.send(message, receive, length):
+                            break
+                        offset += length
+                    data, _ = pipe.next()
+                    if not data:
+                        return
+                    yield data
+            finally:
+                pipe.drain()
 
     def store(self, rel, chunks, entry: Entry, on_bytes=None) -> None:
         final = self.path(rel)
         tmp = final.rsplit("\\", 1)[0] + "\\" + temp_name(entry.name)
         try:
-            with smbclient.open_file(tmp, "wb", buffering=0, **self.kw) as fh:
-                for chunk in chunks:
-                    view = memoryview(chunk)
-                    while view:
-                        n = fh.write(view[:NETWORK_BUFFER])
-                        view = view[n:]
-                    if on_bytes:
-                        on_bytes(len(chunk))
-            if entry.mtime_ns:
-                smbclient.utime(tmp, ns=(entry.mtime_ns, entry.mtime_ns), **self.kw)
+            rest = self._store_small(rel, tmp, chunks, entry, on_bytes)
+            if rest is not None:
+                with smbclient.open_file(tmp, "wb", buffering=0, **self.kw) as fh:
+                    _write_pipelined(fh.fd, rest, on_bytes)
+                    fh.fd.flush()  # what smbclient's close does after its own writes
+                if entry.mtime_ns:
+                    smbclient.utime(tmp, ns=(entry.mtime_ns, entry.mtime_ns), **self.kw)
             smbclient.replace(tmp, final, **self.kw)
         except BaseException:
             with contextlib.suppress(OSError, SMBOSError):
                 smbclient.remove(tmp, **self.kw)
             raise
+
+    def _store_small(self, rel, tmp: str, chunks, entry: Entry, on_bytes):
+        """A file of at most SMALL_READ bytes written to its temporary name in one compound
+        (smblist.write_new): None once written; else the chunks still to write the ordinary
+        way (a larger file, or one that grew while it was read)."""
+        from .smblist import SMALL_READ
+
+        if entry.size > SMALL_READ:
+            return chunks
+        data = b"".join(chunks)
+        lister = self.lister()
+        if len(data) > min(SMALL_READ, lister.conn.max_write_size):
+            return [data]
+        parent = rel.rpartition("/")[0]
+        name = tmp.rsplit("\\", 1)[1]
+        lister.write_new(f"{parent}/{name}" if parent else name, data, entry.mtime_ns)
+        if on_bytes and data:
+            on_bytes(len(data))
+        return None
 
     def makedirs(self, rel: str) -> None:
         try:
@@ -140,3 +226,37 @@ class SmbEndpoint(Endpoint):
     def close(self) -> None:
         with contextlib.suppress(Exception):
             smbclient.delete_session(self.host, port=self.port)
+
+
+def _write_pipelined(fd, chunks, on_bytes=None) -> None:
+    """WRITE requests of up to NETWORK_BUFFER, PIPELINE outstanding; a short write is an
+    error (a server that accepts less than asked is out of room)."""
+    pipe = _Pipe(fd)
+    step = min(NETWORK_BUFFER, fd.connection.max_write_size)
+    offset = 0
+
+    def settle():
+        written, (length, chunk_bytes) = pipe.next()
+        if written != length:
+            raise OSError(f"SMB write: {written} of {length} bytes written")
+        if on_bytes and chunk_bytes:
+            on_bytes(chunk_bytes)
+
+    try:
+        for chunk in chunks:
+            view = memoryview(chunk)
+            while view:
+                piece = view[:step]
+                while not pipe.room(_charge(len(piece))):
+                    settle()
+                message, receive = fd.write(bytes(piece), offset=offset, send=False)
+                last = len(view) <= step
+                while not pipe.send(message, receive, (len(piece), len(chunk) if last else 0)):
+                    settle()
+                offset += len(piece)
+                view = view[len(piece) :]
+        while pipe.pending:
+            settle()
+    finally:
+        pipe.drain()
+    fd.end_of_file = max(fd.end_of_file, offset)

@@ -24,6 +24,7 @@ from smbprotocol.open import (
     CreateOptions,
     DirectoryAccessMask,
     FileAttributes,
+    FilePipePrinterAccessMask,
     ImpersonationLevel,
     Open,
     ShareAccess,
@@ -52,6 +53,24 @@ IN_FLIGHT = 32  # folders listed at once
 CREDITS_WANTED = 256
 
 _CREATE = struct.Struct("<HBBIQQIIIIIHHII")  # the fixed part of an SMB2 CREATE request (56)
+_READ = struct.Struct("<HBBIQ16sIIIHHB")  # an SMB2 READ request (49 bytes, MS-SMB2 2.2.19)
+_RELATED_FILE_ID = b"\xff" * 16  # "the file the previous request of the compound opened"
+_END_OF_FILE = 48  # EndofFile's offset in an SMB2 CREATE response
+SMALL_READ = 1024 * 1024  # files up to this size are read with one compound (read_small)
+_WRITE = struct.Struct("<HHIQ16sIIHHI")  # an SMB2 WRITE request before its data (48 bytes)
+_SET_INFO = struct.Struct("<HBBIHHI16s")  # an SMB2 SET_INFO request before its buffer (32)
+_BASIC_INFO = struct.Struct("<QQQQII")  # FileBasicInformation (MS-FSCC 2.4.7)
+_FLUSH = struct.Struct("<HHI16s")  # an SMB2 FLUSH request (24)
+_WRITE_ACCESS = (
+    FilePipePrinterAccessMask.FILE_WRITE_DATA
+    | FilePipePrinterAccessMask.FILE_WRITE_ATTRIBUTES
+    | FilePipePrinterAccessMask.FILE_WRITE_EA
+)
+_FILE_ACCESS = (
+    FilePipePrinterAccessMask.FILE_READ_DATA
+    | FilePipePrinterAccessMask.FILE_READ_ATTRIBUTES
+    | FilePipePrinterAccessMask.FILE_READ_EA
+)
 
 _ACCESS = DirectoryAccessMask.FILE_LIST_DIRECTORY | DirectoryAccessMask.FILE_READ_ATTRIBUTES
 _SHARE = ShareAccess.FILE_SHARE_READ | ShareAccess.FILE_SHARE_WRITE | ShareAccess.FILE_SHARE_DELETE
@@ -112,8 +131,17 @@ class _Value:
         return len(self.value)
 
 
-def create_body(share_path: str) -> bytes:
-    """SMB2 CREATE (MS-SMB2 2.2.13) opening a folder to list it: no create contexts."""
+def create_body(
+    share_path: str,
+    *,
+    access=_ACCESS,
+    attributes=FileAttributes.FILE_ATTRIBUTE_DIRECTORY,
+    share=_SHARE,
+    options=CreateOptions.FILE_DIRECTORY_FILE,
+    disposition=CreateDisposition.FILE_OPEN,
+) -> bytes:
+    """SMB2 CREATE (MS-SMB2 2.2.13) opening an existing folder to list it (or, with the file
+    arguments, a file to read it): no create contexts."""
     name = share_path.encode("utf-16-le")
     fixed = _CREATE.pack(
         57,  # StructureSize (56 + 1 byte of buffer, always counted)
@@ -122,11 +150,11 @@ def create_body(share_path: str) -> bytes:
         ImpersonationLevel.Impersonation,
         0,
         0,
-        _ACCESS,
-        FileAttributes.FILE_ATTRIBUTE_DIRECTORY,
-        _SHARE,
-        CreateDisposition.FILE_OPEN,
-        CreateOptions.FILE_DIRECTORY_FILE,
+        access,
+        attributes,
+        share,
+        disposition,
+        options,
         120,  # NameOffset: 64-byte header + 56
         len(name),
         0,
@@ -264,6 +292,91 @@ class SmbLister:
     def list_dir(self, rel: str) -> list:
         self._ensure_credits()
         return self.finish(rel, self.send(rel))
+
+    # --- one small file -----------------------------------------------------------------------
+    def write_new(self, rel: str, data: bytes, mtime_ns: int) -> None:
+        """A new file (a temporary name: FILE_CREATE fails if it exists) written in one related
+        compound: CREATE + WRITE + SET_INFO (its times) + FLUSH + CLOSE. `data` fits one WRITE.
+        Raises the first error, as smbclient would; the caller removes the file then."""
+        self._ensure_credits()
+        create = create_body(
+            self._share_path(rel),
+            access=_WRITE_ACCESS,
+            attributes=FileAttributes.FILE_ATTRIBUTE_NORMAL,
+            share=0,
+            options=CreateOptions.FILE_NON_DIRECTORY_FILE,
+            disposition=CreateDisposition.FILE_CREATE,
+        )
+        messages = [_Packed(Commands.SMB2_CREATE, create)]
+        if data:
+            head = _WRITE.pack(49, _HEAD + 48, len(data), 0, _RELATED_FILE_ID, 0, 0, 0, 0, 0)
+            fields = {"length": _Value(len(data)), "write_channel_info_length": _Value(0)}
+            messages.append(_Packed(Commands.SMB2_WRITE, head + data, fields))
+        if mtime_ns:
+            when = mtime_ns // 100 + _FILETIME_EPOCH
+            basic = _BASIC_INFO.pack(0, when, when, 0, 0, 0)  # 0: left as it is
+            head = _SET_INFO.pack(33, 1, 4, len(basic), _HEAD + 32, 0, 0, _RELATED_FILE_ID)
+            messages.append(_Packed(Commands.SMB2_SET_INFO, head + basic))
+        messages.append(_Packed(Commands.SMB2_FLUSH, _FLUSH.pack(24, 0, 0, _RELATED_FILE_ID)))
+        messages.append(self._close)
+        requests = self.conn.send_compound(messages, self.sid, self.tid, related=True)
+        error = None
+        for request in requests:
+            try:
+                self.conn.receive(request)
+            except SMBResponseException as exc:
+                error = error or exc
+        if error is not None:
+            raise _os_error(error, self._unc(rel))
+
+    def read_small(self, rel: str, size: int) -> bytes | None:
+        """A file of at most SMALL_READ bytes in one related compound: CREATE (reads shared
+        only, as smbclient's open for reading) + READ of one byte more than `size` + CLOSE.
+        None when the file is not the size the listing gave (it changed since): the caller
+        reads it the ordinary way, whole."""
+        self._ensure_credits()
+        length = size + 1
+        body = _READ.pack(49, 0x50, 0, length, 0, _RELATED_FILE_ID, 0, 0, 0, 0, 0, 0)
+        fields = {"length": _Value(length), "read_channel_info_length": _Value(0)}
+        create = create_body(
+            self._share_path(rel),
+            access=_FILE_ACCESS,
+            attributes=FileAttributes.FILE_ATTRIBUTE_NORMAL,
+            share=ShareAccess.FILE_SHARE_READ,
+            options=CreateOptions.FILE_NON_DIRECTORY_FILE,
+        )
+        requests = self.conn.send_compound(
+            [
+                _Packed(Commands.SMB2_CREATE, create),
+                _Packed(Commands.SMB2_READ, body, fields),
+                self._close,
+            ],
+            self.sid,
+            self.tid,
+            related=True,
+        )
+        answers, error = [], None
+        for request in requests:
+            try:
+                answers.append(self.conn.receive(request))
+            except SMBResponseException as exc:
+                error = error or exc
+                answers.append(None)
+        data = b""
+        if error is not None:
+            # Opened, then the READ at offset 0 found the end: an empty file. Anything else
+            # (locked, missing, a folder) is the first error, as smbclient raises it.
+            empty = answers[0] is not None and answers[1] is None and answers[2] is not None
+            if not (empty and error.status == NtStatus.STATUS_END_OF_FILE):
+                raise _os_error(error, self._unc(rel))
+        else:
+            read = answers[1]["data"].get_value()
+            offset, count = struct.unpack_from("<BxI", read, 2)
+            data = read[offset - _HEAD : offset - _HEAD + count]
+        end_of_file = struct.unpack_from("<Q", answers[0]["data"].get_value(), _END_OF_FILE)[0]
+        if end_of_file != size or len(data) != size:
+            return None
+        return data
 
     def _unc(self, rel: str) -> str:
         return f"{self.unc_root}\\{rel.replace('/', chr(92))}" if rel else self.unc_root

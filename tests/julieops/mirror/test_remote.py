@@ -1,5 +1,6 @@
 """SFTP against a real sshd and SMB against a real Samba, both directions."""
 
+import errno
 import os
 import unicodedata
 
@@ -133,3 +134,106 @@ def test_it_refuses_an_smb_drive_root_and_a_foreign_share_folder(tmp_path, samba
     ):
         refused = run_mirror(a, b, MirrorOptions())
     assert refused.exit_code == 16 and "racine" in refused.fatal
+
+
+def test_large_files_go_both_ways_over_smb_with_several_requests_in_flight(tmp_path, samba):
+    """Files of several MiB (not a multiple of the 1 MiB request) pushed and pulled with
+    PIPELINE requests outstanding: bytes equal, the temp name gone, progress counted once."""
+    from julieops.mirror.endpoints import smb as smb_module
+    from julieops.mirror.endpoints.base import is_temp_name
+
+    sizes = {"big.dat": 5 * 2**20 + 12345, "exact.dat": 3 * 2**20, "one.dat": 1, "vide.dat": 0}
+    src = make_tree(tmp_path / "src", {"Datas": {n: os.urandom(s) for n, s in sizes.items()}})
+    sent = []
+    real_send = smb_module._Pipe.send
+
+    def counting_send(self, message, receive, extra):
+        sent.append(len(self.pending))
+        return real_send(self, message, receive, extra)
+
+    smb_module._Pipe.send = counting_send
+    try:
+        with open_endpoint(str(src)) as a, smb(samba, "gros") as b:
+            pushed = run_mirror(a, b, MirrorOptions(verify=True))
+        back = tmp_path / "back"
+        with smb(samba, "gros") as a, open_endpoint(str(back)) as b:
+            pulled = run_mirror(a, b, MirrorOptions(verify=True))
+    finally:
+        smb_module._Pipe.send = real_send
+    assert pushed.exit_code == 1 and pushed.files.copied == 4, pushed.failures
+    assert pulled.exit_code == 1 and pulled.files.copied == 4, pulled.failures
+    assert pushed.bytes.copied == pulled.bytes.copied == sum(sizes.values())
+    assert same_content(src, samba.share_path / "gros", resolution_ns=1000)
+    assert same_content(src, back, resolution_ns=1000)
+    assert max(sent) >= 1  # a request was sent while another was still outstanding
+    assert not [p for p in (samba.share_path / "gros").rglob("*") if is_temp_name(p.name)]
+
+
+def test_small_files_are_read_over_smb_with_one_compound_and_a_changed_file_in_full(
+    tmp_path, samba
+):
+    """Files up to 1 MiB: CREATE + READ + CLOSE in one compound; a file whose size is not the
+    listed one is read the ordinary way, whole; a missing file is an OSError (ENOENT)."""
+    from julieops.mirror.endpoints import smblist
+
+    sizes = [0, 1, 1000, 2**20 - 1, 2**20, 2**20 + 1]
+    src = make_tree(samba.share_path / "petits", {"Datas": {f"f{s}": os.urandom(s) for s in sizes}})
+    used = []
+    real = smblist.SmbLister.read_small
+
+    def spy(self, rel, size):
+        used.append(rel)
+        return real(self, rel, size)
+
+    smblist.SmbLister.read_small = spy
+    try:
+        back = tmp_path / "back"
+        with smb(samba, "petits") as a, open_endpoint(str(back)) as b:
+            pulled = run_mirror(a, b, MirrorOptions(verify=True))
+            stale = b"".join(a.read_chunks("Datas/f1000", 10))  # listed at 10 bytes
+            with pytest.raises(OSError) as missing:
+                b"".join(a.read_chunks("Datas/absent", 10))
+    finally:
+        smblist.SmbLister.read_small = real
+    assert pulled.exit_code == 1 and pulled.files.copied == len(sizes), pulled.failures
+    assert same_content(src, back, resolution_ns=1000)
+    assert {f"Datas/f{s}" for s in sizes[:-1]} <= set(used)
+    assert f"Datas/f{2**20 + 1}" not in used  # larger: the pipelined reads
+    assert stale == (src / "Datas" / "f1000").read_bytes()
+    assert missing.value.errno == errno.ENOENT
+
+
+def test_small_files_are_written_over_smb_with_one_compound_then_renamed(tmp_path, samba):
+    """Up to 1 MiB: CREATE (a new temporary name) + WRITE + SET_INFO (times) + FLUSH + CLOSE,
+    then the rename; bytes and times equal, no temporary left; an existing name is refused."""
+    from julieops.mirror.endpoints import smblist
+    from julieops.mirror.endpoints.base import is_temp_name
+
+    sizes = [0, 1, 70_000, 2**20, 2**20 + 1]
+    src = make_tree(tmp_path / "src", {"Datas": {f"f{s}": os.urandom(s) for s in sizes}})
+    for i, s in enumerate(sizes):
+        os.utime(src / "Datas" / f"f{s}", ns=(1_500_000_000_123_456_700 + i * 10**9,) * 2)
+    used = []
+    real = smblist.SmbLister.write_new
+
+    def spy(self, rel, data, mtime_ns):
+        used.append(len(data))
+        return real(self, rel, data, mtime_ns)
+
+    smblist.SmbLister.write_new = spy
+    try:
+        with open_endpoint(str(src)) as a, smb(samba, "envoi") as b:
+            pushed = run_mirror(a, b, MirrorOptions(verify=True))
+            with pytest.raises(OSError) as exists:
+                b.lister().write_new("Datas/f1", b"x", 0)
+    finally:
+        smblist.SmbLister.write_new = real
+    assert pushed.exit_code == 1 and pushed.files.copied == len(sizes), pushed.failures
+    assert same_content(src, samba.share_path / "envoi", resolution_ns=100)
+    assert set(sizes[:-1]) <= set(used)  # (and the marker, and the refused write)
+    assert 2**20 + 1 not in used  # the larger one: the pipelined writes
+    assert not [p for p in (samba.share_path / "envoi").rglob("*") if is_temp_name(p.name)]
+    assert exists.value.errno == errno.EEXIST
+    assert (samba.share_path / "envoi" / "Datas" / "f1").read_bytes() == (
+        src / "Datas" / "f1"
+    ).read_bytes()
