@@ -26,6 +26,11 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 DEBUG = env_bool("DEBUG")
+# The embedded default, as a fresh clone runs it: no database named and DEBUG not chosen.
+# Its local and read-only commands (`manage.py steps`, `mirror`, `demo`...) then use the
+# secrets generated under var/, as DEBUG does; a production shape (DATABASE_URL set, or
+# DEBUG=0 said explicitly) still refuses to start without its own secrets.
+EMBEDDED = not os.environ.get("DATABASE_URL") and not os.environ.get("DEBUG")
 
 
 def _dev_secret(name: str) -> str:
@@ -50,11 +55,11 @@ def required_secret(name: str) -> str:
     value = os.environ.get(name, "")
     if value:
         return value
-    if DEBUG:
+    if DEBUG or EMBEDDED:
         return _dev_secret(name)
     raise ImproperlyConfigured(
-        f"{name} is not set. JulieOps refuses to start without it when DEBUG is off; "
-        f"see README.md, 'Configuration'."
+        f"{name} n'est pas défini : JulieOps refuse de démarrer sans lui en production "
+        f"(DATABASE_URL donné ou DEBUG=0) ; voir README.md, « Configuration »."
     )
 
 
