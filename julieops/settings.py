@@ -245,10 +245,17 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # A Redis restart must not stop a running copy: the run is claimed and heartbeats in the
 # database, so it finishes; explicit because Celery means to change this default.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# The reaper has its own queue, consumed by a worker of its own (docker-compose's `reaper`,
+# run-embedded.sh's second worker): a long copy holding every slot of `default` never delays
+# it. A pass not taken before the next one is due expires instead of piling up.
+JULIEOPS_REAPER_QUEUE = os.environ.get("JULIEOPS_REAPER_QUEUE", "reaper")
+JULIEOPS_REAPER_INTERVAL = float(os.environ.get("JULIEOPS_REAPER_INTERVAL", "15"))
+CELERY_TASK_ROUTES = {"migrations_app.tasks.reap_runs": {"queue": JULIEOPS_REAPER_QUEUE}}
 CELERY_BEAT_SCHEDULE = {
     "reap-runs": {
         "task": "migrations_app.tasks.reap_runs",
-        "schedule": float(os.environ.get("JULIEOPS_REAPER_INTERVAL", "15")),
+        "schedule": JULIEOPS_REAPER_INTERVAL,
+        "options": {"queue": JULIEOPS_REAPER_QUEUE, "expires": JULIEOPS_REAPER_INTERVAL},
     },
 }
 
@@ -256,6 +263,14 @@ CELERY_BEAT_SCHEDULE = {
 JULIEOPS_HEARTBEAT_INTERVAL = float(os.environ.get("JULIEOPS_HEARTBEAT_INTERVAL", "5"))
 JULIEOPS_HEARTBEAT_TIMEOUT = float(os.environ.get("JULIEOPS_HEARTBEAT_TIMEOUT", "45"))
 JULIEOPS_QUEUED_RESEND_AFTER = float(os.environ.get("JULIEOPS_QUEUED_RESEND_AFTER", "120"))
+# The pages warn: a run queued this long while no live worker serves its queue; a running
+# run whose progress and log have not moved this long (heartbeat alive: stalled); a reaper
+# whose last pass is this old (no beat, or no worker on its queue).
+JULIEOPS_QUEUED_WARN_AFTER = float(os.environ.get("JULIEOPS_QUEUED_WARN_AFTER", "60"))
+JULIEOPS_STALLED_AFTER = float(os.environ.get("JULIEOPS_STALLED_AFTER", "600"))
+JULIEOPS_REAPER_MISSING_AFTER = float(
+    os.environ.get("JULIEOPS_REAPER_MISSING_AFTER", str(max(60.0, 4 * JULIEOPS_REAPER_INTERVAL)))
+)
 JULIEOPS_LOG_FLUSH_SECONDS = float(os.environ.get("JULIEOPS_LOG_FLUSH_SECONDS", "0.25"))
 JULIEOPS_LOG_FLUSH_LINES = int(os.environ.get("JULIEOPS_LOG_FLUSH_LINES", "500"))
 

@@ -66,3 +66,20 @@ class ProbeSecret(Step):
         ctx.add_secret(credential.secret)
         ctx.log.info(f"connexion avec {credential.username} / {credential.secret}")
         return Outcome("passed", "ok")
+
+
+@register
+class ProbeHang(Step):
+    """Blocks for `probe_hang` seconds without a log line, progress or cancel check: a read
+    that never returns (the heartbeat, on the flusher's thread, goes on)."""
+
+    key = "probe.hang"
+    phase = 9
+    kind = "auto"
+    title = "Sonde : lecture bloquée"
+    in_catalogue = False
+
+    def run(self, ctx):
+        ctx.log.info("lecture…")
+        time.sleep(float(ctx.job.options.get("probe_hang", 3600)))
+        return Outcome("passed", "lecture terminée")
