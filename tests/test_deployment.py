@@ -25,9 +25,12 @@ def settings_variables() -> set[str]:
 
 def test_it_declares_the_services_of_the_design():
     services = compose()["services"]
-    assert set(services) == {"postgres", "redis", "web", "worker", "beat"}
+    assert set(services) == {"postgres", "redis", "web", "worker", "reaper", "beat"}
     assert "gunicorn" in services["web"]["command"]
     assert "worker" in services["worker"]["command"] and "beat" in services["beat"]["command"]
+    # The reaper's queue has a worker of its own, never behind the steps' copies.
+    assert "-Q reaper" in services["reaper"]["command"]
+    assert "reaper" not in services["worker"]["command"]
 
 
 def test_it_passes_only_variables_that_the_settings_read():
@@ -44,6 +47,7 @@ def test_it_gives_workers_and_beat_the_same_settings_as_the_web():
     services = compose()["services"]
     assert services["worker"]["environment"] == services["web"]["environment"]
     assert services["beat"]["environment"] == services["web"]["environment"]
+    assert services["reaper"]["environment"] == services["web"]["environment"]
 
 
 def _start(env_overrides: dict) -> subprocess.CompletedProcess:
