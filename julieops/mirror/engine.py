@@ -467,6 +467,16 @@ class _Run:
             )
         except (OSError, ValueError):
             return reported
+        stop_watch = threading.Event()
+
+        def watch_cancel():  # a cancel (or a full disk) stops the helper within 0.2 s
+            while not stop_watch.wait(0.2):
+                if self.is_cancelled():
+                    if proc.poll() is None:
+                        proc.terminate()  # it removes the temporary file it was writing
+                    return
+
+        threading.Thread(target=watch_cancel, name="mirror-helper-cancel", daemon=True).start()
         try:
             proc.stdin.write(payload)
             proc.stdin.close()
@@ -483,6 +493,8 @@ class _Run:
                         self.log("warning", "retry", rel, extra=text)
                     with self.lock:
                         self.summary.wait_seconds += len(retried) * options.retry_wait
+                    if error and any(t in error.lower() for t in NO_ROOM_TEXTS):
+                        self.halt_no_room(error)
                     record(c, error)
                     reported.add(rel)
                     if tracker:
@@ -490,6 +502,7 @@ class _Run:
         except OSError:
             pass  # a broken pipe: what was not reported is copied here
         finally:
+            stop_watch.set()
             if proc.poll() is None and self.cancelled:
                 proc.terminate()  # it removes the temporary file it was writing
             proc.stdout.close()
