@@ -26,6 +26,11 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 DEBUG = env_bool("DEBUG")
+# The embedded default, as a fresh clone runs it: no database named and DEBUG not chosen.
+# Its local and read-only commands (`manage.py steps`, `mirror`, `demo`...) then use the
+# secrets generated under var/, as DEBUG does; a production shape (DATABASE_URL set, or
+# DEBUG=0 said explicitly) still refuses to start without its own secrets.
+EMBEDDED = not os.environ.get("DATABASE_URL") and not os.environ.get("DEBUG")
 
 
 def _dev_secret(name: str) -> str:
@@ -50,11 +55,11 @@ def required_secret(name: str) -> str:
     value = os.environ.get(name, "")
     if value:
         return value
-    if DEBUG:
+    if DEBUG or EMBEDDED:
         return _dev_secret(name)
     raise ImproperlyConfigured(
-        f"{name} is not set. JulieOps refuses to start without it when DEBUG is off; "
-        f"see README.md, 'Configuration'."
+        f"{name} n'est pas défini : JulieOps refuse de démarrer sans lui en production "
+        f"(DATABASE_URL donné ou DEBUG=0) ; voir README.md, « Configuration »."
     )
 
 
@@ -240,10 +245,17 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # A Redis restart must not stop a running copy: the run is claimed and heartbeats in the
 # database, so it finishes; explicit because Celery means to change this default.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# The reaper has its own queue, consumed by a worker of its own (docker-compose's `reaper`,
+# run-embedded.sh's second worker): a long copy holding every slot of `default` never delays
+# it. A pass not taken before the next one is due expires instead of piling up.
+JULIEOPS_REAPER_QUEUE = os.environ.get("JULIEOPS_REAPER_QUEUE", "reaper")
+JULIEOPS_REAPER_INTERVAL = float(os.environ.get("JULIEOPS_REAPER_INTERVAL", "15"))
+CELERY_TASK_ROUTES = {"migrations_app.tasks.reap_runs": {"queue": JULIEOPS_REAPER_QUEUE}}
 CELERY_BEAT_SCHEDULE = {
     "reap-runs": {
         "task": "migrations_app.tasks.reap_runs",
-        "schedule": float(os.environ.get("JULIEOPS_REAPER_INTERVAL", "15")),
+        "schedule": JULIEOPS_REAPER_INTERVAL,
+        "options": {"queue": JULIEOPS_REAPER_QUEUE, "expires": JULIEOPS_REAPER_INTERVAL},
     },
 }
 
@@ -251,6 +263,14 @@ CELERY_BEAT_SCHEDULE = {
 JULIEOPS_HEARTBEAT_INTERVAL = float(os.environ.get("JULIEOPS_HEARTBEAT_INTERVAL", "5"))
 JULIEOPS_HEARTBEAT_TIMEOUT = float(os.environ.get("JULIEOPS_HEARTBEAT_TIMEOUT", "45"))
 JULIEOPS_QUEUED_RESEND_AFTER = float(os.environ.get("JULIEOPS_QUEUED_RESEND_AFTER", "120"))
+# The pages warn: a run queued this long while no live worker serves its queue; a running
+# run whose progress and log have not moved this long (heartbeat alive: stalled); a reaper
+# whose last pass is this old (no beat, or no worker on its queue).
+JULIEOPS_QUEUED_WARN_AFTER = float(os.environ.get("JULIEOPS_QUEUED_WARN_AFTER", "60"))
+JULIEOPS_STALLED_AFTER = float(os.environ.get("JULIEOPS_STALLED_AFTER", "600"))
+JULIEOPS_REAPER_MISSING_AFTER = float(
+    os.environ.get("JULIEOPS_REAPER_MISSING_AFTER", str(max(60.0, 4 * JULIEOPS_REAPER_INTERVAL)))
+)
 JULIEOPS_LOG_FLUSH_SECONDS = float(os.environ.get("JULIEOPS_LOG_FLUSH_SECONDS", "0.25"))
 JULIEOPS_LOG_FLUSH_LINES = int(os.environ.get("JULIEOPS_LOG_FLUSH_LINES", "500"))
 

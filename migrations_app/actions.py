@@ -88,6 +88,40 @@ def cancel_run(run: StepRun, user, *, reason: str = "") -> StepRun:
     return run
 
 
+def mark_lost(run: StepRun, user, *, reason: str) -> StepRun:
+    """A supervisor ends a run whose worker still answers but which no longer moves (a
+    stalled read) or whose heartbeat stopped: lost, hence retryable, audited with why."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    from migrations_app.execution.runner import lose
+
+    reason = _required(reason, _("A note is required to mark a run lost."))
+    if not user.has_perm("migrations_app.approve_step"):
+        raise ActionRefused(_("Only a supervisor can mark a run lost."), 403)
+    run = StepRun.objects.select_related("step__job").get(pk=run.pk)
+    dead = (run.signal_age or 0) >= settings.JULIEOPS_HEARTBEAT_TIMEOUT
+    if run.status != RunStatus.RUNNING or not (run.stalled or dead):
+        raise ActionRefused(
+            _("Only a stalled run, or one whose worker is silent, can be marked lost.")
+        )
+    now = timezone.now()
+    who = user.get_username()
+    lose(
+        run,
+        now + timedelta(seconds=1),
+        now=now,
+        error=f"Marquée perdue par {who} : {reason}"[:1000],
+        line=f"Exécution marquée perdue par {who} (plus de progression depuis "
+        f"{run.still_for} s) : {reason}. Relancez l'étape.",
+        actor=user,
+        reason=reason,
+    )
+    run.refresh_from_db()
+    return run
+
+
 def tick_step(step: JobStep, user, note: str) -> JobStep:
     """Mark a step done by hand. Any non-approval step can be ticked, with a note."""
     note = _required(note, _("A note is required to tick a step by hand."))

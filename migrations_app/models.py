@@ -347,6 +347,8 @@ class StepRun(models.Model):
     progress_label = models.CharField(max_length=500, blank=True)
     eta_seconds = models.IntegerField(null=True, blank=True)
     last_seq = models.PositiveIntegerField(default=0)
+    # When its progress or its log last moved (the heartbeat alone says the worker lives).
+    progress_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -358,6 +360,34 @@ class StepRun(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in RunStatus.active()
+
+    @property
+    def signal_age(self) -> int | None:
+        """Seconds since the worker's last heartbeat, while the run is running."""
+        if self.status != "running" or self.heartbeat_at is None:
+            return None
+        return max(0, int((timezone.now() - self.heartbeat_at).total_seconds()))
+
+    @property
+    def still_for(self) -> int | None:
+        """Seconds since its progress or log last moved, while the run is running."""
+        moved = self.progress_at or self.started_at
+        if self.status != "running" or moved is None:
+            return None
+        return max(0, int((timezone.now() - moved).total_seconds()))
+
+    @property
+    def stalled(self) -> bool:
+        """Running, heartbeat alive, but nothing moved for JULIEOPS_STALLED_AFTER."""
+        still = self.still_for
+        return still is not None and still >= settings.JULIEOPS_STALLED_AFTER
+
+    @property
+    def waiting_for(self) -> int | None:
+        """Seconds since the run was asked for, while it is queued."""
+        if self.status != "queued" or self.created_at is None:
+            return None
+        return max(0, int((timezone.now() - self.created_at).total_seconds()))
 
     @property
     def percent(self) -> int | None:
@@ -540,3 +570,16 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.event} (job {self.job_id})"
+
+
+class Beacon(models.Model):
+    """The last sign of life of a background duty (the reaper writes « reaper » at each
+    pass) and what it saw then (the queues live workers consume), for the pages to warn
+    when it stopped."""
+
+    name = models.CharField(max_length=50, unique=True)
+    at = models.DateTimeField()
+    data = models.JSONField(default=dict, blank=True)
+
+    def __str__(self):
+        return f"{self.name} at {self.at}"

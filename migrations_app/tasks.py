@@ -8,7 +8,7 @@ from django.db import transaction
 
 import julieops.celery  # noqa: F401  (the configured app exists before any task is bound)
 from migrations_app import notifications
-from migrations_app.execution import runner
+from migrations_app.execution import runner, watch
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +20,9 @@ def run_step(run_id: int) -> str | None:
 
 @shared_task(ignore_result=True)
 def reap_runs() -> dict:
+    """On its own queue and schedule (settings.CELERY_BEAT_SCHEDULE); its pass is recorded
+    first, so the pages can say when it stopped running."""
+    watch.record_reaper_pass()
     outcome = runner.reap()
     for run_id, queue in outcome["resend"]:
         logger.warning("run %s still queued: sending it again to %s", run_id, queue)

@@ -1,5 +1,6 @@
 """run_mirror: plan, copy in parallel, delete extras last, fix directory times, verify."""
 
+import errno
 import json
 import threading
 import time
@@ -38,6 +39,32 @@ TAGS = {
     "listing": ("ERROR listing", "ÉCHEC lecture du dossier"),
     "cancel": ("Cancelled", "Annulé"),
 }
+
+
+# A destination that cannot take more bytes (full, read-only, over quota) fails the whole run
+# at once: retrying each file, then the next, only wastes hours before the same verdict.
+NO_ROOM_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EDQUOT}
+NO_ROOM_TEXTS = ("no space left on device", "read-only file system", "disk quota exceeded")
+
+
+def no_room(exc: BaseException) -> bool:
+    if isinstance(exc, OSError) and exc.errno in NO_ROOM_ERRNOS:
+        return True
+    return any(text in str(exc).lower() for text in NO_ROOM_TEXTS)
+
+
+def size_text(n: int) -> str:
+    """French units, one decimal: "30,0 Mo", "1,4 Go", "512 o"."""
+    for unit, factor in (("To", 1 << 40), ("Go", 1 << 30), ("Mo", 1 << 20), ("Ko", 1 << 10)):
+        if abs(n) >= factor:
+            return f"{n / factor:.1f} {unit}".replace(".", ",")
+    return f"{n} o"
+
+
+def disk_full_text(dest, free: int | None, needed: int, detail: str = "") -> str:
+    free_text = "espace libre inconnu" if free is None else f"{size_text(free)} libres"
+    text = f"disque plein sur {dest} : {free_text}, {size_text(needed)} nécessaires"
+    return f"{text} ({detail})" if detail else text
 
 
 class MirrorOptions(Record):
@@ -169,6 +196,7 @@ class _Run:
         self.lock = threading.Lock()
         self.touched: set[str] = set()  # destination dirs whose content changed
         self.cancelled = False
+        self.needed_bytes = 0
 
     # --- helpers ------------------------------------------------------------------------------
     def log(self, level: str, tag: str, path: str, size: int | None = None, extra: str = ""):
@@ -193,6 +221,9 @@ class _Run:
                 return None
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"
+                if no_room(exc):
+                    self.halt_no_room(error)
+                    return error
                 if attempt == self.options.retries or self.is_cancelled():
                     return error
                 self.log("warning", "retry", rel, extra=error)
@@ -204,6 +235,19 @@ class _Run:
                 with self.lock:
                     self.summary.wait_seconds += time.monotonic() - started
         return None
+
+    def halt_no_room(self, error: str) -> None:
+        """Stop every copy (as a cancel does: deletions and verification skipped, files not
+        attempted counted failed), with the destination's free and needed space."""
+        with self.lock:
+            if self.summary.fatal:
+                return
+            self.summary.fatal = disk_full_text(
+                self.dest, self.dest.free_space(), self.needed_bytes, error
+            )
+            self.cancelled = True
+        if self.log_cb:
+            self.log_cb("error", self.summary.fatal)
 
     def touch(self, rel: str):
         with self.lock:
@@ -232,6 +276,13 @@ class _Run:
             self.log("info", "link", rel)
         s.links = sorted(plan.links)
         self.count_plan(plan, dest_existed)
+        # Checked before copying: every byte to copy (a replaced file's old version stays
+        # until its new one is renamed in place, so this errs on the safe side).
+        self.needed_bytes = sum(c.entry.size for c in plan.copies)
+        if not self.options.dry_run and self.needed_bytes:
+            free = self.dest.free_space()
+            if free is not None and free < self.needed_bytes:
+                return self.fatal(disk_full_text(self.dest, free, self.needed_bytes))
         if not self.options.dry_run:
             if not dest_existed:
                 self.dest.makedirs("")
@@ -416,6 +467,16 @@ class _Run:
             )
         except (OSError, ValueError):
             return reported
+        stop_watch = threading.Event()
+
+        def watch_cancel():  # a cancel (or a full disk) stops the helper within 0.2 s
+            while not stop_watch.wait(0.2):
+                if self.is_cancelled():
+                    if proc.poll() is None:
+                        proc.terminate()  # it removes the temporary file it was writing
+                    return
+
+        threading.Thread(target=watch_cancel, name="mirror-helper-cancel", daemon=True).start()
         try:
             proc.stdin.write(payload)
             proc.stdin.close()
@@ -432,6 +493,8 @@ class _Run:
                         self.log("warning", "retry", rel, extra=text)
                     with self.lock:
                         self.summary.wait_seconds += len(retried) * options.retry_wait
+                    if error and any(t in error.lower() for t in NO_ROOM_TEXTS):
+                        self.halt_no_room(error)
                     record(c, error)
                     reported.add(rel)
                     if tracker:
@@ -439,6 +502,7 @@ class _Run:
         except OSError:
             pass  # a broken pipe: what was not reported is copied here
         finally:
+            stop_watch.set()
             if proc.poll() is None and self.cancelled:
                 proc.terminate()  # it removes the temporary file it was writing
             proc.stdout.close()

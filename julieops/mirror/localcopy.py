@@ -90,6 +90,10 @@ def copy_file(src: str, final: str, tmp: str, mtime_ns: int, mode: int, on_bytes
         os.close(src_fd)
 
 
+# Full, read-only, over quota: no retry helps; the engine ends the run (engine.no_room).
+NO_ROOM = {errno.ENOSPC, errno.EROFS, errno.EDQUOT}
+
+
 def _stop(signum, frame):
     raise SystemExit(1)  # unwinds through write_temp, which removes its temporary file
 
@@ -113,10 +117,15 @@ def main() -> int:
                 break
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"
+                no_room = isinstance(exc, OSError) and exc.errno in NO_ROOM
+                if no_room:
+                    break
                 if attempt < retries:
                     retried.append(error)
                     time.sleep(wait)
         done.append((rel, error, retried))
+        if error and no_room:  # the destination takes nothing more: report and stop
+            break
         if len(done) >= REPORT_EVERY:
             marshal.dump(done, out)
             out.flush()

@@ -15,6 +15,8 @@ from migrations_app.models import LogLine, StepRun
 
 logger = logging.getLogger(__name__)
 
+MAX_BACKOFF = 10.0  # seconds between two flush attempts while the database is down
+
 
 class StepLogger:
     """Buffers log lines; the flusher writes them in batches with a gap-free per-run seq."""
@@ -132,6 +134,7 @@ class Flusher(threading.Thread):
         self.progress = progress
         self.stop_event = threading.Event()
         self.cancel_event = threading.Event()
+        self.failures = 0
 
     def run(self):
         last_beat = 0.0
@@ -139,27 +142,55 @@ class Flusher(threading.Thread):
             while not self.stop_event.is_set():
                 self.log._full.wait(settings.JULIEOPS_LOG_FLUSH_SECONDS)
                 beat = time.monotonic() - last_beat >= settings.JULIEOPS_HEARTBEAT_INTERVAL
-                self._tick(force_beat=beat)
-                if beat:
-                    last_beat = time.monotonic()
+                if self._tick(force_beat=beat):
+                    if beat:
+                        last_beat = time.monotonic()
+                    self.failures = 0
+                else:
+                    self._back_off()
         finally:
             connection.close()
 
-    def _tick(self, force_beat: bool) -> None:
+    def _back_off(self) -> None:
+        """The database refused a write (a restart): wait longer at each failure (0.5 s up
+        to 10 s), one log line per failure instead of a traceback every 250 ms; the lines
+        stay pending and go out with the next write that succeeds."""
+        self.failures += 1
+        wait = min(MAX_BACKOFF, 0.5 * 2 ** (self.failures - 1))
+        self.stop_event.wait(wait)
+
+    def _tick(self, force_beat: bool) -> bool:
+        fields: dict = {}
         try:
-            self.log.flush()
+            written = self.log.flush()
             fields = self.progress.take()
+            now = timezone.now()
+            if written or fields:
+                fields["progress_at"] = now
             if force_beat or fields:
-                fields["heartbeat_at"] = timezone.now()
+                fields["heartbeat_at"] = now
                 StepRun.objects.filter(pk=self.run_id).update(**fields)
             if (
                 force_beat
                 and StepRun.objects.filter(pk=self.run_id, cancel_requested=True).exists()
             ):
                 self.cancel_event.set()
-        except Exception:
-            logger.exception("run %s: flush failed, will retry", self.run_id)
+            return True
+        except Exception as exc:
+            if fields:  # written again with the next tick
+                self.progress.dirty = True
+            if self.failures == 0:
+                logger.exception(
+                    "run %s: flush failed, will retry with a growing wait", self.run_id
+                )
+            else:
+                logger.warning(
+                    "run %s: flush failed again (%s: %s), try %s",
+                    self.run_id, type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "",
+                    self.failures + 1,
+                )  # fmt: skip
             close_old_connections()
+            return False
 
     def stop(self) -> None:
         self.stop_event.set()

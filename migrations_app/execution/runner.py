@@ -39,7 +39,11 @@ def execute(run_id: int, worker: str | None = None) -> str | None:
     if not claim(run_id, worker):
         logger.info("run %s: nothing to claim (already taken or cancelled)", run_id)
         return None
-    run = StepRun.objects.select_related("step__job__source", "step__job__target").get(pk=run_id)
+    # Machines and their credentials now, before the connection is released: loaded lazily on
+    # the step's thread they would need the database in the middle of a copy.
+    run = StepRun.objects.select_related(
+        "step__job__source__credential", "step__job__target__credential", "requested_by"
+    ).get(pk=run_id)
     log, progress = StepLogger(run), Progress()
     flusher = Flusher(run, log, progress)
     flusher.start()
@@ -111,30 +115,59 @@ def finish(run: StepRun, status: str, *, summary="", result=None, error="", log=
             time.sleep(min(10, 0.5 * (attempt + 1)))
 
 
+def lose(run: StepRun, dead_before, *, now, error: str, line: str, actor=None, reason="") -> bool:
+    """running -> lost, with its audit event, its last log line and its notification in one
+    transaction: a kill or a hang in the middle of a step leaves a complete trail."""
+    with transaction.atomic():
+        if not lose_run(
+            run,
+            dead_before,
+            now=now,
+            error=error,
+            summary="Exécution perdue : le worker ne répond plus. Relancez l'étape.",
+        ):
+            return False
+        audit.record(
+            "run.lost",
+            category=AuditCategory.JOB,
+            actor=actor,
+            actor_name=None if actor else "reaper",
+            job=run.step.job,
+            target=run.step.key,
+            reason=reason,
+            data={
+                "run": run.pk,
+                "worker": run.worker,
+                "heartbeat_at": run.heartbeat_at.isoformat() if run.heartbeat_at else None,
+                "progress_at": run.progress_at.isoformat() if run.progress_at else None,
+                "done_units": run.done_units,
+                "done_bytes": run.done_bytes,
+            },
+        )
+        LogLine.objects.create(
+            run=run, seq=run.last_seq + 1, ts=now, level=LogLevel.ERROR, text=line
+        )
+        StepRun.objects.filter(pk=run.pk).update(last_seq=F("last_seq") + 1)
+        notifications.after_run(run, RunStatus.LOST)
+    return True
+
+
 def reap(now=None) -> dict:
     """Mark running runs with a dead heartbeat `lost`; return queued runs to re-send."""
     now = now or timezone.now()
     dead_before = now - timedelta(seconds=settings.JULIEOPS_HEARTBEAT_TIMEOUT)
     lost = []
-    for run in StepRun.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=dead_before):
-        updated = lose_run(
+    running = StepRun.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=dead_before)
+    for run in running.select_related("step__job"):
+        since = f"{timezone.localtime(run.heartbeat_at):%H:%M:%S}"
+        if lose(
             run,
             dead_before,
             now=now,
-            error=f"Plus de signal du worker {run.worker} depuis {run.heartbeat_at:%H:%M:%S}.",
-            summary="Exécution perdue : le worker ne répond plus. Relancez l'étape.",
-        )
-        if updated:
-            LogLine.objects.create(
-                run=run,
-                seq=run.last_seq + 1,
-                ts=now,
-                level=LogLevel.ERROR,
-                text=f"Exécution perdue : plus de signal du worker {run.worker} "
-                f"depuis {timezone.localtime(run.heartbeat_at):%H:%M:%S}. Relancez l'étape.",
-            )
-            StepRun.objects.filter(pk=run.pk).update(last_seq=F("last_seq") + 1)
-            notifications.after_run(run, RunStatus.LOST)
+            error=f"Plus de signal du worker {run.worker} depuis {since}.",
+            line=f"Exécution perdue : plus de signal du worker {run.worker} depuis {since}. "
+            "Relancez l'étape.",
+        ):
             lost.append(run.pk)
     stale_before = now - timedelta(seconds=settings.JULIEOPS_QUEUED_RESEND_AFTER)
     resend = list(

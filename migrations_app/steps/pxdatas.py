@@ -30,6 +30,7 @@ from migrations_app.steps.registry import Outcome, Step, StepError, register
 
 DECISION_KEY = "pxdatas_decision"
 PURGE = "purge"
+PURGE_BATCH = 50  # files removed between two audit events of a purge
 KEEP_EXTRAS = "keep_extras"
 WITHDRAW = "withdraw"
 DECISIONS = {
@@ -283,10 +284,33 @@ class DataPxdatas(Step):
 
     def _purge(self, ctx, writer, px, manifest, decision, base, data):
         step = ctx.step
-        # The manifest of what is removed is already stored (evidence above).
-        for entry in manifest:
-            writer.remove_file(join(px, entry["path"]))
-            ctx.log.info(f"FSE retirée de la cible : {entry['path']} (sha256 {entry['sha256']})")
+        # The manifest of what is removed is already stored (evidence above). The trail is
+        # written before the first deletion and before each batch (its log lines written at
+        # once): a worker killed in the middle leaves every removed file named.
+        ctx.audit(
+            "fse.purge.start",
+            AuditCategory.FSE,
+            reason=step.approval_reason,
+            data={**base, "to_remove": len(manifest)},
+        )
+        for start in range(0, len(manifest), PURGE_BATCH):
+            batch = manifest[start : start + PURGE_BATCH]
+            ctx.audit(
+                "fse.purge.batch",
+                AuditCategory.FSE,
+                data={
+                    "machine": base["machine"],
+                    "manifest_sha256": base["manifest_sha256"],
+                    "removing": [{"path": e["path"], "sha256": e["sha256"]} for e in batch],
+                    "removed_before": start,
+                },
+            )
+            for entry in batch:
+                writer.remove_file(join(px, entry["path"]))
+                ctx.log.info(
+                    f"FSE retirée de la cible : {entry['path']} (sha256 {entry['sha256']})"
+                )
+            ctx.log.flush()
         if px:
             writer.remove_empty_dirs(px)
         left = pxdatas_manifest(writer.reader, px) if px else []

@@ -245,6 +245,17 @@ class DataServices(Step):
         else:
             unchanged = False
         if not unchanged:
+            # Audited before the write (log line written at once): a worker killed right
+            # after it leaves the write in the trail, though its retry finds it unchanged.
+            ctx.audit(
+                "data.services.write",
+                AuditCategory.DATA,
+                data={**entry, "replaces": bool(current)},
+            )
+            ctx.log.info(
+                f"{machine.hostname} : écriture de {name} sur la cible (sha256 {digest[:12]}…)"
+            )
+            ctx.log.flush()
             writer.write_file(dest, content, mtime=after.mtime)
         self._drop_stale_companions(reader, path, writer, dest)
         written = writer.reader.read_bytes(resolve(writer.reader, dest))

@@ -12,6 +12,7 @@ from django_htmx.http import HttpResponseStopPolling
 
 from migrations_app import actions
 from migrations_app.choices import RunStatus, StepStatus
+from migrations_app.execution import watch
 from migrations_app.models import (
     JobStep,
     LogLine,
@@ -100,6 +101,15 @@ def job_create(request: HttpRequest) -> HttpResponse:
     return render(request, "migrations_app/job_form.html", {"form": form})
 
 
+def run_watch(run) -> dict:
+    """The reaper's state and the run's warning (queued with no worker, stalled)."""
+    state = watch.reaper_state()
+    return {
+        "reaper_warning": watch.reaper_warning(state),
+        "run_warning": watch.run_warning(run, state) if run is not None else "",
+    }
+
+
 def _job_page(
     request: HttpRequest, job, *, selected_step=None, selected_run=None, error=None, status=200
 ) -> HttpResponse:
@@ -161,6 +171,7 @@ def _job_page(
         "clients": list(job.clients.all()),
         "timeline": job_timeline(job),
         "job_panels": JOB_PANELS,
+        **run_watch(selected_run),
     }
     return render(request, "migrations_app/job_detail.html", context, status=status)
 
@@ -187,6 +198,11 @@ def step_action(request: HttpRequest, pk: int, step_pk: int, action: str) -> Htt
             run = get_object_or_404(StepRun, pk=int(run_id) if run_id.isdigit() else 0, step=step)
             actions.cancel_run(run, request.user, reason=note)
             messages.info(request, _("Cancellation requested."))
+        elif action == "lose":
+            run_id = request.POST.get("run", "")
+            run = get_object_or_404(StepRun, pk=int(run_id) if run_id.isdigit() else 0, step=step)
+            actions.mark_lost(run, request.user, reason=note)
+            messages.warning(request, _("Run marked lost: it can be retried."))
         elif action == "tick":
             actions.tick_step(step, request.user, note)
             messages.success(request, _("Step ticked."))
@@ -274,6 +290,7 @@ def run_log(request: HttpRequest, pk: int, run_pk: int) -> HttpResponse:
             "lines": lines,
             "after": cursor,
             "finished": finished,
+            **(run_watch(run) if run.is_active else {}),
         },
     )
     if finished:

@@ -9,6 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from migrations_app.choices import IncidentStatus, JobStatus, RunStatus, StepKind, StepStatus
+from migrations_app.execution import watch
+from migrations_app.execution.watch import live_workers, seconds_text
 from migrations_app.models import Customer, Incident, JobStep, MigrationJob, Site, StepRun
 from migrations_app.steps.registry import PHASES, REGISTRY
 from migrations_app.web.access import permission
@@ -26,18 +28,6 @@ OVERVIEW_JOB_FIELDS = (
     "title", "status", "created_at", "customer__name", "site__name",
     "assignee__username", "assignee__first_name", "assignee__last_name",
 )  # fmt: skip
-
-
-def seconds_text(seconds: int | None) -> str:
-    """ "1 h 02 min", "3 min 05 s", "42 s"."""
-    if seconds is None:
-        return ""
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes == 0:
-        return f"{secs} s"
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 # ---------------------------------------------------------------- overview
@@ -172,7 +162,10 @@ def overview_context(job_filter: Q) -> dict:
             sum(1 for j in active if j.phase == number and j.status == s) for s in active_statuses
         ]
         matrix.append({"number": number, "title": title, "counts": row, "total": sum(row)})
+    state = watch.reaper_state()
     return {
+        "reaper_warning": watch.reaper_warning(state),
+        "waiting": watch.waiting_runs(state, _prefixed(job_filter, "step__job__")),
         "status_counts": [
             {"status": s, "label": s.label, "count": by_status.get(s.value, 0)} for s in JobStatus
         ],
@@ -199,19 +192,6 @@ def overview(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------- workers
 
 
-def live_workers(timeout: float = 1.0) -> dict[str, list[str]] | None:
-    """Worker name -> queues it consumes, from the workers that answer within `timeout`.
-    None when the broker cannot be asked."""
-    from julieops.celery import app
-
-    try:
-        replies = app.control.inspect(timeout=timeout).active_queues() or {}
-    except Exception as exc:
-        logger.warning("inspecting the workers failed: %s", exc)
-        return None
-    return {name: sorted(q["name"] for q in queues) for name, queues in sorted(replies.items())}
-
-
 @permission("view_migrationjob")
 def workers(request: HttpRequest) -> HttpResponse:
     alive = live_workers()
@@ -225,7 +205,7 @@ def workers(request: HttpRequest) -> HttpResponse:
     sites: dict[str, list[Site]] = {}
     for site in Site.objects.exclude(worker_queue="").select_related("customer"):
         sites.setdefault(site.worker_queue, []).append(site)
-    names = {settings.CELERY_TASK_DEFAULT_QUEUE, *sites, *queued}
+    names = {settings.CELERY_TASK_DEFAULT_QUEUE, settings.JULIEOPS_REAPER_QUEUE, *sites, *queued}
     queues = [
         {
             "name": name,
@@ -236,7 +216,15 @@ def workers(request: HttpRequest) -> HttpResponse:
         }
         for name in sorted(names, key=lambda n: (n != settings.CELERY_TASK_DEFAULT_QUEUE, n))
     ]
-    context = {"alive": alive, "queues": queues, "inspect_failed": alive is None}
+    state = watch.reaper_state()
+    context = {
+        "alive": alive,
+        "queues": queues,
+        "inspect_failed": alive is None,
+        "reaper_warning": watch.reaper_warning(state),
+        "reaper_at": state["at"],
+        "waiting": watch.waiting_runs(state),
+    }
     return render(request, "migrations_app/workers.html", context)
 
 

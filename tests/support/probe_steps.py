@@ -66,3 +66,45 @@ class ProbeSecret(Step):
         ctx.add_secret(credential.secret)
         ctx.log.info(f"connexion avec {credential.username} / {credential.secret}")
         return Outcome("passed", "ok")
+
+
+@register
+class ProbeHang(Step):
+    """Blocks for `probe_hang` seconds without a log line, progress or cancel check: a read
+    that never returns (the heartbeat, on the flusher's thread, goes on)."""
+
+    key = "probe.hang"
+    phase = 9
+    kind = "auto"
+    title = "Sonde : lecture bloquée"
+    in_catalogue = False
+
+    def run(self, ctx):
+        ctx.log.info("lecture…")
+        time.sleep(float(ctx.job.options.get("probe_hang", 3600)))
+        return Outcome("passed", "lecture terminée")
+
+
+@register
+class ProbeEvidence(Step):
+    """Logs a tick per 0.1 s for `probe_seconds`, then stores evidence and an audit event
+    (what a mirror does at its end): the database writes a restart must not lose."""
+
+    key = "probe.evidence"
+    phase = 9
+    kind = "auto"
+    title = "Sonde : preuve"
+    in_catalogue = False
+
+    def run(self, ctx):
+        deadline = time.monotonic() + float(ctx.job.options.get("probe_seconds", 3))
+        n = 0
+        while time.monotonic() < deadline:
+            ctx.check_cancel()
+            n += 1
+            ctx.log.info(f"tic {n}")
+            ctx.progress(done=n)
+            time.sleep(0.1)
+        evidence = ctx.evidence("sonde.json", b'{"tics": %d}' % n, "probe")
+        ctx.audit("probe.evidence", "data", data={"evidence": evidence.pk, "tics": n})
+        return Outcome("passed", f"{n} tics, preuve {evidence.pk}")

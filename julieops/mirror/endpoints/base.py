@@ -84,6 +84,10 @@ class Endpoint:
     ) -> None:
         raise NotImplementedError
 
+    def free_space(self) -> int | None:
+        """Bytes this endpoint can still take at its root, or None when it cannot say."""
+        return None
+
     def makedirs(self, rel: str) -> None:
         raise NotImplementedError
 

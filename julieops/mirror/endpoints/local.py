@@ -68,6 +68,17 @@ class LocalEndpoint(Endpoint):
     def path(self, rel: str) -> str:
         return os.path.join(self.root, rel) if rel else self.root
 
+    def free_space(self) -> int | None:
+        """Bytes free for this user on the filesystem holding the tree (or its parent)."""
+        path = self.root
+        while path and not os.path.exists(path):
+            path = os.path.dirname(path)
+        try:
+            usage = os.statvfs(path or "/")
+        except OSError:
+            return None
+        return usage.f_frsize * usage.f_bavail
+
     def location(self) -> tuple:
         return ("file", "", PurePosixPath(os.path.realpath(self.root)).parts)
 

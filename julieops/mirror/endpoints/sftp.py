@@ -188,10 +188,29 @@ class SftpEndpoint(Endpoint):
         return parallel_walk(self.list_dir, patterns, self.default_threads)
 
     def open_read(self, rel: str, size: int) -> BinaryIO:
-        fh = self._client().open(self.path(rel), "rb", bufsize=NETWORK_BUFFER)
+        client = self._client()
+        # Every request of this client answers within the timeout, or the read fails.
+        client.get_channel().settimeout(self.timeout)
+        fh = client.open(self.path(rel), "rb", bufsize=NETWORK_BUFFER)
+        # The file's size now, not the listed one: paramiko's prefetch(size) waits forever
+        # for bytes past the end of a file that has shrunk since it was listed.
+        size = min(size, fh.stat().st_size) if size else 0
         if size:
             fh.prefetch(size, max_concurrent_requests=PREFETCH_REQUESTS)
         return fh
+
+    def free_space(self) -> int | None:
+        """Bytes free for this user at the root (OpenSSH's statvfs@openssh.com), or None."""
+        try:
+            kind, msg = self._client()._request(
+                paramiko.sftp.CMD_EXTENDED, "statvfs@openssh.com", self.root
+            )
+        except (OSError, paramiko.SSHException):
+            return None
+        if kind != paramiko.sftp.CMD_EXTENDED_REPLY:
+            return None
+        _bsize, frsize, _blocks, _bfree, bavail = (msg.get_int64() for _ in range(5))
+        return frsize * bavail
 
     def store(self, rel, chunks, entry: Entry, on_bytes=None) -> None:
         client = self._client()

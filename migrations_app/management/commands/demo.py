@@ -9,6 +9,7 @@ from django.db import transaction
 from julieops.julietree.generate import build_demo_practice
 from migrations_app import actions
 from migrations_app.choices import MachineRole, Transport
+from migrations_app.management.schema import ensure_schema
 from migrations_app.models import Cabinet, Customer, Machine, MigrationJob, Site
 from migrations_app.roles import AUDITOR, SUPERVISOR, TECHNICIAN
 
@@ -26,6 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--reset", action="store_true", help="rebuild the demo folders")
 
     def handle(self, *args, reset=False, **options):
+        ensure_schema()
         root = settings.VAR_DIR / "demo"
         exists = (root / "ancien-serveur" / "C").exists()
         if reset or not exists:

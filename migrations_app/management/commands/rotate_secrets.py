@@ -6,6 +6,7 @@ from django.db import transaction
 
 from migrations_app import audit, crypto
 from migrations_app.choices import AuditCategory
+from migrations_app.management.schema import ensure_schema
 from migrations_app.models import Credential
 
 
@@ -13,6 +14,7 @@ class Command(BaseCommand):
     help = "Rechiffre chaque identifiant avec la première clé de JULIEOPS_FERNET_KEYS."
 
     def handle(self, *args, **options):
+        ensure_schema()
         rotated = 0
         with transaction.atomic():
             for credential in Credential.objects.select_for_update().exclude(secret_encrypted=""):

@@ -3,12 +3,14 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from migrations_app.audit import verify_chain
+from migrations_app.management.schema import ensure_schema
 
 
 class Command(BaseCommand):
     help = "Vérifie la chaîne d'empreintes de l'historique d'audit."
 
     def handle(self, *args, **options):
+        ensure_schema()
         checked, broken = verify_chain()
         if broken is not None:
             raise CommandError(
