@@ -1,6 +1,5 @@
 """run_mirror: plan, copy in parallel, delete extras last, fix directory times, verify."""
 
-import json
 import threading
 import time
 from collections.abc import Callable
@@ -232,10 +231,10 @@ class _Run:
             self.log("info", "link", rel)
         s.links = sorted(plan.links)
         self.count_plan(plan, dest_existed)
-        if not self.options.dry_run:
-            if not dest_existed:
-                self.dest.makedirs("")
-            self.dest.write_marker(json.dumps({"source": str(self.source), "time": time.time()}))
+        # Nothing of ours is written into the tree: a mirrored tree holds its source's files and
+        # nothing else (the memory of a previous run is the caller's, outside the data).
+        if not self.options.dry_run and not dest_existed:
+            self.dest.makedirs("")
         copy_started = time.monotonic()
         self.resolve_mismatches(plan)
         self.make_dirs(plan)

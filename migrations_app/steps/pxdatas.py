@@ -26,8 +26,10 @@ from migrations_app.steps.common import (
     source_datas,
     target_datas,
 )
+from migrations_app.steps.cutover import last_success, require_frozen
 from migrations_app.steps.registry import Outcome, Step, StepError, register
 
+SNAPSHOT_KEY = "source.pxdatas_snapshot"
 DECISION_KEY = "pxdatas_decision"
 PURGE = "purge"
 KEEP_EXTRAS = "keep_extras"
@@ -117,10 +119,12 @@ class DataPxdatas(Step):
     instructions = (
         "Sur le nouveau serveur, pxdatas doit être exactement égal à la photographie de la source "
         "— ou vidé, sur décision d'une personne habilitée. Une sauvegarde incrémentale restaurée "
-        "ici fait renaître des FSE déjà envoyées : les renvoyer provoque des litiges avec la CPAM."
+        "ici fait renaître des FSE déjà envoyées : les renvoyer provoque des litiges avec la CPAM. "
+        "Se fait après « Geler l'ancien serveur » et la passe finale de la copie miroir, contre "
+        "une photographie de pxdatas prise après le gel."
     )
     criteria = "Égalité prouvée fichier par fichier, ou purge enregistrée avec qui et pourquoi."
-    depends_on = ("source.pxdatas_snapshot", "data.mirror")
+    depends_on = ("cutover.freeze", "data.mirror", "source.pxdatas_snapshot")
 
     # Equality is checked without approval; only a purge or keeping extra files needs one.
     @classmethod
@@ -135,13 +139,25 @@ class DataPxdatas(Step):
     def approval_data(cls, jobstep) -> dict:
         return {"decision": pending_decision(jobstep.job)}
 
+    @classmethod
+    def approval_requester(cls, jobstep) -> str | None:
+        return (pending_decision(jobstep.job) or {}).get("requested_by")
+
     def run(self, ctx):
         job, step = ctx.job, ctx.step
-        snapshot = job.steps.get(key="source.pxdatas_snapshot").result or {}
+        snapshot = job.steps.get(key=SNAPSHOT_KEY).result or {}
         if "manifest" not in snapshot:
             raise StepError("Pas de photographie de pxdatas : lancez d'abord cette étape.")
+        frozen = require_frozen(ctx, "La preuve de pxdatas")
         decision = job.options.get(DECISION_KEY)
         pending = pending_decision(job)
+        taken = last_success(job, SNAPSHOT_KEY)
+        if not (pending and pending["decision"] == PURGE) and (taken is None or taken < frozen):
+            raise StepError(
+                "La photographie de pxdatas date d'avant le gel : les FSE en attente changent "
+                "chaque jour jusqu'au gel. Relancez « Photographier pxdatas » maintenant que "
+                "l'ancien serveur est gelé, puis cette étape."
+            )
         if pending and not step.is_approved:
             raise StepError(
                 f"Décision « {pending['label']} » en attente de l'approbation d'un superviseur."

@@ -161,6 +161,10 @@ def _job_page(
         "clients": list(job.clients.all()),
         "timeline": job_timeline(job),
         "job_panels": JOB_PANELS,
+        # The order of the procedure: what the selected step waits for, and the derogations.
+        "missing": actions.missing_dependencies(selected_step) if selected_step else [],
+        "approvable": bool(selected_step and selected_step.definition.approvable(selected_step)),
+        "derogations": actions.derogations(job),
     }
     return render(request, "migrations_app/job_detail.html", context, status=status)
 
@@ -177,10 +181,11 @@ def step_action(request: HttpRequest, pk: int, step_pk: int, action: str) -> Htt
     job = get_job_for_user(request, pk)
     step = get_object_or_404(JobStep, pk=step_pk, job=job)
     note = request.POST.get("note", "")
+    derogation = request.POST.get("derogation", "")
     try:
         if action in ("run", "retry"):
             params = {"dry_run": True} if request.POST.get("dry_run") == "1" else {}
-            actions.start_run(step, request.user, reason=note, params=params)
+            actions.start_run(step, request.user, reason=note, params=params, derogation=derogation)
             messages.success(request, _("Step sent to the workers."))
         elif action == "cancel":
             run_id = request.POST.get("run", "")
@@ -188,7 +193,7 @@ def step_action(request: HttpRequest, pk: int, step_pk: int, action: str) -> Htt
             actions.cancel_run(run, request.user, reason=note)
             messages.info(request, _("Cancellation requested."))
         elif action == "tick":
-            actions.tick_step(step, request.user, note)
+            actions.tick_step(step, request.user, note, derogation=derogation)
             messages.success(request, _("Step ticked."))
         elif action == "skip":
             actions.skip_step(step, request.user, note)
@@ -204,8 +209,16 @@ def step_action(request: HttpRequest, pk: int, step_pk: int, action: str) -> Htt
                 request, job, selected_step=step, error=_("Unknown action."), status=400
             )
     except actions.ActionRefused as exc:
-        return _job_page(request, job, selected_step=step, error=str(exc), status=exc.status)
+        return _refused(request, job, exc, selected_step=step)
     return redirect(f"{job.get_absolute_url()}?step={step.key}")
+
+
+def _refused(request: HttpRequest, job, exc, *, selected_step=None) -> HttpResponse:
+    """The refusal's French message with its 4xx: the whole page, or for htmx the message
+    alone (htmx shows no page for an error status)."""
+    if request.htmx:
+        return HttpResponse(str(exc), status=exc.status, content_type="text/plain; charset=utf-8")
+    return _job_page(request, job, selected_step=selected_step, error=str(exc), status=exc.status)
 
 
 @permission("run_step")
@@ -239,9 +252,15 @@ def job_tool(request: HttpRequest, pk: int, tool: str) -> HttpResponse:
     if tool not in TOOLS:
         return _job_page(request, job, error=_("Unknown action."), status=404)
     try:
-        actions.start_tool(job, TOOLS[tool], request.user, reason=request.POST.get("note", ""))
+        actions.start_tool(
+            job,
+            TOOLS[tool],
+            request.user,
+            reason=request.POST.get("note", ""),
+            derogation=request.POST.get("derogation", ""),
+        )
     except actions.ActionRefused as exc:
-        return _job_page(request, job, error=str(exc), status=exc.status)
+        return _refused(request, job, exc)
     messages.success(request, _("Step sent to the workers."))
     return redirect(f"{job.get_absolute_url()}?step={TOOLS[tool]}")
 
