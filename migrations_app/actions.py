@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from migrations_app import audit, notifications, status
-from migrations_app.choices import AuditCategory, RunStatus, StepKind, StepStatus
+from migrations_app.choices import AuditCategory, RunStatus, SourceKind, StepKind, StepStatus
 from migrations_app.models import AuditEvent, JobStep, MigrationJob, StepRun
 
 
@@ -336,6 +336,43 @@ def start_tool(
     return start_run(step, user, reason=reason, derogation=derogation)
 
 
+def set_source_kind(job: MigrationJob, user, kind: str, reason: str) -> MigrationJob:
+    """Record what the job copies from (live old server, mirror or incremental backup), with a
+    written reason, as an FSE audit event. Saying that an incremental backup is in fact a
+    mirror backup lifts data.pxdatas's purge requirement: a supervisor's statement."""
+    if not user.has_perm("migrations_app.change_migrationjob"):
+        raise ActionRefused(_("You may not change this job."), 403)
+    if kind not in SourceKind.values:
+        raise ActionRefused(_("Unknown source kind."), 400)
+    reason = _required(reason, _("A written reason is required."))
+    with transaction.atomic():
+        job = MigrationJob.objects.select_for_update().get(pk=job.pk)
+        before = job.source_kind
+        if kind == before:
+            raise ActionRefused(_("The job already records this source."), 409)
+        if (
+            before == SourceKind.INCREMENTAL_BACKUP
+            and kind == SourceKind.MIRROR_BACKUP
+            and not user.has_perm("migrations_app.approve_step")
+        ):
+            raise ActionRefused(
+                _("Only a supervisor can state that an incremental backup is a mirror backup."),
+                403,
+            )
+        job.source_kind = kind
+        job.save(update_fields=["source_kind", "updated_at"])
+        audit.record(
+            "job.source_kind",
+            category=AuditCategory.FSE,
+            actor=user,
+            job=job,
+            target=str(job),
+            reason=reason,
+            data={"before": before, "after": kind},
+        )
+    return job
+
+
 def create_job(user, **fields) -> MigrationJob:
     clients = fields.pop("clients", [])
     with transaction.atomic():
@@ -350,6 +387,10 @@ def create_job(user, **fields) -> MigrationJob:
             actor=user,
             job=job,
             target=str(job),
-            data={"source": job.source.hostname, "target": job.target.hostname},
+            data={
+                "source": job.source.hostname,
+                "target": job.target.hostname,
+                "source_kind": job.source_kind,
+            },
         )
     return job

@@ -14,7 +14,7 @@ from julieops.julietree.pxdatas import pxdatas_path
 from julieops.julietree.reader import join, windows_path
 from migrations_app import audit
 from migrations_app.actions import ActionRefused
-from migrations_app.choices import AuditCategory, StepStatus
+from migrations_app.choices import AuditCategory, SourceKind, StepStatus
 from migrations_app.execution.machines import target_writer, tree_for
 from migrations_app.models import JobStep, MigrationJob
 from migrations_app.steps.common import (
@@ -121,7 +121,9 @@ class DataPxdatas(Step):
         "— ou vidé, sur décision d'une personne habilitée. Une sauvegarde incrémentale restaurée "
         "ici fait renaître des FSE déjà envoyées : les renvoyer provoque des litiges avec la CPAM. "
         "Se fait après « Geler l'ancien serveur » et la passe finale de la copie miroir, contre "
-        "une photographie de pxdatas prise après le gel."
+        "une photographie de pxdatas prise après le gel. Quand la source est une sauvegarde "
+        "incrémentale, une purge approuvée est exigée (ou la déclaration d'un superviseur que "
+        "c'est une sauvegarde miroir)."
     )
     criteria = "Égalité prouvée fichier par fichier, ou purge enregistrée avec qui et pourquoi."
     depends_on = ("cutover.freeze", "data.mirror", "source.pxdatas_snapshot")
@@ -152,11 +154,20 @@ class DataPxdatas(Step):
         decision = job.options.get(DECISION_KEY)
         pending = pending_decision(job)
         taken = last_success(job, SNAPSHOT_KEY)
-        if not (pending and pending["decision"] == PURGE) and (taken is None or taken < frozen):
+        purging = (decision or {}).get("decision") == PURGE
+        if not purging and (taken is None or taken < frozen):
             raise StepError(
                 "La photographie de pxdatas date d'avant le gel : les FSE en attente changent "
                 "chaque jour jusqu'au gel. Relancez « Photographier pxdatas » maintenant que "
                 "l'ancien serveur est gelé, puis cette étape."
+            )
+        if job.source_kind == SourceKind.INCREMENTAL_BACKUP and not _purge_decided(job, step):
+            ctx.audit("fse.verify", AuditCategory.FSE, data={"result": "incremental_backup"})
+            raise StepError(
+                "La source est une sauvegarde incrémentale restaurée : l'égalité avec la "
+                "photographie ne prouve rien (elle fait renaître des FSE déjà envoyées). Demandez "
+                "une décision « vider pxdatas », approuvée par un autre superviseur — ou qu'un "
+                "superviseur déclare, avec un motif, que c'est une sauvegarde miroir."
             )
         if pending and not step.is_approved:
             raise StepError(
@@ -336,6 +347,14 @@ class DataPxdatas(Step):
             [{"label": e["path"], "status": "fail", "detail": "réapparu"} for e in manifest],
             data,
         )
+
+
+def _purge_decided(job: MigrationJob, step: JobStep) -> bool:
+    """An approved purge waits to be applied, or one was applied."""
+    decision = job.options.get(DECISION_KEY) or {}
+    if decision.get("decision") != PURGE:
+        return False
+    return bool(decision.get("executed_run")) or step.is_approved
 
 
 def _decision_executed(ctx, action: str, decision: dict, data: dict) -> None:

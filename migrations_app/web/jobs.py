@@ -27,6 +27,7 @@ from migrations_app.web.forms import (
     JobFilterForm,
     JobForm,
     NoteForm,
+    SourceKindForm,
 )
 
 LOG_BATCH = 1000
@@ -165,6 +166,7 @@ def _job_page(
         "missing": actions.missing_dependencies(selected_step) if selected_step else [],
         "approvable": bool(selected_step and selected_step.definition.approvable(selected_step)),
         "derogations": actions.derogations(job),
+        "source_kind_form": SourceKindForm(initial={"source_kind": job.source_kind}),
     }
     return render(request, "migrations_app/job_detail.html", context, status=status)
 
@@ -239,6 +241,25 @@ def phase_verify(request: HttpRequest, pk: int, phase: int) -> HttpResponse:
     if not runs and not refused:
         messages.info(request, _("This phase has no automated check."))
     return redirect(job)
+
+
+@permission("change_migrationjob")
+@require_POST
+def job_source_kind(request: HttpRequest, pk: int) -> HttpResponse:
+    """What the job copies from (live server or backup), changed with a reason."""
+    job = get_job_for_user(request, pk)
+    form = SourceKindForm(request.POST)
+    if not form.is_valid():
+        errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
+        return _refused(request, job, actions.ActionRefused(errors, 400))
+    try:
+        actions.set_source_kind(
+            job, request.user, form.cleaned_data["source_kind"], form.cleaned_data["note"]
+        )
+    except actions.ActionRefused as exc:
+        return _refused(request, job, exc)
+    messages.success(request, _("Source of the data recorded."))
+    return redirect(f"{job.get_absolute_url()}?step=data.pxdatas")
 
 
 TOOLS = {"freeze": "cutover.freeze", "unfreeze": "cutover.unfreeze"}

@@ -162,3 +162,71 @@ def test_it_needs_no_approval_and_accepts_none_without_a_decision(make_practice,
     assert refused.value.status == 400
     with pytest.raises(actions.ActionRefused):
         pxdatas.request_decision(step, alice, "delete_everything", "oups")
+
+
+# -- the source may be a backup (issue 11, item 4) --------------------------------------------
+
+
+def test_an_incremental_backup_source_without_a_purge_decision_is_refused(make_practice, alice):
+    from migrations_app.models import AuditEvent
+
+    p = ready(make_practice, alice)
+    actions.set_source_kind(p.job, alice, "incremental_backup", "Ancien serveur mort, restauré")
+    event = AuditEvent.objects.get(action="job.source_kind")
+    assert event.category == "fse" and event.data == {
+        "before": "live",
+        "after": "incremental_backup",
+    }
+    p.job.refresh_from_db()
+    run = start_and_run(p.step("data.pxdatas"), alice)
+    assert run.status == "failed" and "sauvegarde incrémentale" in run.summary
+    # Equal to the snapshot, yet no proof: nothing was judged equal.
+    assert not AuditEvent.objects.filter(action="fse.equality_proven").exists()
+
+
+def test_an_incremental_backup_is_purged_once_another_supervisor_approved(
+    make_practice, alice, bob, tmp_path
+):
+    p = ready(make_practice, alice)
+    actions.set_source_kind(p.job, alice, "incremental_backup", "Restauration")
+    step = p.step("data.pxdatas")
+    pxdatas.request_decision(step, alice, pxdatas.PURGE, "Sauvegarde incrémentale : vider")
+    actions.approve_step(step, bob, "ARL reçus pour tous les lots")
+    run = start_and_run(p.step("data.pxdatas"), alice)
+    assert run.status == "passed", run.summary
+    assert not list((p.target_root / PX).rglob("*.*"))
+
+
+def test_only_a_supervisor_states_that_an_incremental_backup_is_a_mirror(make_practice, alice, bob):
+    p = ready(make_practice, alice)
+    actions.set_source_kind(p.job, alice, "incremental_backup", "Restauration")
+    with pytest.raises(actions.ActionRefused) as refused:
+        actions.set_source_kind(p.job, alice, "mirror_backup", "je pense")
+    assert refused.value.status == 403
+    with pytest.raises(actions.ActionRefused) as refused:
+        actions.set_source_kind(p.job, bob, "mirror_backup", "  ")
+    assert refused.value.status == 400
+    actions.set_source_kind(p.job, bob, "mirror_backup", "Sauvegarde miroir Julie Backup du 12")
+    p.job.refresh_from_db()
+    run = start_and_run(p.step("data.pxdatas"), alice)
+    assert run.status == "passed", run.summary
+
+
+def test_the_source_kind_form_answers_bad_input_with_a_4xx(make_practice, alice, carol):
+    from tests.conftest import client_for
+
+    p = ready(make_practice, alice)
+    url = f"/jobs/{p.job.pk}/source-kind/"
+    client = client_for(alice)
+    assert client.post(url, {"source_kind": "disquette", "note": "x"}).status_code == 400
+    assert client.post(url, {"source_kind": "mirror_backup"}).status_code == 400
+    assert (
+        client_for(carol).post(url, {"source_kind": "mirror_backup", "note": "x"}).status_code
+        == 403
+    )
+    response = client.post(url, {"source_kind": "mirror_backup", "note": "Julie Backup miroir"})
+    assert response.status_code == 302
+    p.job.refresh_from_db()
+    assert p.job.source_kind == "mirror_backup"
+    page = client.get(f"/jobs/{p.job.pk}/?step=data.pxdatas").content.decode()
+    assert "une sauvegarde miroir" in page
