@@ -18,6 +18,7 @@ from migrations_app.execution.machines import (
     transport_for,
 )
 from migrations_app.steps.cutover import frozen_at
+from migrations_app.steps.pxdatas import backup_already_sent
 from migrations_app.steps.registry import Outcome, Step, StepError, register
 
 LEVELS = {"info", "warning", "error", "debug"}
@@ -28,9 +29,16 @@ NEVER_CARRIED = ("Datas/server.register",)
 
 
 def exclusions(job, root: str) -> list[str]:
-    """The engine's exclude patterns for one data root ('/'-separated, relative)."""
+    """The engine's exclude patterns for one data root ('/'-separated, relative): never
+    server.register; from a backup, never the FSE the live old server already sent."""
     julie_root = (job.discovered_paths or {}).get("julie_root")
-    return list(NEVER_CARRIED) if root == julie_root else []
+    if root != julie_root:
+        return []
+    patterns = list(NEVER_CARRIED)
+    sent = backup_already_sent(job)
+    if sent and sent["pxdatas"]:
+        patterns += [f"{sent['pxdatas']}/{e['path']}" for e in sent["already_sent"]]
+    return patterns
 
 
 def data_roots(job) -> list[str]:

@@ -9,12 +9,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from julieops.julietree.pxdatas import compare as compare_pxdatas
 from julieops.julietree.pxdatas import manifest as pxdatas_manifest
 from julieops.julietree.pxdatas import pxdatas_path
 from julieops.julietree.reader import join, windows_path
 from migrations_app import audit
 from migrations_app.actions import ActionRefused
-from migrations_app.choices import AuditCategory, SourceKind, StepStatus
+from migrations_app.choices import AuditCategory, MachineRole, SourceKind, StepStatus
 from migrations_app.execution.machines import target_writer, tree_for
 from migrations_app.models import JobStep, MigrationJob
 from migrations_app.steps.common import (
@@ -38,6 +39,41 @@ DECISIONS = {
     PURGE: "vider pxdatas sur le nouveau serveur",
     KEEP_EXTRAS: "garder les fichiers en trop sur le nouveau serveur",
 }
+
+
+def live_server(job: MigrationJob):
+    """When the job copies from a restored backup and the old server still runs: that live
+    server, given as another host of the job with the data-server role (else None)."""
+    if job.source_kind == SourceKind.LIVE:
+        return None
+    for machine in job.extra_hosts.all():
+        if MachineRole.DATA_SERVER in (machine.roles or []) and machine.pk != job.target_id:
+            return machine
+    return None
+
+
+def backup_already_sent(job: MigrationJob) -> dict | None:
+    """With a backup source and the live server both given: the backup's FSE that the live
+    server no longer holds (already sent, the ARL received) — never to be copied — and the
+    live FSE the backup lacks. Paths relative to pxdatas; `pxdatas` is its path under the
+    Julie root ('/'-separated). None without a live server. Reads only."""
+    live = live_server(job)
+    if live is None:
+        return None
+    backup_tree, live_tree = tree_for(job.source), tree_for(live)
+    b_px = pxdatas_path(backup_tree, source_datas(backup_tree, job.source.hostname))
+    l_px = pxdatas_path(live_tree, source_datas(live_tree, live.hostname))
+    backup = pxdatas_manifest(backup_tree, b_px) if b_px else []
+    current = pxdatas_manifest(live_tree, l_px) if l_px else []
+    diff = compare_pxdatas(current, backup)
+    julie_root = (job.discovered_paths or {}).get("julie_root") or ""
+    rel = b_px[len(julie_root) :].strip("/") if b_px and b_px.startswith(julie_root) else None
+    return {
+        "live": live.hostname,
+        "pxdatas": rel,
+        "already_sent": diff["already_sent"],
+        "new_since_backup": diff["new_since_backup"],
+    }
 
 
 def pending_decision(job: MigrationJob) -> dict | None:
@@ -207,9 +243,40 @@ class DataPxdatas(Step):
             return self._purge(ctx, writer, px, target_manifest, pending, base, data)
         if decision and decision.get("executed_run") and decision["decision"] == PURGE:
             return self._after_purge(ctx, target_manifest, decision, base, data)
-        return self._verify(ctx, tree_for(ctx.source), snapshot, diff, pending, base, data)
+        sent = backup_already_sent(job)
+        if sent is not None:
+            diff = self._without_sent(ctx, snapshot, target_manifest, sent, base, data)
+        return self._verify(ctx, tree_for(ctx.source), snapshot, diff, pending, base, data, sent)
 
-    def _verify(self, ctx, source, snapshot, diff, pending, base, data):
+    def _without_sent(self, ctx, snapshot, target_manifest, sent, base, data):
+        """The backup's already-sent FSE named, kept as FSE evidence (timeline, CPAM export),
+        and taken out of what the target must hold."""
+        gone = {e["path"].casefold() for e in sent["already_sent"]}
+        document = manifest_document(
+            sent["live"], sent["pxdatas"], sent["already_sent"], "backup_already_sent"
+        )
+        evidence = ctx.evidence("pxdatas-deja-envoyees.json", as_json(document), "pxdatas_manifest")
+        ctx.audit(
+            "fse.backup_already_sent",
+            AuditCategory.FSE,
+            data={
+                **base,
+                "live": sent["live"],
+                "files": len(sent["already_sent"]),
+                "manifest_sha256": document["manifest_sha256"],
+                "already_sent": [
+                    {"path": e["path"], "sha256": e["sha256"]} for e in sent["already_sent"]
+                ],
+                "evidence": [evidence_ref(evidence)],
+            },
+        )
+        data["already_sent"] = [
+            {"path": e["path"], "sha256": e["sha256"]} for e in sent["already_sent"]
+        ]
+        expected = [e for e in snapshot["manifest"] if e["path"].casefold() not in gone]
+        return compare_manifests(expected, target_manifest)
+
+    def _verify(self, ctx, source, snapshot, diff, pending, base, data, sent=None):
         step = ctx.step
         # The snapshot must still describe the source, or the proof proves nothing.
         px = pxdatas_path(source, source_datas(source, ctx.source.hostname))
@@ -227,6 +294,27 @@ class DataPxdatas(Step):
             items.append(
                 {"label": e["path"], "status": "fail", "detail": "contenu différent de la source"}
             )
+        if sent is not None:
+            for e in sent["already_sent"]:
+                copied = e["path"].casefold() in {x["path"].casefold() for x in diff["extras"]}
+                items.append(
+                    {
+                        "label": e["path"],
+                        "status": "fail" if copied else "ok",
+                        "detail": f"FSE déjà envoyée (absente de {sent['live']}, l'ancien serveur "
+                        "en service) : "
+                        + ("copiée sur la cible, à retirer" if copied else "jamais copiée"),
+                    }
+                )
+            for e in sent["new_since_backup"]:
+                items.append(
+                    {
+                        "label": e["path"],
+                        "status": "fail",
+                        "detail": f"FSE en attente sur {sent['live']}, absente de la sauvegarde : "
+                        "à reprendre de l'ancien serveur",
+                    }
+                )
         kept = False
         if diff["extras"]:
             approved = {

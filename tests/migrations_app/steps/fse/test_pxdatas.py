@@ -230,3 +230,53 @@ def test_the_source_kind_form_answers_bad_input_with_a_4xx(make_practice, alice,
     assert p.job.source_kind == "mirror_backup"
     page = client.get(f"/jobs/{p.job.pk}/?step=data.pxdatas").content.decode()
     assert "une sauvegarde miroir" in page
+
+
+def test_a_backup_with_the_live_server_names_the_sent_fse_and_never_copies_them(
+    make_practice, alice, bob, tmp_path
+):
+    """The old server still runs, its restored incremental backup is the source: the backup's
+    FSE the live server no longer holds were sent; the mirror leaves them behind, data.pxdatas
+    names them, and they are in the FSE timeline and the CPAM export."""
+    from julieops.julietree.generate import generate_julie_tree
+    from migrations_app.choices import MachineRole
+    from migrations_app.fse import timeline_csv
+    from tests.conftest import client_for
+
+    p = make_practice()
+    backup_root = tmp_path / "sauvegarde" / "C"
+    summary = generate_julie_tree(backup_root, p.opts, backup=True)
+    sent = sorted(rel.split("pxdatas/", 1)[1] for rel in summary["sent_fse"])
+    assert sent
+    live = p.source
+    live.roles = [MachineRole.DATA_SERVER]
+    live.save()
+    restored = p.machine("SAUVEGARDE", backup_root, MachineRole.DATA_SERVER)
+    p.job.source = restored
+    p.job.save()
+    p.job.extra_hosts.add(live)
+    actions.set_source_kind(p.job, alice, "incremental_backup", "Serveur en panne, restauration")
+    assert run_step(p, "source.locate", alice).status == "passed"
+    assert run_step(p, "source.pxdatas_snapshot", alice).status == "passed"
+    assert run_step(p, "data.mirror", alice).status == "passed"
+    target_px = p.target_root / PX
+    copied = {str(f.relative_to(target_px)) for f in target_px.rglob("*.fse")}
+    assert copied and not copied & set(sent)  # never copied
+    # The incremental backup still needs its decision; a supervisor states the rest is a mirror
+    # of the live pxdatas, so the equality proof can run.
+    run = start_and_run(p.step("data.pxdatas"), alice)
+    assert run.status == "failed" and "sauvegarde incrémentale" in run.summary
+    actions.set_source_kind(p.job, bob, "mirror_backup", "FSE envoyées écartées, le reste vérifié")
+    run = start_and_run(p.step("data.pxdatas"), alice)
+    assert run.status == "passed", run.summary
+    named = {i["label"]: i["detail"] for i in run.result["items"]}
+    for rel in sent:
+        assert "jamais copiée" in named[rel]
+    event = AuditEvent.objects.get(action="fse.backup_already_sent")
+    assert {e["path"] for e in event.data["already_sent"]} == set(sent)
+    export = timeline_csv([p.job])
+    assert "fse.backup_already_sent" in export
+    for rel in sent:
+        assert rel in export
+    page = client_for(alice).get(f"/customers/{p.customer.pk}/fse/?job={p.job.pk}")
+    assert page.status_code == 200 and "fse.backup_already_sent" in page.content.decode()
