@@ -166,9 +166,9 @@ def tick_step(step: JobStep, user, note: str, *, derogation: str = "") -> JobSte
         step = _lock_step(step)
         if step.status in StepStatus.active():
             raise ActionRefused(_("This step is running; cancel it first."))
-        _check_order(step, user, derogation, "tick")
         if step.kind == StepKind.APPROVAL and not step.is_approved:
             raise ActionRefused(_("This step needs a supervisor's approval first."), 403)
+        _check_order(step, user, derogation, "tick")
         _finish_by_hand(step, user, StepStatus.DONE, "step.tick", note)
     return step
 

@@ -250,6 +250,13 @@ class RetireOld(Step):
 
     def run(self, ctx):
         hosts = old_hosts(ctx.job)
+        if all(m.transport == Transport.LOCAL for m in hosts):
+            raise StepError(
+                "Machines locales (démo) : à faire à la main sur l'ancien serveur et sur l'ancien "
+                "poste des services (SMS compris) : chaque service Julie arrêté et son démarrage "
+                "mis à « Désactivé » (services.msc), le partage laissé en lecture seule ; puis "
+                "cocher l'étape avec une note qui dit le type de démarrage relu."
+            )
         results, failed = run_on_each(ctx, hosts, freeze.RETIRE, freeze.retire_params(apply=True))
         items = list(failed)
         for host, data in results.items():

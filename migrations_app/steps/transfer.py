@@ -83,8 +83,10 @@ class DataServerRegister(Step):
             AuditCategory.DATA,
             data={
                 "machine": ctx.target.hostname,
+                # What was removed from the new Datas (None when the mirror had not carried it).
+                "path": removed["path"] if removed else None,
+                "sha256": removed["sha256"] if removed else None,
                 "source_sha256": sha256(src_raw) if src_raw is not None else None,
-                "removed": removed,
                 "absent_on_target": True,
                 "evidence": refs,
             },
@@ -92,7 +94,8 @@ class DataServerRegister(Step):
         summary = (
             "server.register retiré du nouveau Datas (copie conservée)."
             if removed
-            else "server.register absent du nouveau Datas ; la copie de l'ancien serveur est gardée en preuve."
+            else "server.register déjà absent du nouveau Datas (la copie miroir ne le porte jamais) ; "
+            "la copie de l'ancien serveur est gardée en preuve."
         )
         return Outcome("passed", summary, items, {"evidence": refs, "absent_on_target": True})
 

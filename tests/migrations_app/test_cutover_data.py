@@ -89,9 +89,9 @@ def test_server_register_never_comes_back_and_the_tree_equals_its_source(located
     step = job.steps.get(key="data.server_register")
     assert step.status == "passed" and "absent" in step.summary
     event = AuditEvent.objects.get(action="data.server_register.remove")
-    assert event.data["absent_on_target"] is True and event.data["removed"] is None
+    assert event.data["absent_on_target"] is True and event.data["sha256"] is None
     report = client_for(alice).get(f"/jobs/{job.pk}/report/").content.decode()
-    assert "server.register absent du nouveau Datas" in report
+    assert "server.register déjà absent du nouveau Datas" in report
 
 
 def test_a_rerun_needs_no_marker_to_accept_an_imaging_root_it_copied(located, alice, tmp_path):

@@ -260,3 +260,13 @@ def test_it_refuses_unknown_tools_and_auditors(job, carol, alice):
     assert client_for(carol).post(f"/jobs/{job.pk}/tools/freeze/").status_code == 403
     # cutover.freeze is a catalogue step now: the refused action started no run of it.
     assert not StepRun.objects.filter(step__job=job, step__key="cutover.freeze").exists()
+
+
+def test_retire_old_says_to_do_it_by_hand_on_local_machines(job, alice):
+    for key in retire_dependencies(job):
+        status.finish_step_by_hand(job.steps.get(key=key), alice, "done", "fait")
+    actions.start_run(job.steps.get(key="cutover.retire_old"), alice)
+    run = run_latest(job, "cutover.retire_old")
+    assert run.status == "failed" and "à faire à la main" in run.summary
+    assert "Désactivé" in run.summary
+    assert job.steps.get(key="cutover.retire_old").status == "failed"  # never a fake success
