@@ -1,6 +1,13 @@
 """What a person can do to a job's steps. Each action checks its preconditions, changes
 state in one transaction, writes an audit event, and enqueues work only after commit.
 
+The procedure's order (STEPS.md, « Order ») is checked here: a step runs or is ticked only when
+every step of its `depends_on` is passed, warned, ticked or skipped (a skip always carries its
+reason); otherwise 409 with the French list of what is missing, unless a supervisor writes a
+derogation (audited as `step.derogation`, listed on the job page and in the sign-off report).
+Simulations and skips are not gated. Approvals follow four eyes: the person who asked for what
+awaits approval (`Step.approval_requester`) cannot approve it.
+
 Views call these and turn ActionRefused into a 4xx with its French message."""
 
 from django.db import transaction
