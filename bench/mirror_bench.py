@@ -352,7 +352,7 @@ def verify_suite(src: Path, dst: Path) -> list[dict]:
     a, b = open_endpoint(str(src)), open_endpoint(str(dst))
     items = []
     for p in src.rglob("*"):
-        if p.is_file() and p.name != ".julieops-mirror":
+        if p.is_file():
             items.append((p.relative_to(src).as_posix(), p.stat().st_size))
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         start = time.perf_counter()

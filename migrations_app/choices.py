@@ -101,3 +101,11 @@ class IncidentKind(models.TextChoices):
 class IncidentStatus(models.TextChoices):
     OPEN = "open", _("open")
     CLOSED = "closed", _("closed")
+
+
+class SourceKind(models.TextChoices):
+    """What the job copies from: the live old server, or a backup restored because it died."""
+
+    LIVE = "live", _("the live old server")
+    MIRROR_BACKUP = "mirror_backup", _("a mirror backup")
+    INCREMENTAL_BACKUP = "incremental_backup", _("an incremental backup")

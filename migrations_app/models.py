@@ -19,6 +19,7 @@ from migrations_app.choices import (
     LogLevel,
     MachineRole,
     RunStatus,
+    SourceKind,
     StepKind,
     StepStatus,
     Transport,
@@ -208,6 +209,13 @@ class MigrationJob(models.Model):
         verbose_name=_("other hosts (services, SMS)"),
     )
     discovered_paths = models.JSONField(default=dict, blank=True)
+    # An incremental backup restored as the source resurrects FSE already sent (data.pxdatas).
+    source_kind = models.CharField(
+        _("source of the data"),
+        max_length=20,
+        choices=SourceKind.choices,
+        default=SourceKind.LIVE,
+    )
     options = models.JSONField(default=dict, blank=True)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -8,6 +8,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from migrations_app.actions import derogations
 from migrations_app.choices import IncidentStatus, StepStatus
 from migrations_app.models import AuditEvent, Evidence, Incident, MigrationJob, StepRun
 from migrations_app.steps.registry import PHASES
@@ -68,6 +69,7 @@ def build_report(job: MigrationJob) -> dict:
             if key in by_key
         ],
         "incidents": incidents,
+        "derogations": derogations(job),
         # The audit chain's head when the report is made: once printed and signed, it anchors
         # the history outside the database (a later deletion of recent rows shows).
         "audit_anchor": AuditEvent.objects.order_by("-id")

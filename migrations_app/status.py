@@ -112,6 +112,12 @@ def sync_step_status(step_id: int, run_id: int, *, summary: str = "", result=Non
     latest = next((r for r in runs.iterator() if not (r["params"] or {}).get("dry_run")), None)
     if latest and latest["pk"] == run_id:
         fields = {"status": RUN_TO_STEP_STATUS[RunStatus(latest["status"])]}
+        if fields["status"] in (StepStatus.PASSED, StepStatus.WARNING) and (result or {}).get(
+            "pre_copy"
+        ):
+            # A pre-copy (data.mirror before the freeze) did its work but is not the step's
+            # final pass: the step stays to do, and the steps after it stay closed.
+            fields["status"] = StepStatus.TODO
         if summary:
             fields["summary"] = summary
         if result is not None:

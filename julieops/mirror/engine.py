@@ -1,7 +1,6 @@
 """run_mirror: plan, copy in parallel, delete extras last, fix directory times, verify."""
 
 import errno
-import json
 import threading
 import time
 from collections.abc import Callable
@@ -283,10 +282,10 @@ class _Run:
             free = self.dest.free_space()
             if free is not None and free < self.needed_bytes:
                 return self.fatal(disk_full_text(self.dest, free, self.needed_bytes))
-        if not self.options.dry_run:
-            if not dest_existed:
-                self.dest.makedirs("")
-            self.dest.write_marker(json.dumps({"source": str(self.source), "time": time.time()}))
+        # Nothing of ours is written into the tree: a mirrored tree holds its source's files and
+        # nothing else (the memory of a previous run is the caller's, outside the data).
+        if not self.options.dry_run and not dest_existed:
+            self.dest.makedirs("")
         copy_started = time.monotonic()
         self.resolve_mismatches(plan)
         self.make_dirs(plan)

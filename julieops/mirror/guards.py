@@ -1,6 +1,10 @@
-"""Refuse destinations where a mirror (which deletes extras) would do harm."""
+"""Refuse destinations where a mirror (which deletes extras) would do harm.
 
-from .endpoints import MARKER_NAME, Endpoint, is_temp_name
+The guard keeps no memory in the destination (no marker file: a migrated tree must hold its
+source's files and nothing else). A caller that remembers mirroring this source to this
+destination before (the dashboard: its earlier runs in the database) says so with `force`."""
+
+from .endpoints import Endpoint, is_temp_name
 from .entry import DIR
 
 JULIE_MARKER_DIR = "datas"
@@ -34,9 +38,9 @@ def check_destination(source: Endpoint, dest: Endpoint, *, force: bool = False) 
     if not entries:
         return
     for e in entries:
-        if e.name == MARKER_NAME or (e.kind == DIR and e.name.lower() == JULIE_MARKER_DIR):
+        if e.kind == DIR and e.name.lower() == JULIE_MARKER_DIR:
             return
     raise GuardError(
-        f"destination refusée: {dest} n'est pas vide et ne ressemble ni à une arborescence Julie "
-        f"(dossier Datas) ni à un miroir précédent ({MARKER_NAME}); utilisez --force si c'est voulu"
+        f"destination refusée: {dest} n'est pas vide et ne ressemble pas à une arborescence Julie "
+        "(dossier Datas); utilisez --force si c'est voulu (par exemple un miroir précédent)"
     )

@@ -3,7 +3,7 @@
 import errno
 from typing import NamedTuple
 
-from .endpoints import MARKER_NAME, Endpoint
+from .endpoints import Endpoint
 from .entry import DIR, FILE, LINK, Entry, join
 from .records import Record
 from .treewalk import excluded
@@ -210,7 +210,7 @@ def _compare_dir(
     for s in src_entries:
         name = s[0]
         child = prefix + name
-        if check_names and ((not rel and name == MARKER_NAME) or excluded(child, name, patterns)):
+        if check_names and excluded(child, name, patterns):
             pop(name, None)
             continue
         d = pop(name, None)
@@ -248,7 +248,7 @@ def _compare_dir(
     for d in dst_map.values():
         name, kind = d[0], d[1]
         child = prefix + name
-        if (not rel and name == MARKER_NAME) or excluded(child, name, patterns):
+        if excluded(child, name, patterns):
             continue
         if kind == DIR:
             plan.extra_dirs.append(child)

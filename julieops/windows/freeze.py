@@ -19,8 +19,9 @@ BLOCKING_PROCESSES = ["Julie", "w32mkde"]
 # Shares whose folder is the data path or one of its parents (administrative $ shares aside).
 FREEZE = r"""
 param([string]$DataPath, [string[]]$ServicePatterns, [string[]]$Processes, [bool]$Apply)
-$full = [IO.Path]::GetFullPath($DataPath).TrimEnd('\')
+$full = if ($DataPath) { [IO.Path]::GetFullPath($DataPath).TrimEnd('\') } else { $null }
 function Get-DataShares {
+    if (-not $full) { return @() }
     @(Get-SmbShare | Where-Object {
         $p = "$($_.Path)".TrimEnd('\')
         $p -and $_.Name -notmatch '\$$' -and ($full -ieq $p -or $full.StartsWith($p + '\', 'OrdinalIgnoreCase'))
@@ -87,7 +88,25 @@ foreach ($svc in @($state.ServicesBefore)) {
 """
 
 
+# Which of Julie's programs are open on a post (any post of the job, before freezing).
+OPEN_PROGRAMS = r"""
+param([string[]]$Processes)
+@{ Processes = @(Get-Process -Name $Processes -ErrorAction SilentlyContinue | ForEach-Object { @{ Name = $_.Name; Id = $_.Id } }) }
+"""
+
+
+def programs_params() -> dict:
+    return {"Processes": BLOCKING_PROCESSES}
+
+
+def open_programs(data: dict) -> list[str]:
+    """`Julie.exe`, `w32mkde.exe`… still open according to OPEN_PROGRAMS (or FREEZE)."""
+    return sorted({f"{p.get('Name')}.exe" for p in as_list(data.get("Processes"))})
+
+
 def freeze_params(data_path: str, apply: bool) -> dict:
+    """data_path: the data folder whose shares become read-only ("" on a services host that
+    holds no data: only its Julie services are stopped)."""
     return {
         "DataPath": data_path,
         "ServicePatterns": SERVICE_PATTERNS,
@@ -110,12 +129,13 @@ def _writable(access: list) -> list[str]:
     ]
 
 
-def freeze_verdict(data: dict) -> dict:
-    """data: result of FREEZE run with Apply; every share read-only, every service stopped,
-    no Julie or Btrieve process left."""
+def freeze_verdict(data: dict, host: str = "", *, data_share: bool = True) -> dict:
+    """data: result of FREEZE run with Apply on `host`; every share read-only, every service
+    stopped, no Julie or Btrieve process left. data_share: the host holds the data (a share
+    is expected)."""
     items = []
     shares = as_list(data.get("Shares"))
-    if not shares:
+    if not shares and data_share:
         items.append(item("Partage des données", "warn", "aucun partage ne contient les données"))
     for share in shares:
         writable = _writable(share.get("Access"))
@@ -135,9 +155,8 @@ def freeze_verdict(data: dict) -> dict:
                 f"état : {service.get('Status')}" if running else "arrêté",
             )
         )
-    processes = as_list(data.get("Processes"))
-    if processes:
-        names = ", ".join(sorted({f"{p.get('Name')}.exe" for p in processes}))
+    names = ", ".join(open_programs(data))
+    if names:
         items.append(
             item(
                 "Programmes ouverts",
@@ -147,6 +166,8 @@ def freeze_verdict(data: dict) -> dict:
         )
     else:
         items.append(item("Programmes ouverts", "ok", "ni Julie.exe ni w32mkde.exe"))
+    if host:
+        items = [{**i, "label": f"{host} : {i['label']}"} for i in items]
     return verdict("Gel de la source", items)
 
 

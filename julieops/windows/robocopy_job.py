@@ -19,7 +19,12 @@ from julieops.mirror.robocopy import decode_log, exit_code_meaning, is_success, 
 JOB_DIR = r"C:\ProgramData\JulieOps\jobs"
 
 
-def robocopy_arguments(source: str, target: str, log: str, threads: int = 8) -> list[str]:
+def robocopy_arguments(
+    source: str, target: str, log: str, threads: int = 8, exclude_files: list[str] = ()
+) -> list[str]:
+    """exclude_files: files never carried (`/XF`, full source paths or names); robocopy leaves
+    their destination namesakes alone too."""
+    excluded = ["/XF", *exclude_files] if exclude_files else []
     return [
         source,
         target,
@@ -33,6 +38,7 @@ def robocopy_arguments(source: str, target: str, log: str, threads: int = 8) -> 
         "/NP",
         "/BYTES",
         f"/UNILOG+:{log}",
+        *excluded,
     ]
 
 
@@ -127,6 +133,7 @@ def start(
     username: str,
     password: str,
     threads: int = 8,
+    exclude_files: list[str] = (),
 ) -> dict:
     """Start the detached copy; returns the job's handle (task name, log path, exit file)."""
     task = f"mirror-{uuid.uuid4().hex[:12]}"
@@ -139,7 +146,7 @@ def start(
             "TaskScript": TASK_SCRIPT,
             "ShareRoot": share_root,
             "UserName": username,
-            "Arguments": robocopy_arguments(source, target, log, threads),
+            "Arguments": robocopy_arguments(source, target, log, threads, list(exclude_files)),
         },
         secrets={"Password": password},
     )

@@ -5,87 +5,213 @@ disabled on the old server and on every old services host, so the old SMS sender
 again)."""
 
 from julieops.julietree.reader import windows_path
-from julieops.remote import NotSupported
 from julieops.windows import freeze
-from migrations_app.choices import AuditCategory, MachineRole
-from migrations_app.execution.machines import transport_for
-from migrations_app.steps.common import run_on_each
+from julieops.windows.verdict import item
+from migrations_app.choices import AuditCategory, MachineRole, RunStatus, StepStatus, Transport
+from migrations_app.steps.common import run_on_each, run_script
 from migrations_app.steps.registry import Outcome, Step, StepError, register
 
+# The cut-over's place in time: the final mirror pass, the pxdatas proof and the services copy
+# count only after a freeze that still holds (not undone by a later unfreeze).
+FREEZE_KEY, UNFREEZE_KEY = "cutover.freeze", "cutover.unfreeze"
+_DONE_RUN = (RunStatus.PASSED, RunStatus.WARNING)
 
-def _run_script(ctx, script: str, params: dict) -> dict:
-    machine = ctx.source
-    try:
-        transport = transport_for(machine, on_secret=ctx.add_secret)
-        return transport.powershell(script, params)
-    except NotSupported as exc:
+
+def last_success(job, key: str):
+    """When `key` last succeeded on the job: its latest passed/warned real run, or its tick."""
+    step = job.steps.filter(key=key).first()
+    if step is None:
+        return None
+    if step.status == StepStatus.DONE:
+        return step.done_at
+    if step.status not in (StepStatus.PASSED, StepStatus.WARNING):
+        return None
+    runs = step.runs.filter(status__in=_DONE_RUN).order_by("-finished_at")
+    run = next((r for r in runs if not (r.params or {}).get("dry_run")), None)
+    return run.finished_at if run else None
+
+
+def frozen_at(job):
+    """When the freeze in force was made (None when the old hosts are not frozen)."""
+    frozen = last_success(job, FREEZE_KEY)
+    if frozen is None:
+        return None
+    thawed = last_success(job, UNFREEZE_KEY)
+    return None if thawed is not None and thawed > frozen else frozen
+
+
+def require_frozen(ctx, what: str):
+    """StepError unless the freeze holds; returns its time."""
+    at = frozen_at(ctx.job)
+    if at is None:
         raise StepError(
-            f"{machine.hostname} : PowerShell n'est pas disponible par cet accès ; "
-            "à faire à la main sur le poste (arrêter les services Julie, partage en lecture seule)."
-        ) from exc
+            f"{what} se fait après le gel : lancez d'abord « {SourceFreeze.title} » "
+            "(ou cochez-le une fois fait à la main)."
+        )
+    return at
+
+
+BY_HAND = (
+    "à faire à la main sur chaque poste : fermer Julie partout, arrêter le moteur Btrieve "
+    "(w32mkde.exe) et les services Julie de l'ancien serveur et du poste des services (SMS "
+    "compris), passer le partage des données en lecture seule ; puis cocher l'étape avec une note "
+    "qui dit l'état trouvé."
+)
 
 
 @register
 class SourceFreeze(Step):
-    key = "cutover.freeze"
+    key = FREEZE_KEY
     phase = 3
     kind = "auto"
     title = "Geler l'ancien serveur (avant la dernière copie)"
     instructions = (
-        "Arrête les services Julie de l'ancien serveur et met en lecture seule le partage qui "
-        "contient les données, pour que rien ne s'écrive pendant la dernière passe de la copie "
-        "miroir. Julie doit être fermé sur tous les postes. Réversible : « Dégeler » remet les "
-        "droits et les services tels qu'ils étaient."
+        "Le début de la bascule. Vérifie d'abord que Julie et w32mkde.exe sont fermés sur chaque "
+        "poste joignable de la migration (sinon l'étape échoue en nommant le poste, sans rien "
+        "changer) ; puis, sur l'ancien serveur et sur chaque poste des services (SMS compris), "
+        "arrête les services Julie, et met en lecture seule le partage qui contient les données. "
+        "L'état trouvé est enregistré : « Dégeler » (décision d'un superviseur, avec un motif) le "
+        "remet si la bascule est reportée. Sur une machine « locale » (démo), à faire à la main. "
+        "Hypothèse à confirmer sur le premier cabinet réel : les services Julie sont ceux dont le "
+        "nom ou le nom affiché commence par « Julie » ou « Servcle »."
     )
     criteria = "Partage en lecture seule, services arrêtés, ni Julie.exe ni w32mkde.exe ouverts."
-    depends_on = ("source.locate",)
+    depends_on = ("source.locate", "source.server_register")
 
     def run(self, ctx):
-        root = (ctx.job.discovered_paths or {}).get("julie_root")
+        job = ctx.job
+        root = (job.discovered_paths or {}).get("julie_root")
         if root is None:
             raise StepError("Lancez d'abord « Localiser les données Julie ».")
-        path = windows_path(root)
-        ctx.log.info(f"Gel de {ctx.source.hostname} : services Julie et partage de {path}")
-        data = _run_script(ctx, freeze.FREEZE, freeze.freeze_params(path, apply=True))
-        result = freeze.freeze_verdict(data)
-        for entry in result["items"]:
-            ctx.log.write(
-                "info" if entry["status"] == "ok" else "error",
-                f"{entry['label']} : {entry['detail']}",
+        hosts = old_hosts(job)
+        posts = hosts + [c for c in job.clients.all() if c.pk not in {h.pk for h in hosts}]
+        if all(m.transport == Transport.LOCAL for m in posts):
+            raise StepError(f"Machines locales (démo) : {BY_HAND}")
+        # 1. Nothing is changed while Julie is open somewhere.
+        items = []
+        for machine in posts:
+            try:
+                found = run_script(ctx, machine, freeze.OPEN_PROGRAMS, freeze.programs_params())
+            except StepError as exc:
+                ctx.log.warning(str(exc))
+                items.append(item(f"{machine.hostname} : programmes", "warn", str(exc)))
+                continue
+            names = freeze.open_programs(found)
+            if names:
+                items.append(
+                    item(
+                        f"{machine.hostname} : programmes",
+                        "fail",
+                        f"{', '.join(names)} encore ouvert(s) : fermer Julie sur ce poste",
+                    )
+                )
+        blocking = [i for i in items if i["status"] == "fail"]
+        if blocking:
+            for line in blocking:
+                ctx.log.error(f"{line['label']} : {line['detail']}")
+            posts_open = ", ".join(i["label"].split(" : ")[0] for i in blocking)
+            return Outcome(
+                "failed",
+                f"Gel refusé, rien n'a été changé : Julie est encore ouvert sur {posts_open}.",
+                items,
             )
+        # 2. The old server (data share + services) and every services host (services).
+        path = windows_path(root)
+        states = {}
+        for machine in hosts:
+            on_data = machine.pk == job.source_id
+            ctx.log.info(
+                f"Gel de {machine.hostname} : services Julie"
+                + (f" et partage de {path}" if on_data else "")
+            )
+            params = freeze.freeze_params(path if on_data else "", apply=True)
+            try:
+                data = run_script(ctx, machine, freeze.FREEZE, params)
+            except StepError as exc:
+                ctx.log.error(str(exc))
+                items.append(item(f"{machine.hostname} : gel", "fail", f"{exc} ({BY_HAND})"))
+                continue
+            states[machine.hostname] = data
+            judged = freeze.freeze_verdict(data, machine.hostname, data_share=on_data)
+            items += judged["items"]
+        for entry in items:
+            level = {"ok": "info", "warn": "warning"}.get(entry["status"], "error")
+            ctx.log.write(level, f"{entry['label']} : {entry['detail']}")
         ctx.audit(
             "source.freeze",
             AuditCategory.DATA,
-            data={"before": {k: data.get(k) for k in ("SharesBefore", "ServicesBefore")},
-                  "after": {k: data.get(k) for k in ("Shares", "Services")}},
+            data={host: {"before": {k: d.get(k) for k in ("SharesBefore", "ServicesBefore")},
+                         "after": {k: d.get(k) for k in ("Shares", "Services")}}
+                  for host, d in states.items()},
         )  # fmt: skip
-        return Outcome.from_items(result["items"], result["summary"], {"state": data})
+        outcome = Outcome.from_items(items, "", {"state": {"hosts": states}})
+        frozen = ", ".join(states) or "aucun poste"
+        outcome.summary = (
+            f"Ancien serveur gelé ({frozen}) : services Julie arrêtés, partage en lecture seule."
+            if outcome.status != "failed"
+            else "Gel incomplet : "
+            + " ; ".join(i["label"] for i in items if i["status"] == "fail")
+            + "."
+        )
+        return outcome
+
+
+def _frozen_states(job) -> dict:
+    """{hostname: FREEZE result} of the freeze in force (older single-host results too)."""
+    frozen = job.steps.filter(key=FREEZE_KEY).first()
+    state = ((frozen.result if frozen else None) or {}).get("state") or {}
+    if "hosts" in state:
+        return state["hosts"] or {}
+    return {job.source.hostname: state} if state else {}
 
 
 @register
 class SourceUnfreeze(Step):
-    key = "cutover.unfreeze"
+    key = UNFREEZE_KEY
     phase = 3
     kind = "auto"
     title = "Dégeler l'ancien serveur"
     instructions = (
-        "Remet les droits du partage et redémarre les services tels que le gel les a trouvés "
-        "(par exemple si la bascule est reportée)."
+        "Décision d'un superviseur, avec un motif (par exemple une bascule reportée) : remet les "
+        "droits du partage et redémarre les services tels que le gel les a trouvés, sur chaque "
+        "poste gelé. Refusé une fois l'ancien serveur retiré."
     )
     criteria = "Droits et services d'origine rétablis."
-    depends_on = ("cutover.freeze",)
+    depends_on = (FREEZE_KEY,)
     in_catalogue = False
 
     def run(self, ctx):
-        frozen = ctx.job.steps.filter(key=SourceFreeze.key).first()
-        state = ((frozen.result if frozen else None) or {}).get("state")
-        if not state:
+        states = _frozen_states(ctx.job)
+        if not states:
             raise StepError("Aucun gel enregistré sur cette migration : rien à défaire.")
-        ctx.log.info(f"Dégel de {ctx.source.hostname}")
-        data = _run_script(ctx, freeze.UNFREEZE, freeze.unfreeze_params(state))
-        result = freeze.unfreeze_verdict(data, state)
-        ctx.audit("source.unfreeze", AuditCategory.DATA, data={"after": data})
-        return Outcome.from_items(result["items"], result["summary"], {"state_after": data})
+        machines = {m.hostname: m for m in old_hosts(ctx.job)}
+        items, after = [], {}
+        for host, state in states.items():
+            machine = machines.get(host)
+            if machine is None:
+                items.append(
+                    item(host, "fail", "poste retiré de la migration : à dégeler à la main")
+                )
+                continue
+            ctx.log.info(f"Dégel de {host}")
+            try:
+                data = run_script(ctx, machine, freeze.UNFREEZE, freeze.unfreeze_params(state))
+            except StepError as exc:
+                items.append(item(f"{host} : dégel", "fail", str(exc)))
+                continue
+            after[host] = data
+            judged = freeze.unfreeze_verdict(data, state)
+            items += [{**i, "label": f"{host} : {i['label']}"} for i in judged["items"]]
+        ctx.audit("source.unfreeze", AuditCategory.DATA, data={"after": after})
+        outcome = Outcome.from_items(items, "", {"state_after": after})
+        outcome.summary = (
+            "Dégel fait : droits et services d'origine rétablis."
+            if outcome.status != "failed"
+            else "Dégel incomplet : "
+            + " ; ".join(i["label"] for i in items if i["status"] == "fail")
+            + "."
+        )
+        return outcome
 
 
 def old_hosts(job) -> list:
@@ -124,6 +250,13 @@ class RetireOld(Step):
 
     def run(self, ctx):
         hosts = old_hosts(ctx.job)
+        if all(m.transport == Transport.LOCAL for m in hosts):
+            raise StepError(
+                "Machines locales (démo) : à faire à la main sur l'ancien serveur et sur l'ancien "
+                "poste des services (SMS compris) : chaque service Julie arrêté et son démarrage "
+                "mis à « Désactivé » (services.msc), le partage laissé en lecture seule ; puis "
+                "cocher l'étape avec une note qui dit le type de démarrage relu."
+            )
         results, failed = run_on_each(ctx, hosts, freeze.RETIRE, freeze.retire_params(apply=True))
         items = list(failed)
         for host, data in results.items():

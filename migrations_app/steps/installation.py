@@ -34,7 +34,7 @@ class InstallServer(Step):
         "Serveur de clé « installé » uniquement sur le poste où la clé est branchée."
     )
     criteria = "Coché par le technicien avec une note ; puis vérification de l'installation."
-    depends_on = ("data.mirror",)
+    depends_on = ("cutover.retire_old",)
 
 
 @register

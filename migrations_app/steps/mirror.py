@@ -11,15 +11,34 @@ from julieops.mirror import MirrorOptions, open_endpoint, run_mirror
 from julieops.mirror.robocopy import COLUMNS
 from julieops.remote import RemoteError
 from julieops.windows import robocopy_job
-from migrations_app.choices import AuditCategory, Transport
+from migrations_app.choices import AuditCategory, RunStatus, Transport
 from migrations_app.execution.machines import (
     access_for,
     endpoint_spec,
     transport_for,
 )
+from migrations_app.steps.cutover import frozen_at
+from migrations_app.steps.pxdatas import backup_already_sent
 from migrations_app.steps.registry import Outcome, Step, StepError, register
 
 LEVELS = {"info", "warning", "error", "debug"}
+
+# Never carried by the mirror, relative to the Julie root: data.server_register removes it from
+# the new Datas (the services rewrite it on their new host) and a re-run must not bring it back.
+NEVER_CARRIED = ("Datas/server.register",)
+
+
+def exclusions(job, root: str) -> list[str]:
+    """The engine's exclude patterns for one data root ('/'-separated, relative): never
+    server.register; from a backup, never the FSE the live old server already sent."""
+    julie_root = (job.discovered_paths or {}).get("julie_root")
+    if root != julie_root:
+        return []
+    patterns = list(NEVER_CARRIED)
+    sent = backup_already_sent(job)
+    if sent and sent["pxdatas"]:
+        patterns += [f"{sent['pxdatas']}/{e['path']}" for e in sent["already_sent"]]
+    return patterns
 
 
 def data_roots(job) -> list[str]:
@@ -45,6 +64,21 @@ def uses_robocopy(ctx, *, dry_run: bool = False) -> bool:
     return both and not dry_run and engine != "julieops"
 
 
+def mirrored_before(ctx, root: str) -> bool:
+    """An earlier real run of this job's mirror copied `root` (the guard's memory, kept in the
+    database rather than as a marker file inside the migrated tree)."""
+    runs = ctx.step.runs.exclude(pk=ctx.run.pk).filter(
+        status__in=[RunStatus.PASSED, RunStatus.WARNING]
+    )
+    for run in runs.only("params", "result"):
+        result = run.result or {}
+        if not (run.params or {}).get("dry_run") and any(
+            r.get("root") == root for r in result.get("roots") or []
+        ):
+            return True
+    return False
+
+
 def mirror_job(ctx, *, dry_run: bool = False, force: bool = False) -> Outcome:
     job = ctx.job
     roots = data_roots(job)
@@ -52,12 +86,13 @@ def mirror_job(ctx, *, dry_run: bool = False, force: bool = False) -> Outcome:
     robocopy = uses_robocopy(ctx, dry_run=dry_run)
     for root in roots:
         ctx.check_cancel()
+        confirmed = force or mirrored_before(ctx, root)
         if robocopy:
-            result = robocopy_root(ctx, root, force=force)
+            result = robocopy_root(ctx, root, force=confirmed)
             summaries.append(result)
             items.append(_robocopy_item(result))
             continue
-        summary, manifest_sha256 = _mirror_root(ctx, root, dry_run=dry_run, force=force)
+        summary, manifest_sha256 = _mirror_root(ctx, root, dry_run=dry_run, force=confirmed)
         summaries.append({"root": root, **summary.as_json(), "manifest_sha256": manifest_sha256})
         items.append(_item(root, summary))
     data = {
@@ -106,6 +141,7 @@ def _mirror_root(ctx, root: str, *, dry_run: bool, force: bool):
             force=force,
             manifest=None if dry_run else manifest,
             language="fr",
+            exclude=exclusions(ctx.job, root),
         )
 
         def progress(p):
@@ -198,6 +234,9 @@ def robocopy_root(ctx, root: str, *, force: bool = False) -> dict:
             share_root=share,
             username=access.username,
             password=access.password,
+            exclude_files=[
+                source_path + "\\" + rel.replace("/", "\\") for rel in exclusions(ctx.job, root)
+            ],
         )
         ctx.log.info(f"Tâche planifiée {handle['task']} lancée ; journal {handle['log']}")
         try:
@@ -244,8 +283,7 @@ $exists = Test-Path -LiteralPath $Path -PathType Container
 @{
     Exists = $exists
     Entries = if ($exists) { @(Get-ChildItem -LiteralPath $Path -Force).Count } else { 0 }
-    Julie = $exists -and ((Test-Path -LiteralPath (Join-Path $Path 'Datas')) -or
-        (Test-Path -LiteralPath (Join-Path $Path '.julieops-mirror')))
+    Julie = $exists -and (Test-Path -LiteralPath (Join-Path $Path 'Datas'))
 }
 """
 
@@ -289,10 +327,13 @@ class DataMirror(Step):
         "la destination doit finir identique à la source (fichiers en trop supprimés). Peut être "
         "lancée tôt puis relancée à la bascule : la deuxième passe ne copie que les différences. "
         "La passe finale se fait Julie fermé sur tous les postes et moteur Btrieve (w32mkde.exe) "
-        "arrêté ; un fichier verrouillé est signalé, jamais ignoré en silence. La fenêtre de "
-        "bascule (page du dossier) est estimée d'après les copies préalables, en supposant que le "
-        "cabinet modifie ses données à un rythme régulier entre deux copies, nuits comprises "
-        "(l'estimation est alors plutôt longue)."
+        "arrêté ; un fichier verrouillé est signalé, jamais ignoré en silence. Seule une passe "
+        "lancée après « Geler l'ancien serveur » valide l'étape (passe finale) ; les passes "
+        "d'avant sont des pré-copies. Datas\\server.register n'est jamais copié (voir « Retirer "
+        "server.register ») : une nouvelle passe ne le ramène pas. La fenêtre de bascule (page du "
+        "dossier) est estimée d'après les pré-copies, en supposant que le cabinet modifie ses "
+        "données à un rythme régulier entre deux copies, nuits comprises (l'estimation est alors "
+        "plutôt longue)."
     )
     criteria = "Résumé façon robocopy ; destination vérifiée égale à la source ; source intacte."
     depends_on = ("source.locate",)
@@ -300,4 +341,19 @@ class DataMirror(Step):
 
     def run(self, ctx):
         params = ctx.run.params or {}
-        return mirror_job(ctx, dry_run=bool(params.get("dry_run")), force=bool(params.get("force")))
+        dry_run = bool(params.get("dry_run"))
+        frozen = frozen_at(ctx.job)
+        pre_copy = not dry_run and frozen is None
+        if pre_copy:
+            ctx.log.info(
+                "Pré-copie : l'ancien serveur n'est pas gelé ; la passe finale viendra après le gel."
+            )
+        outcome = mirror_job(ctx, dry_run=dry_run, force=bool(params.get("force")))
+        if not dry_run:
+            # A pre-copy leaves the step to do (status.sync_step_status): only the final pass,
+            # after the freeze, lets the steps that depend on the mirror go.
+            outcome.data["pre_copy"] = pre_copy
+            outcome.data["frozen_at"] = frozen.isoformat() if frozen else None
+            word = "Pré-copie (avant le gel)" if pre_copy else "Passe finale (après le gel)"
+            outcome.summary = f"{word} : {outcome.summary}"
+        return outcome

@@ -9,12 +9,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from julieops.julietree.pxdatas import compare as compare_pxdatas
 from julieops.julietree.pxdatas import manifest as pxdatas_manifest
 from julieops.julietree.pxdatas import pxdatas_path
 from julieops.julietree.reader import join, windows_path
 from migrations_app import audit
 from migrations_app.actions import ActionRefused
-from migrations_app.choices import AuditCategory, StepStatus
+from migrations_app.choices import AuditCategory, MachineRole, SourceKind, StepStatus
 from migrations_app.execution.machines import target_writer, tree_for
 from migrations_app.models import JobStep, MigrationJob
 from migrations_app.steps.common import (
@@ -26,8 +27,10 @@ from migrations_app.steps.common import (
     source_datas,
     target_datas,
 )
+from migrations_app.steps.cutover import last_success, require_frozen
 from migrations_app.steps.registry import Outcome, Step, StepError, register
 
+SNAPSHOT_KEY = "source.pxdatas_snapshot"
 DECISION_KEY = "pxdatas_decision"
 PURGE = "purge"
 PURGE_BATCH = 50  # files removed between two audit events of a purge
@@ -37,6 +40,41 @@ DECISIONS = {
     PURGE: "vider pxdatas sur le nouveau serveur",
     KEEP_EXTRAS: "garder les fichiers en trop sur le nouveau serveur",
 }
+
+
+def live_server(job: MigrationJob):
+    """When the job copies from a restored backup and the old server still runs: that live
+    server, given as another host of the job with the data-server role (else None)."""
+    if job.source_kind == SourceKind.LIVE:
+        return None
+    for machine in job.extra_hosts.all():
+        if MachineRole.DATA_SERVER in (machine.roles or []) and machine.pk != job.target_id:
+            return machine
+    return None
+
+
+def backup_already_sent(job: MigrationJob) -> dict | None:
+    """With a backup source and the live server both given: the backup's FSE that the live
+    server no longer holds (already sent, the ARL received) — never to be copied — and the
+    live FSE the backup lacks. Paths relative to pxdatas; `pxdatas` is its path under the
+    Julie root ('/'-separated). None without a live server. Reads only."""
+    live = live_server(job)
+    if live is None:
+        return None
+    backup_tree, live_tree = tree_for(job.source), tree_for(live)
+    b_px = pxdatas_path(backup_tree, source_datas(backup_tree, job.source.hostname))
+    l_px = pxdatas_path(live_tree, source_datas(live_tree, live.hostname))
+    backup = pxdatas_manifest(backup_tree, b_px) if b_px else []
+    current = pxdatas_manifest(live_tree, l_px) if l_px else []
+    diff = compare_pxdatas(current, backup)
+    julie_root = (job.discovered_paths or {}).get("julie_root") or ""
+    rel = b_px[len(julie_root) :].strip("/") if b_px and b_px.startswith(julie_root) else None
+    return {
+        "live": live.hostname,
+        "pxdatas": rel,
+        "already_sent": diff["already_sent"],
+        "new_since_backup": diff["new_since_backup"],
+    }
 
 
 def pending_decision(job: MigrationJob) -> dict | None:
@@ -118,10 +156,14 @@ class DataPxdatas(Step):
     instructions = (
         "Sur le nouveau serveur, pxdatas doit être exactement égal à la photographie de la source "
         "— ou vidé, sur décision d'une personne habilitée. Une sauvegarde incrémentale restaurée "
-        "ici fait renaître des FSE déjà envoyées : les renvoyer provoque des litiges avec la CPAM."
+        "ici fait renaître des FSE déjà envoyées : les renvoyer provoque des litiges avec la CPAM. "
+        "Se fait après « Geler l'ancien serveur » et la passe finale de la copie miroir, contre "
+        "une photographie de pxdatas prise après le gel. Quand la source est une sauvegarde "
+        "incrémentale, une purge approuvée est exigée (ou la déclaration d'un superviseur que "
+        "c'est une sauvegarde miroir)."
     )
     criteria = "Égalité prouvée fichier par fichier, ou purge enregistrée avec qui et pourquoi."
-    depends_on = ("source.pxdatas_snapshot", "data.mirror")
+    depends_on = ("cutover.freeze", "data.mirror", "source.pxdatas_snapshot")
 
     # Equality is checked without approval; only a purge or keeping extra files needs one.
     @classmethod
@@ -136,13 +178,34 @@ class DataPxdatas(Step):
     def approval_data(cls, jobstep) -> dict:
         return {"decision": pending_decision(jobstep.job)}
 
+    @classmethod
+    def approval_requester(cls, jobstep) -> str | None:
+        return (pending_decision(jobstep.job) or {}).get("requested_by")
+
     def run(self, ctx):
         job, step = ctx.job, ctx.step
-        snapshot = job.steps.get(key="source.pxdatas_snapshot").result or {}
+        snapshot = job.steps.get(key=SNAPSHOT_KEY).result or {}
         if "manifest" not in snapshot:
             raise StepError("Pas de photographie de pxdatas : lancez d'abord cette étape.")
+        frozen = require_frozen(ctx, "La preuve de pxdatas")
         decision = job.options.get(DECISION_KEY)
         pending = pending_decision(job)
+        taken = last_success(job, SNAPSHOT_KEY)
+        purging = (decision or {}).get("decision") == PURGE
+        if not purging and (taken is None or taken < frozen):
+            raise StepError(
+                "La photographie de pxdatas date d'avant le gel : les FSE en attente changent "
+                "chaque jour jusqu'au gel. Relancez « Photographier pxdatas » maintenant que "
+                "l'ancien serveur est gelé, puis cette étape."
+            )
+        if job.source_kind == SourceKind.INCREMENTAL_BACKUP and not _purge_decided(job, step):
+            ctx.audit("fse.verify", AuditCategory.FSE, data={"result": "incremental_backup"})
+            raise StepError(
+                "La source est une sauvegarde incrémentale restaurée : l'égalité avec la "
+                "photographie ne prouve rien (elle fait renaître des FSE déjà envoyées). Demandez "
+                "une décision « vider pxdatas », approuvée par un autre superviseur — ou qu'un "
+                "superviseur déclare, avec un motif, que c'est une sauvegarde miroir."
+            )
         if pending and not step.is_approved:
             raise StepError(
                 f"Décision « {pending['label']} » en attente de l'approbation d'un superviseur."
@@ -181,9 +244,40 @@ class DataPxdatas(Step):
             return self._purge(ctx, writer, px, target_manifest, pending, base, data)
         if decision and decision.get("executed_run") and decision["decision"] == PURGE:
             return self._after_purge(ctx, target_manifest, decision, base, data)
-        return self._verify(ctx, tree_for(ctx.source), snapshot, diff, pending, base, data)
+        sent = backup_already_sent(job)
+        if sent is not None:
+            diff = self._without_sent(ctx, snapshot, target_manifest, sent, base, data)
+        return self._verify(ctx, tree_for(ctx.source), snapshot, diff, pending, base, data, sent)
 
-    def _verify(self, ctx, source, snapshot, diff, pending, base, data):
+    def _without_sent(self, ctx, snapshot, target_manifest, sent, base, data):
+        """The backup's already-sent FSE named, kept as FSE evidence (timeline, CPAM export),
+        and taken out of what the target must hold."""
+        gone = {e["path"].casefold() for e in sent["already_sent"]}
+        document = manifest_document(
+            sent["live"], sent["pxdatas"], sent["already_sent"], "backup_already_sent"
+        )
+        evidence = ctx.evidence("pxdatas-deja-envoyees.json", as_json(document), "pxdatas_manifest")
+        ctx.audit(
+            "fse.backup_already_sent",
+            AuditCategory.FSE,
+            data={
+                **base,
+                "live": sent["live"],
+                "files": len(sent["already_sent"]),
+                "manifest_sha256": document["manifest_sha256"],
+                "already_sent": [
+                    {"path": e["path"], "sha256": e["sha256"]} for e in sent["already_sent"]
+                ],
+                "evidence": [evidence_ref(evidence)],
+            },
+        )
+        data["already_sent"] = [
+            {"path": e["path"], "sha256": e["sha256"]} for e in sent["already_sent"]
+        ]
+        expected = [e for e in snapshot["manifest"] if e["path"].casefold() not in gone]
+        return compare_manifests(expected, target_manifest)
+
+    def _verify(self, ctx, source, snapshot, diff, pending, base, data, sent=None):
         step = ctx.step
         # The snapshot must still describe the source, or the proof proves nothing.
         px = pxdatas_path(source, source_datas(source, ctx.source.hostname))
@@ -201,6 +295,27 @@ class DataPxdatas(Step):
             items.append(
                 {"label": e["path"], "status": "fail", "detail": "contenu différent de la source"}
             )
+        if sent is not None:
+            for e in sent["already_sent"]:
+                copied = e["path"].casefold() in {x["path"].casefold() for x in diff["extras"]}
+                items.append(
+                    {
+                        "label": e["path"],
+                        "status": "fail" if copied else "ok",
+                        "detail": f"FSE déjà envoyée (absente de {sent['live']}, l'ancien serveur "
+                        "en service) : "
+                        + ("copiée sur la cible, à retirer" if copied else "jamais copiée"),
+                    }
+                )
+            for e in sent["new_since_backup"]:
+                items.append(
+                    {
+                        "label": e["path"],
+                        "status": "fail",
+                        "detail": f"FSE en attente sur {sent['live']}, absente de la sauvegarde : "
+                        "à reprendre de l'ancien serveur",
+                    }
+                )
         kept = False
         if diff["extras"]:
             approved = {
@@ -344,6 +459,14 @@ class DataPxdatas(Step):
             [{"label": e["path"], "status": "fail", "detail": "réapparu"} for e in manifest],
             data,
         )
+
+
+def _purge_decided(job: MigrationJob, step: JobStep) -> bool:
+    """An approved purge waits to be applied, or one was applied."""
+    decision = job.options.get(DECISION_KEY) or {}
+    if decision.get("decision") != PURGE:
+        return False
+    return bool(decision.get("executed_run")) or step.is_approved
 
 
 def _decision_executed(ctx, action: str, decision: dict, data: dict) -> None:

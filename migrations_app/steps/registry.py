@@ -185,6 +185,12 @@ class Step:
         """What the approval covers, kept in its audit event."""
         return {}
 
+    @classmethod
+    def approval_requester(cls, jobstep) -> str | None:
+        """Username of the person who asked for what awaits approval (four eyes: they may not
+        approve it themselves); None when nobody asked (a plain approval-kind step)."""
+        return None
+
     def run(self, ctx) -> Outcome:  # pragma: no cover - overridden by automated steps
         raise NotImplementedError
 

@@ -20,6 +20,7 @@ from migrations_app.steps.common import (
     sha256,
     source_datas,
 )
+from migrations_app.steps.cutover import require_frozen
 from migrations_app.steps.registry import Outcome, Step, StepError, register
 
 
@@ -33,11 +34,12 @@ class DataServices(Step):
         "Copier C:\\ProgramData\\Julie Software\\datas de chaque hôte de services (l'hôte SMS peut "
         "être un poste secondaire) vers le nouveau serveur. Sms.db contient l'historique des "
         "rappels : sans lui, les patients reçoivent des SMS en double. S'il manque ou s'il est plus "
-        "ancien que le dernier zip de JulieServicesDb, le restaurer depuis ce zip. Arrêter les "
-        "services Julie de l'hôte pendant la copie."
+        "ancien que le dernier zip de JulieServicesDb, le restaurer depuis ce zip. Refusé avant "
+        "« Geler l'ancien serveur » : une copie prise plus tôt manque les rappels envoyés depuis, "
+        "et le gel arrête les services Julie de chaque hôte pendant la copie."
     )
     criteria = "Fichiers égaux à la source, intégrité vérifiée, fraîcheur relevée."
-    depends_on = ("source.services_data",)
+    depends_on = ("cutover.freeze", "data.mirror", "source.services_data")
 
     # A restore of Sms.db from the JulieServicesDb zip needs a supervisor's approval; the
     # approval covers the zip copy the last run reported (`result["sms_restore"]`).
@@ -56,6 +58,12 @@ class DataServices(Step):
     def approval_data(cls, jobstep) -> dict:
         return {"sms_restore": (jobstep.result or {}).get("sms_restore")}
 
+    @classmethod
+    def approval_requester(cls, jobstep) -> str | None:
+        # The restore is asked for by whoever ran the step that proposed it.
+        run = jobstep.runs.exclude(requested_by=None).order_by("-pk").first()
+        return run.requested_by.get_username() if run else None
+
     @staticmethod
     def _approved_zip(jobstep) -> str | None:
         # Which zip copy the approval was given for: the one the step reported at that time.
@@ -71,6 +79,8 @@ class DataServices(Step):
 
     def run(self, ctx):
         job, step = ctx.job, ctx.step
+        # A copy taken before the freeze misses the reminders sent since: duplicate SMS.
+        require_frozen(ctx, "La copie des données des services")
         source = tree_for(ctx.source)
         datas = source_datas(source, ctx.source.hostname)
         _path, _raw, register = read_register(source, datas)

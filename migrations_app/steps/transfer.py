@@ -7,6 +7,7 @@ SHA-256)."""
 
 from julieops.julietree import layout
 from julieops.julietree.reader import find_child, join, windows_path
+from julieops.windows.verdict import item
 from migrations_app.choices import AuditCategory
 from migrations_app.execution.machines import target_writer, tree_for
 from migrations_app.steps.common import (
@@ -14,7 +15,9 @@ from migrations_app.steps.common import (
     evidence_ref,
     extras_paths,
     file_info,
+    read_register,
     sha256,
+    source_datas,
     target_datas,
 )
 from migrations_app.steps.registry import Outcome, Step, StepError, register
@@ -31,40 +34,70 @@ class DataServerRegister(Step):
         "les services le réécriront sur le nouvel hôte."
     )
     criteria = "Fichier absent sur la cible, copie conservée."
-    depends_on = ("data.mirror",)
+    depends_on = ("cutover.freeze", "data.mirror")
 
     def run(self, ctx):
+        # The source's copy is the evidence of what the services declared on the old hosts.
+        source = tree_for(ctx.source)
+        src_path, src_raw, _register = read_register(
+            source, source_datas(source, ctx.source.hostname)
+        )
+        items, refs = [], []
+        if src_raw is not None:
+            kept = ctx.evidence("server.register (ancien serveur)", src_raw, "server_register")
+            refs.append(evidence_ref(kept))
+            items.append(
+                item(
+                    "server.register de l'ancien serveur",
+                    "ok",
+                    f"copie en preuve ({windows_path(src_path)})",
+                )
+            )
+        else:
+            items.append(item("server.register de l'ancien serveur", "ok", "absent de la source"))
         writer = target_writer(ctx.job)
         datas = target_datas(writer, ctx.target.hostname)
         path = find_child(writer.reader, datas, "server.register")
-        if path is None:
-            return Outcome(
-                "passed",
-                "server.register déjà absent du nouveau Datas.",
-                [{"label": "server.register", "status": "ok", "detail": "absent"}],
-            )
-        content = writer.reader.read_bytes(path)
-        evidence = ctx.evidence("server.register (nouveau serveur)", content, "server_register")
-        writer.remove_file(path)
+        removed = None
+        if path is not None:
+            # Left there by an installer or an older copy: the mirror itself never carries it.
+            content = writer.reader.read_bytes(path)
+            evidence = ctx.evidence("server.register (nouveau serveur)", content, "server_register")
+            refs.append(evidence_ref(evidence))
+            writer.remove_file(path)
+            removed = {"path": windows_path(path), "sha256": sha256(content)}
+            ctx.log.info(f"{windows_path(path)} retiré ; copie conservée comme preuve")
         if find_child(writer.reader, datas, "server.register") is not None:
             raise StepError("server.register est toujours présent sur la cible.")
+        items.append(
+            item(
+                "server.register du nouveau Datas",
+                "ok",
+                "retiré, copie en preuve"
+                if removed
+                else "absent (la copie miroir ne le porte jamais)",
+            )
+        )
         ctx.audit(
             "data.server_register.remove",
             AuditCategory.DATA,
             data={
                 "machine": ctx.target.hostname,
-                "path": windows_path(path),
-                "sha256": sha256(content),
-                "evidence": [evidence_ref(evidence)],
+                # What was removed from the new Datas (None when the mirror had not carried it).
+                "path": removed["path"] if removed else None,
+                "sha256": removed["sha256"] if removed else None,
+                "source_sha256": sha256(src_raw) if src_raw is not None else None,
+                "absent_on_target": True,
+                "evidence": refs,
             },
         )
-        ctx.log.info(f"{windows_path(path)} retiré ; copie conservée comme preuve")
-        return Outcome(
-            "passed",
-            "server.register retiré du nouveau Datas (copie conservée).",
-            [{"label": "server.register", "status": "ok", "detail": "retiré, copie en preuve"}],
-            {"evidence": evidence_ref(evidence)},
+        summary = (
+            "server.register retiré du nouveau Datas (copie conservée)."
+            if removed
+            else "server.register déjà absent du nouveau Datas (la copie miroir ne le porte jamais) ; "
+            "la copie de l'ancien serveur est gardée en preuve."
         )
+        return Outcome("passed", summary, items, {"evidence": refs, "absent_on_target": True})
 
 
 @register
@@ -75,7 +108,7 @@ class DataTeletransmission(Step):
     title = "Copier Internet.par"
     instructions = "Copier Juliew\\Pyxvital\\Internet.par au même endroit sur le nouveau serveur."
     criteria = "Empreintes égales."
-    depends_on = ("source.extras",)
+    depends_on = ("data.mirror", "source.extras")
 
     def run(self, ctx):
         return copy_extra(ctx, "internet_par")
@@ -89,7 +122,7 @@ class DataWindowLayout(Step):
     title = "Copier Julieprf.ini"
     instructions = "Copier C:\\Windows\\Julieprf.ini (placement et taille des fenêtres de Julie)."
     criteria = "Empreintes égales."
-    depends_on = ("source.extras",)
+    depends_on = ("data.mirror", "source.extras")
 
     def run(self, ctx):
         return copy_extra(ctx, "julieprf_ini")

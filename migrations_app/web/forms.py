@@ -5,7 +5,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from migrations_app.choices import MachineRole, Transport
+from migrations_app.choices import MachineRole, SourceKind, Transport
 from migrations_app.models import (
     Cabinet,
     Credential,
@@ -154,11 +154,20 @@ class JobForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
     title = forms.CharField(label=_("title"), max_length=200, required=False)
+    source_kind = forms.ChoiceField(
+        label=_("source of the data"),
+        choices=SourceKind.choices,
+        initial=SourceKind.LIVE,
+        required=False,
+    )
     assignee = forms.ModelChoiceField(
         label=_("assignee"),
         queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
         required=False,
     )
+
+    def clean_source_kind(self):
+        return self.cleaned_data.get("source_kind") or SourceKind.LIVE
 
     def clean(self):
         data = super().clean()
@@ -241,3 +250,10 @@ class IncidentForm(forms.ModelForm):
     class Meta:
         model = Incident
         fields = ["kind", "cpam", "description"]
+
+
+class SourceKindForm(forms.Form):
+    """What the job copies from, changed with a written reason (audited)."""
+
+    source_kind = forms.ChoiceField(label=_("source of the data"), choices=SourceKind.choices)
+    note = forms.CharField(label=_("reason"), max_length=2000)

@@ -28,6 +28,7 @@ from migrations_app.web.forms import (
     JobFilterForm,
     JobForm,
     NoteForm,
+    SourceKindForm,
 )
 
 LOG_BATCH = 1000
@@ -172,6 +173,11 @@ def _job_page(
         "timeline": job_timeline(job),
         "job_panels": JOB_PANELS,
         **run_watch(selected_run),
+        # The order of the procedure: what the selected step waits for, and the derogations.
+        "missing": actions.missing_dependencies(selected_step) if selected_step else [],
+        "approvable": bool(selected_step and selected_step.definition.approvable(selected_step)),
+        "derogations": actions.derogations(job),
+        "source_kind_form": SourceKindForm(initial={"source_kind": job.source_kind}),
     }
     return render(request, "migrations_app/job_detail.html", context, status=status)
 
@@ -188,10 +194,11 @@ def step_action(request: HttpRequest, pk: int, step_pk: int, action: str) -> Htt
     job = get_job_for_user(request, pk)
     step = get_object_or_404(JobStep, pk=step_pk, job=job)
     note = request.POST.get("note", "")
+    derogation = request.POST.get("derogation", "")
     try:
         if action in ("run", "retry"):
             params = {"dry_run": True} if request.POST.get("dry_run") == "1" else {}
-            actions.start_run(step, request.user, reason=note, params=params)
+            actions.start_run(step, request.user, reason=note, params=params, derogation=derogation)
             messages.success(request, _("Step sent to the workers."))
         elif action == "cancel":
             run_id = request.POST.get("run", "")
@@ -204,7 +211,7 @@ def step_action(request: HttpRequest, pk: int, step_pk: int, action: str) -> Htt
             actions.mark_lost(run, request.user, reason=note)
             messages.warning(request, _("Run marked lost: it can be retried."))
         elif action == "tick":
-            actions.tick_step(step, request.user, note)
+            actions.tick_step(step, request.user, note, derogation=derogation)
             messages.success(request, _("Step ticked."))
         elif action == "skip":
             actions.skip_step(step, request.user, note)
@@ -220,8 +227,16 @@ def step_action(request: HttpRequest, pk: int, step_pk: int, action: str) -> Htt
                 request, job, selected_step=step, error=_("Unknown action."), status=400
             )
     except actions.ActionRefused as exc:
-        return _job_page(request, job, selected_step=step, error=str(exc), status=exc.status)
+        return _refused(request, job, exc, selected_step=step)
     return redirect(f"{job.get_absolute_url()}?step={step.key}")
+
+
+def _refused(request: HttpRequest, job, exc, *, selected_step=None) -> HttpResponse:
+    """The refusal's French message with its 4xx: the whole page, or for htmx the message
+    alone (htmx shows no page for an error status)."""
+    if request.htmx:
+        return HttpResponse(str(exc), status=exc.status, content_type="text/plain; charset=utf-8")
+    return _job_page(request, job, selected_step=selected_step, error=str(exc), status=exc.status)
 
 
 @permission("run_step")
@@ -244,6 +259,25 @@ def phase_verify(request: HttpRequest, pk: int, phase: int) -> HttpResponse:
     return redirect(job)
 
 
+@permission("change_migrationjob")
+@require_POST
+def job_source_kind(request: HttpRequest, pk: int) -> HttpResponse:
+    """What the job copies from (live server or backup), changed with a reason."""
+    job = get_job_for_user(request, pk)
+    form = SourceKindForm(request.POST)
+    if not form.is_valid():
+        errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
+        return _refused(request, job, actions.ActionRefused(errors, 400))
+    try:
+        actions.set_source_kind(
+            job, request.user, form.cleaned_data["source_kind"], form.cleaned_data["note"]
+        )
+    except actions.ActionRefused as exc:
+        return _refused(request, job, exc)
+    messages.success(request, _("Source of the data recorded."))
+    return redirect(f"{job.get_absolute_url()}?step=data.pxdatas")
+
+
 TOOLS = {"freeze": "cutover.freeze", "unfreeze": "cutover.unfreeze"}
 
 
@@ -255,9 +289,15 @@ def job_tool(request: HttpRequest, pk: int, tool: str) -> HttpResponse:
     if tool not in TOOLS:
         return _job_page(request, job, error=_("Unknown action."), status=404)
     try:
-        actions.start_tool(job, TOOLS[tool], request.user, reason=request.POST.get("note", ""))
+        actions.start_tool(
+            job,
+            TOOLS[tool],
+            request.user,
+            reason=request.POST.get("note", ""),
+            derogation=request.POST.get("derogation", ""),
+        )
     except actions.ActionRefused as exc:
-        return _job_page(request, job, error=str(exc), status=exc.status)
+        return _refused(request, job, exc)
     messages.success(request, _("Step sent to the workers."))
     return redirect(f"{job.get_absolute_url()}?step={TOOLS[tool]}")
 

@@ -22,6 +22,7 @@ jobs_urls = [
     path("jobs/<int:pk>/phases/<int:phase>/verify/", jobs.phase_verify, name="phase_verify"),
     path("jobs/<int:pk>/tools/<slug:tool>/", jobs.job_tool, name="job_tool"),
     path("jobs/<int:pk>/locate/<slug:action>/", locate.locate_paths, name="locate_paths"),
+    path("jobs/<int:pk>/source-kind/", jobs.job_source_kind, name="job_source_kind"),
     path("jobs/<int:pk>/report/", signoff.job_report, name="job_report"),
     path("jobs/<int:pk>/report.pdf", signoff.job_report_pdf, name="job_report_pdf"),
 ]

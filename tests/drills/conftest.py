@@ -15,8 +15,13 @@ def juliew(root) -> Path:
     return Path(root) / "partage" / "Juliew"
 
 
+def carried(tree: dict) -> dict:
+    """What data.mirror carries of a tree's `contents`: all but Datas/server.register."""
+    return {rel: v for rel, v in tree.items() if rel.casefold() != "datas/server.register"}
+
+
 def contents(root: Path) -> dict:
-    """rel -> (kind, sha256): what must be equal on both sides (the marker is left out)."""
+    """rel -> (kind, sha256) of everything under root (nothing left out)."""
     return {rel: value[:2] for rel, value in snapshot(root, times=False).items()}
 
 

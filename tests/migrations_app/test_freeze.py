@@ -1,12 +1,19 @@
-"""Freezing the old server before the final sync, and undoing it: audited, reversible."""
+"""The cut-over as a sequence on WS-Management stand-ins: the freeze checks every post, then
+stops the Julie services and makes the data share read-only on the old server and on the SMS
+host (state recorded); retire_old disables the services on both (start type read back); the
+unfreeze is a supervisor's decision, refused once the old hosts are retired."""
 
+import copy
 import json
 from pathlib import Path
 
 import pytest
 
+from julieops.windows import freeze
+from migrations_app import actions, status
+from migrations_app.choices import MachineRole, Transport
 from migrations_app.execution import runner
-from migrations_app.models import AuditEvent, StepRun
+from migrations_app.models import AuditEvent, Machine, StepRun
 from tests.conftest import client_for
 from tests.support.wsman import WsmanEndpoint, powershell_reply
 
@@ -14,27 +21,124 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "windows"
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def windows_source(job, monkeypatch):
-    """The old server answers through the WS-Management test endpoint."""
+class WindowsHost:
+    """One Windows machine's Julie-relevant state, changed by the scripts it receives and
+    answered with the shapes Get-Service / Get-SmbShareAccess / Get-Process give through
+    ConvertTo-Json."""
+
+    def __init__(self, services, shares=(), processes=()):
+        self.services = {s["Name"]: dict(s) for s in services}
+        self.shares = copy.deepcopy(list(shares))
+        self.processes = list(processes)
+
+    def _services(self, with_start=False):
+        keys = ("Name", "DisplayName", "Status") + (("StartType",) if with_start else ())
+        return [{k: s[k] for k in keys} for s in self.services.values()]
+
+    def respond(self, command):
+        job = command.powershell_job()
+        script, params = job["script"], job["params"]
+        if script == freeze.OPEN_PROGRAMS:
+            return powershell_reply({"Processes": self._processes(params["Processes"])})
+        if script == freeze.FREEZE:
+            shares_before, services_before = copy.deepcopy(self.shares), self._services()
+            if params["Apply"]:
+                for s in self.services.values():
+                    s["Status"] = "Stopped"
+                for share in self.shares:
+                    for a in share["Access"]:
+                        a["AccessRight"] = "Read"
+            return powershell_reply(
+                {
+                    "SharesBefore": shares_before if params["DataPath"] else [],
+                    "Shares": copy.deepcopy(self.shares) if params["DataPath"] else [],
+                    "ServicesBefore": services_before,
+                    "Services": self._services(),
+                    "Processes": self._processes(params["Processes"]),
+                }
+            )
+        if script == freeze.UNFREEZE:
+            state = json.loads(params["StateJson"])
+            for share in state["SharesBefore"] or []:
+                mine = next(s for s in self.shares if s["Name"] == share["Name"])
+                mine["Access"] = copy.deepcopy(share["Access"])
+            for svc in state["ServicesBefore"] or []:
+                mine = self.services[svc["Name"]]
+                if svc["Status"] == "Running" and mine["StartType"] != "Disabled":
+                    mine["Status"] = "Running"
+            return powershell_reply(
+                {
+                    "Shares": copy.deepcopy(self.shares),
+                    "Services": [
+                        {"Name": s["Name"], "Status": self.services[s["Name"]]["Status"]}
+                        for s in state["ServicesBefore"] or []
+                    ],
+                }
+            )
+        if script == freeze.RETIRE:
+            before = self._services(with_start=True)
+            if params["Apply"]:
+                for s in self.services.values():
+                    s["Status"], s["StartType"] = "Stopped", "Disabled"
+            return powershell_reply(
+                {"ServicesBefore": before, "Services": self._services(with_start=True)}
+            )
+        raise AssertionError(f"unexpected script: {script[:80]}")
+
+    def _processes(self, names):
+        return [{"Name": n, "Id": 4000 + i} for i, n in enumerate(self.processes) if n in names]
+
+
+def old_server():
     state = json.loads((FIXTURES / "freeze_applied.json").read_text(encoding="utf-8"))
-    restored = {
-        "Shares": state["SharesBefore"],
-        "Services": [{"Name": s["Name"], "Status": s["Status"]} for s in state["ServicesBefore"]],
+    services = [{**s, "StartType": "Automatic"} for s in state["ServicesBefore"]]
+    return WindowsHost(services, state["SharesBefore"])
+
+
+def sms_host():
+    return WindowsHost(
+        [
+            {
+                "Name": "JulieOnlineService",
+                "DisplayName": "Julie Online Service (SMS)",
+                "Status": "Running",
+                "StartType": "Automatic",
+            }
+        ]
+    )
+
+
+@pytest.fixture
+def stand_ins(job, practice, alice, monkeypatch):
+    """The old server, a secondary SMS host and the reception post, each a WS-Management
+    endpoint of its own; the inventory steps the freeze depends on are done."""
+    sms = Machine.objects.create(
+        site=practice.site, hostname="POSTE-SMS", transport=Transport.WINRM,
+        roles=[MachineRole.SMS_HOST],
+    )  # fmt: skip
+    job.extra_hosts.add(sms)
+    hosts = {
+        "ANCIEN-SERVEUR": old_server(),
+        "POSTE-SMS": sms_host(),
+        "POSTE-ACCUEIL": WindowsHost([]),
     }
-
-    def respond(command):
-        script = command.powershell_job()["script"]
-        return powershell_reply(state if "Stop-Service" in script else restored)
-
-    with WsmanEndpoint(respond) as endpoint:
-        transport = endpoint.transport()
-        monkeypatch.setattr(
-            "migrations_app.steps.cutover.transport_for", lambda machine, on_secret=None: transport
-        )
-        job.discovered_paths = {"julie_root": "partage/Juliew", "imaging_roots": []}
-        job.save()
-        yield endpoint
+    endpoints = {name: WsmanEndpoint(host.respond) for name, host in hosts.items()}
+    for endpoint in endpoints.values():
+        endpoint.__enter__()
+    Machine.objects.filter(hostname__in=["ANCIEN-SERVEUR", "POSTE-ACCUEIL"]).update(
+        transport=Transport.WINRM
+    )
+    monkeypatch.setattr(
+        "migrations_app.steps.common.transport_for",
+        lambda machine, on_secret=None: endpoints[machine.hostname].transport(),
+    )
+    job.discovered_paths = {"julie_root": "partage/Juliew", "imaging_roots": []}
+    job.save()
+    for key in ("source.locate", "source.server_register"):
+        status.finish_step_by_hand(job.steps.get(key=key), alice, "done", "relevé")
+    yield hosts, endpoints
+    for endpoint in endpoints.values():
+        endpoint.__exit__(None, None, None)
 
 
 def run_latest(job, key):
@@ -44,38 +148,111 @@ def run_latest(job, key):
     return run
 
 
-def test_it_freezes_then_unfreezes_the_old_server(job, alice, windows_source):
+def test_the_cut_over_freezes_retires_and_then_refuses_to_unfreeze(job, alice, bob, stand_ins):
+    hosts, endpoints = stand_ins
     client = client_for(alice)
     assert client.post(f"/jobs/{job.pk}/tools/freeze/").status_code == 302
     frozen = run_latest(job, "cutover.freeze")
     assert frozen.status == "passed", frozen.summary
-    params = windows_source.commands[0].powershell_job()["params"]
+    # Every post was asked about Julie first; then both old hosts were frozen.
+    sent = {
+        name: [c.powershell_job()["script"] for c in e.commands] for name, e in endpoints.items()
+    }
+    assert sent["POSTE-ACCUEIL"] == [freeze.OPEN_PROGRAMS]
+    assert sent["ANCIEN-SERVEUR"] == [freeze.OPEN_PROGRAMS, freeze.FREEZE]
+    assert sent["POSTE-SMS"] == [freeze.OPEN_PROGRAMS, freeze.FREEZE]
+    params = endpoints["ANCIEN-SERVEUR"].commands[1].powershell_job()["params"]
     assert params["DataPath"] == "C:\\partage\\Juliew" and params["Apply"] is True
+    assert endpoints["POSTE-SMS"].commands[1].powershell_job()["params"]["DataPath"] == ""
+    assert hosts["POSTE-SMS"].services["JulieOnlineService"]["Status"] == "Stopped"
+    assert {a["AccessRight"] for a in hosts["ANCIEN-SERVEUR"].shares[0]["Access"]} == {"Read"}
+    state = frozen.result["state"]["hosts"]
+    assert state["POSTE-SMS"]["ServicesBefore"][0]["Status"] == "Running"
     event = AuditEvent.objects.get(action="source.freeze")
     assert event.category == "data" and event.actor_name == "alice"
-    assert event.data["before"]["SharesBefore"][0]["Access"][0]["AccessRight"] == "Full"
-    page = client.get(f"/jobs/{job.pk}/?step=cutover.freeze").content.decode()
+    assert (
+        event.data["ANCIEN-SERVEUR"]["before"]["SharesBefore"][0]["Access"][0]["AccessRight"]
+        == "Full"
+    )
+
+    # Unfreezing is a supervisor's decision with a reason.
+    page = client_for(bob).get(f"/jobs/{job.pk}/?step=cutover.freeze").content.decode()
     assert "Dégeler l'ancien serveur" in page
-    assert client.post(f"/jobs/{job.pk}/tools/unfreeze/").status_code == 302
+    assert client.post(f"/jobs/{job.pk}/tools/unfreeze/", {"note": "reporté"}).status_code == 403
+    assert client_for(bob).post(f"/jobs/{job.pk}/tools/unfreeze/").status_code == 400
+
+    # The data steps done, retire_old disables the services on both old hosts, read back.
+    for key in retire_dependencies(job):
+        status.finish_step_by_hand(job.steps.get(key=key), alice, "done", "fait")
+    retire = job.steps.get(key="cutover.retire_old")
+    actions.start_run(retire, alice)
+    retired = run_latest(job, "cutover.retire_old")
+    assert retired.status == "passed", retired.summary
+    for name in ("ANCIEN-SERVEUR", "POSTE-SMS"):
+        assert {s["StartType"] for s in hosts[name].services.values()} == {"Disabled"}
+    assert "POSTE-SMS : service Julie Online Service (SMS)" in {
+        i["label"] for i in retired.result["items"]
+    }
+    assert AuditEvent.objects.get(action="cutover.retire_old").category == "sms"
+
+    response = client_for(bob).post(f"/jobs/{job.pk}/tools/unfreeze/", {"note": "bascule reportée"})
+    assert response.status_code == 409 and "le dégel est refusé" in response.content.decode()
+    assert not StepRun.objects.filter(step__key="cutover.unfreeze").exists()
+    assert hosts["POSTE-SMS"].services["JulieOnlineService"]["Status"] == "Stopped"
+
+
+def retire_dependencies(job):
+    return [d for d in job.steps.get(key="cutover.retire_old").definition.depends_on]
+
+
+def test_a_supervisor_unfreezes_every_frozen_host_before_the_retirement(job, alice, bob, stand_ins):
+    hosts, endpoints = stand_ins
+    client_for(alice).post(f"/jobs/{job.pk}/tools/freeze/")
+    assert run_latest(job, "cutover.freeze").status == "passed"
+    response = client_for(bob).post(f"/jobs/{job.pk}/tools/unfreeze/", {"note": "bascule reportée"})
+    assert response.status_code == 302
     thawed = run_latest(job, "cutover.unfreeze")
     assert thawed.status == "passed", thawed.summary
-    sent = json.loads(windows_source.commands[1].powershell_job()["params"]["StateJson"])
+    sent = json.loads(endpoints["POSTE-SMS"].commands[-1].powershell_job()["params"]["StateJson"])
     assert sent["ServicesBefore"][0]["Name"] == "JulieOnlineService"
-    assert AuditEvent.objects.filter(action="source.unfreeze").exists()
+    assert hosts["POSTE-SMS"].services["JulieOnlineService"]["Status"] == "Running"
+    assert {a["AccessRight"] for a in hosts["ANCIEN-SERVEUR"].shares[0]["Access"]} == {"Full"}
+    event = AuditEvent.objects.get(action="source.unfreeze")
+    assert event.actor_name == "bob"
+    assert AuditEvent.objects.filter(
+        action="step.run", target="cutover.unfreeze", reason="bascule reportée"
+    ).exists()
+
+
+def test_the_freeze_changes_nothing_and_names_the_post_where_julie_is_open(job, alice, stand_ins):
+    hosts, endpoints = stand_ins
+    hosts["POSTE-ACCUEIL"].processes = ["Julie"]
+    client_for(alice).post(f"/jobs/{job.pk}/tools/freeze/")
+    run = run_latest(job, "cutover.freeze")
+    assert run.status == "failed" and "POSTE-ACCUEIL" in run.summary
+    assert all(
+        c.powershell_job()["script"] == freeze.OPEN_PROGRAMS
+        for e in endpoints.values()
+        for c in e.commands
+    )
+    assert hosts["POSTE-SMS"].services["JulieOnlineService"]["Status"] == "Running"
 
 
 def test_it_says_to_do_it_by_hand_on_a_local_machine(job, alice):
     job.discovered_paths = {"julie_root": "partage/Juliew"}
     job.save()
+    for key in ("source.locate", "source.server_register"):
+        status.finish_step_by_hand(job.steps.get(key=key), alice, "done", "relevé")
     client_for(alice).post(f"/jobs/{job.pk}/tools/freeze/")
     run = run_latest(job, "cutover.freeze")
     assert run.status == "failed" and "à faire à la main" in run.summary
 
 
-def test_it_refuses_to_unfreeze_what_was_never_frozen(job, alice, windows_source):
-    client_for(alice).post(f"/jobs/{job.pk}/tools/unfreeze/")
-    run = run_latest(job, "cutover.unfreeze")
-    assert run.status == "failed" and "Aucun gel" in run.summary
+def test_it_refuses_to_unfreeze_what_was_never_frozen(job, bob, stand_ins):
+    response = client_for(bob).post(f"/jobs/{job.pk}/tools/unfreeze/", {"note": "essai"})
+    assert response.status_code == 409
+    assert "Geler l&#x27;ancien serveur" in response.content.decode()
+    assert not StepRun.objects.filter(step__key="cutover.unfreeze").exists()
 
 
 def test_it_refuses_unknown_tools_and_auditors(job, carol, alice):
@@ -83,3 +260,13 @@ def test_it_refuses_unknown_tools_and_auditors(job, carol, alice):
     assert client_for(carol).post(f"/jobs/{job.pk}/tools/freeze/").status_code == 403
     # cutover.freeze is a catalogue step now: the refused action started no run of it.
     assert not StepRun.objects.filter(step__job=job, step__key="cutover.freeze").exists()
+
+
+def test_retire_old_says_to_do_it_by_hand_on_local_machines(job, alice):
+    for key in retire_dependencies(job):
+        status.finish_step_by_hand(job.steps.get(key=key), alice, "done", "fait")
+    actions.start_run(job.steps.get(key="cutover.retire_old"), alice)
+    run = run_latest(job, "cutover.retire_old")
+    assert run.status == "failed" and "à faire à la main" in run.summary
+    assert "Désactivé" in run.summary
+    assert job.steps.get(key="cutover.retire_old").status == "failed"  # never a fake success

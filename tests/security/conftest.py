@@ -67,7 +67,9 @@ class World:
             ("<int:step_pk>", self.step.pk),
             ("<int:run_pk>", self.run.pk),
             ("<slug:action>", actions.get(name)),
-            ("<int:phase>", 1),
+            # Phase 2: its checks depend on nothing (re-running phase 1 would re-queue the
+            # inventory, and the freeze tool below rightly waits for it).
+            ("<int:phase>", 2),
             ("<slug:tool>", "freeze"),
         ):
             if placeholder in url:
@@ -79,6 +81,8 @@ class World:
 
 def make_world(job, user) -> World:
     step = job.steps.get(key="source.associated_services")
+    # The inventory the freeze depends on, done: the cut-over tools can be used.
+    job.steps.filter(key__in=["source.locate", "source.server_register"]).update(status="passed")
     run = StepRun.objects.create(
         step=job.steps.get(key="source.locate"),
         requested_by=user,

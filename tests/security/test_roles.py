@@ -56,6 +56,7 @@ MATRIX = {
     "phase_verify": ((WORK, 405), (WORK, 302)),
     "job_tool": ((WORK, 405), (WORK, 302)),
     "locate_paths": ((WORK, 405), (WORK, 400)),
+    "job_source_kind": ((WORK, 405), (WORK, 400)),
     "machine_test_connection": ((WORK, 405), (WORK, 302)),
     "machine_connection": ((VIEW, 200), (VIEW, 200)),
     "machine_confirm_key": ((SUPER, 405), (SUPER, 400)),

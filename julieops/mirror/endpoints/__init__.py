@@ -2,10 +2,10 @@
 
 from urllib.parse import unquote, urlsplit
 
-from .base import MARKER_NAME, Endpoint, is_temp_name
+from .base import Endpoint, is_temp_name
 from .local import LocalEndpoint
 
-__all__ = ["Endpoint", "LocalEndpoint", "MARKER_NAME", "is_temp_name", "open_endpoint"]
+__all__ = ["Endpoint", "LocalEndpoint", "is_temp_name", "open_endpoint"]
 
 
 def open_endpoint(

@@ -13,7 +13,6 @@ from typing import BinaryIO
 from ..entry import Entry
 from ..localcopy import TEMP_PREFIX, TEMP_SUFFIX
 
-MARKER_NAME = ".julieops-mirror"
 NETWORK_BUFFER = 1024 * 1024
 
 _counter = iter(range(1, 1 << 62))
@@ -100,10 +99,6 @@ class Endpoint:
     def remove_dir(self, rel: str) -> None:
         """Remove an empty directory."""
         raise NotImplementedError
-
-    def write_marker(self, text: str) -> None:
-        data = text.encode()
-        self.store(MARKER_NAME, iter([data]), Entry(MARKER_NAME, "file", len(data), 0))
 
     # --- lifetime -----------------------------------------------------------------------------
     def close(self) -> None:

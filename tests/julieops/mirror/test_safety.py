@@ -139,16 +139,20 @@ def test_it_refuses_each_bad_destination(tmp_path, case):
     assert not (src / "Datas" / "copy").exists()
 
 
-def test_it_accepts_a_foreign_tree_with_force_and_a_julie_or_mirror_marker(tmp_path):
+def test_it_accepts_a_julie_tree_or_a_foreign_tree_with_force_and_leaves_no_marker(tmp_path):
     src = make_tree(tmp_path / "src", {"Datas": {"a": b"a"}})
     julie = make_tree(tmp_path / "julie", {"DATAS": {"old": b"o"}, "Prog": {}})
     assert mirror(src, julie)[0].exit_code == 3
     foreign = make_tree(tmp_path / "foreign", {"x": b"x"})
     assert mirror(src, foreign, force=True)[0].exit_code == 3
-    assert (foreign / ".julieops-mirror").exists()
+    # Nothing of the mirror's own inside the tree: exactly the source's names.
+    assert sorted(p.name for p in foreign.iterdir()) == ["Datas"]
+    # A marker left by an older version is no pass, and is deleted as an extra.
     other = make_tree(tmp_path / "other", {"x": b"x"})
     (other / ".julieops-mirror").write_text("{}")
-    assert mirror(src, other)[0].exit_code == 3
+    assert mirror(src, other)[0].exit_code == 16
+    assert mirror(src, other, force=True)[0].exit_code == 3
+    assert not (other / ".julieops-mirror").exists()
 
 
 def test_it_stops_before_deleting_more_than_max_delete_unless_confirmed(tmp_path):

@@ -5,8 +5,6 @@ import os
 import stat
 from pathlib import Path
 
-from julieops.mirror.endpoints import MARKER_NAME
-
 OLD = 1_600_000_000_000_000_000  # a fixed past mtime (ns)
 
 
@@ -31,8 +29,6 @@ def snapshot(root: Path, *, times: bool = True) -> dict:
         for name in dirnames + filenames:
             path = Path(dirpath) / name
             rel = path.relative_to(root).as_posix()
-            if rel == MARKER_NAME:
-                continue
             st = path.lstat()
             if stat.S_ISLNK(st.st_mode):
                 out[rel] = ("link", os.readlink(path), None, None)

@@ -167,6 +167,10 @@ def test_it_announces_an_approval_once_its_dependencies_are_finished(
     notified, receiver, mailoutbox, django_capture_on_commit_callbacks, alice
 ):
     px_step = notified.steps.get(key="data.pxdatas")
+    # The inventory and the freeze (which the snapshot and the pxdatas step come after) done.
+    JobStep.objects.filter(job=notified, key__in=["source.locate", "cutover.freeze"]).update(
+        status="passed"
+    )
     with django_capture_on_commit_callbacks(execute=True):
         # A purge decision waits for a supervisor, but not before snapshot and mirror ended.
         pxdatas.request_decision(px_step, alice, "purge", "ARL reçus pour toutes les FSE")
@@ -184,6 +188,9 @@ def test_it_announces_an_approval_once_its_dependencies_are_finished(
 def test_it_announces_nothing_when_the_pxdatas_step_needs_no_decision(
     notified, receiver, django_capture_on_commit_callbacks, alice
 ):
+    JobStep.objects.filter(job=notified, key__in=["source.locate", "cutover.freeze"]).update(
+        status="passed"
+    )
     with django_capture_on_commit_callbacks(execute=True):
         runner.finish(running_run(notified.steps.get(key="data.mirror")), "passed", summary="ok")
         actions.tick_step(notified.steps.get(key="source.pxdatas_snapshot"), alice, "photo")

@@ -38,7 +38,14 @@ def test_it_is_the_home_page(job, alice):
 
 
 def test_it_lists_failed_steps_awaited_approvals_and_waiting_manual_steps(job, alice):
-    pass_steps(job, "source.locate", "source.pxdatas_snapshot", "data.mirror")
+    pass_steps(
+        job,
+        "source.locate",
+        "source.pxdatas_snapshot",
+        "cutover.freeze",
+        "data.mirror",
+        "cutover.retire_old",
+    )
     JobStep.objects.filter(job=job, key="source.server_register").update(
         status="failed", summary="server.register introuvable"
     )
@@ -46,9 +53,9 @@ def test_it_lists_failed_steps_awaited_approvals_and_waiting_manual_steps(job, a
     page = client_for(alice).get("/overview/").content.decode()
     base = f"/jobs/{job.pk}/?step="
     assert f'{base}source.server_register"' in page and "server.register introuvable" in page
-    # data.pxdatas: a decision to approve, dependencies (snapshot, mirror) passed.
+    # data.pxdatas: a decision to approve, dependencies (freeze, snapshot, mirror) passed.
     assert f'{base}data.pxdatas"' in page
-    # install.server is manual and its dependency (data.mirror) passed; post.cps waits for
+    # install.server is manual and its dependency (cutover.retire_old) passed; post.cps waits for
     # post.readers, the sign-off for every other step.
     assert f'{base}install.server"' in page
     assert f'{base}source.associated_services"' in page
@@ -57,7 +64,7 @@ def test_it_lists_failed_steps_awaited_approvals_and_waiting_manual_steps(job, a
 
 
 def test_it_stops_listing_an_approval_once_given(job, alice, bob):
-    pass_steps(job, "source.pxdatas_snapshot", "data.mirror")
+    pass_steps(job, "source.pxdatas_snapshot", "cutover.freeze", "data.mirror")
     client = client_for(alice)
     assert '?step=data.pxdatas"' not in client.get("/overview/").content.decode()
     pxdatas.request_decision(job.steps.get(key="data.pxdatas"), alice, "purge", "ARL tous reçus")

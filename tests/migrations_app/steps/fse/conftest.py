@@ -12,7 +12,7 @@ from julieops.julietree.generate import (
     generate_sms_host,
     windows_skeleton,
 )
-from migrations_app import actions
+from migrations_app import actions, status
 from migrations_app.choices import MachineRole, Transport
 from migrations_app.execution import runner
 from migrations_app.models import Customer, Machine, Site, StepRun
@@ -29,7 +29,7 @@ def no_broker(monkeypatch):
 
 
 class Practice:
-    def __init__(self, root: Path, user, **options):
+    def __init__(self, root: Path, user, *, frozen: bool = True, **options):
         self.root = root
         self.source_root = root / "ancien serveur" / "C"
         self.target_root = root / "nouveau serveur" / "C"
@@ -51,6 +51,14 @@ class Practice:
             target=self.target,
             title="Migration Saint-Éloi",
         )
+        if frozen:
+            self.freeze(user)
+
+    def freeze(self, user):
+        """The cut-over's freeze, done by hand as on local machines (the copy steps of phase 3
+        come after it)."""
+        step = self.step("cutover.freeze")
+        status.finish_step_by_hand(step, user, "done", "Julie fermé partout, services arrêtés")
 
     def machine(self, hostname, root, role):
         return Machine.objects.create(
@@ -69,8 +77,13 @@ class Practice:
         return machine, root
 
     def mirror(self):
-        """What data.mirror leaves on the new server: the Juliew folder, identical."""
+        """What a copy leaves on the new server: the Juliew folder, identical (server.register
+        included, as an installer or an older copy would leave it); the mirror step marked done
+        as a technician copying by hand would."""
         shutil.copytree(self.source_root / JULIE, self.target_root / JULIE, dirs_exist_ok=True)
+        step = self.step("data.mirror")
+        step.refresh_from_db()
+        status.finish_step_by_hand(step, self.job.created_by, "done", "copie faite à la main")
 
     def step(self, key):
         return self.job.steps.get(key=key)
@@ -93,8 +106,18 @@ def run_step(practice, key, user):
     return run
 
 
+def satisfy_dependencies(step, user):
+    """The steps `step` depends on and that the test did not run, ticked as done by hand (the
+    order itself is tested in tests/migrations_app/test_order.py)."""
+    for missing in actions.missing_dependencies(step):
+        dep = step.job.steps.get(key=missing["key"])
+        status.finish_step_by_hand(dep, user, "done", "fait avant cette étape")
+
+
 def start_and_run(step, user):
-    """Through actions.start_run (with its approval gate), then executed in-process."""
+    """Through actions.start_run (with its order and approval gates, the steps it depends on
+    satisfied), then executed in-process."""
+    satisfy_dependencies(step, user)
     run = actions.start_run(step, user)
     runner.execute(run.pk, "test")
     run.refresh_from_db()

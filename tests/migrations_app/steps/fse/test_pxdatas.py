@@ -162,3 +162,121 @@ def test_it_needs_no_approval_and_accepts_none_without_a_decision(make_practice,
     assert refused.value.status == 400
     with pytest.raises(actions.ActionRefused):
         pxdatas.request_decision(step, alice, "delete_everything", "oups")
+
+
+# -- the source may be a backup (issue 11, item 4) --------------------------------------------
+
+
+def test_an_incremental_backup_source_without_a_purge_decision_is_refused(make_practice, alice):
+    from migrations_app.models import AuditEvent
+
+    p = ready(make_practice, alice)
+    actions.set_source_kind(p.job, alice, "incremental_backup", "Ancien serveur mort, restauré")
+    event = AuditEvent.objects.get(action="job.source_kind")
+    assert event.category == "fse" and event.data == {
+        "before": "live",
+        "after": "incremental_backup",
+    }
+    p.job.refresh_from_db()
+    run = start_and_run(p.step("data.pxdatas"), alice)
+    assert run.status == "failed" and "sauvegarde incrémentale" in run.summary
+    # Equal to the snapshot, yet no proof: nothing was judged equal.
+    assert not AuditEvent.objects.filter(action="fse.equality_proven").exists()
+
+
+def test_an_incremental_backup_is_purged_once_another_supervisor_approved(
+    make_practice, alice, bob, tmp_path
+):
+    p = ready(make_practice, alice)
+    actions.set_source_kind(p.job, alice, "incremental_backup", "Restauration")
+    step = p.step("data.pxdatas")
+    pxdatas.request_decision(step, alice, pxdatas.PURGE, "Sauvegarde incrémentale : vider")
+    actions.approve_step(step, bob, "ARL reçus pour tous les lots")
+    run = start_and_run(p.step("data.pxdatas"), alice)
+    assert run.status == "passed", run.summary
+    assert not list((p.target_root / PX).rglob("*.*"))
+
+
+def test_only_a_supervisor_states_that_an_incremental_backup_is_a_mirror(make_practice, alice, bob):
+    p = ready(make_practice, alice)
+    actions.set_source_kind(p.job, alice, "incremental_backup", "Restauration")
+    with pytest.raises(actions.ActionRefused) as refused:
+        actions.set_source_kind(p.job, alice, "mirror_backup", "je pense")
+    assert refused.value.status == 403
+    with pytest.raises(actions.ActionRefused) as refused:
+        actions.set_source_kind(p.job, bob, "mirror_backup", "  ")
+    assert refused.value.status == 400
+    actions.set_source_kind(p.job, bob, "mirror_backup", "Sauvegarde miroir Julie Backup du 12")
+    p.job.refresh_from_db()
+    run = start_and_run(p.step("data.pxdatas"), alice)
+    assert run.status == "passed", run.summary
+
+
+def test_the_source_kind_form_answers_bad_input_with_a_4xx(make_practice, alice, carol):
+    from tests.conftest import client_for
+
+    p = ready(make_practice, alice)
+    url = f"/jobs/{p.job.pk}/source-kind/"
+    client = client_for(alice)
+    assert client.post(url, {"source_kind": "disquette", "note": "x"}).status_code == 400
+    assert client.post(url, {"source_kind": "mirror_backup"}).status_code == 400
+    assert (
+        client_for(carol).post(url, {"source_kind": "mirror_backup", "note": "x"}).status_code
+        == 403
+    )
+    response = client.post(url, {"source_kind": "mirror_backup", "note": "Julie Backup miroir"})
+    assert response.status_code == 302
+    p.job.refresh_from_db()
+    assert p.job.source_kind == "mirror_backup"
+    page = client.get(f"/jobs/{p.job.pk}/?step=data.pxdatas").content.decode()
+    assert "une sauvegarde miroir" in page
+
+
+def test_a_backup_with_the_live_server_names_the_sent_fse_and_never_copies_them(
+    make_practice, alice, bob, tmp_path
+):
+    """The old server still runs, its restored incremental backup is the source: the backup's
+    FSE the live server no longer holds were sent; the mirror leaves them behind, data.pxdatas
+    names them, and they are in the FSE timeline and the CPAM export."""
+    from julieops.julietree.generate import generate_julie_tree
+    from migrations_app.choices import MachineRole
+    from migrations_app.fse import timeline_csv
+    from tests.conftest import client_for
+
+    p = make_practice()
+    backup_root = tmp_path / "sauvegarde" / "C"
+    summary = generate_julie_tree(backup_root, p.opts, backup=True)
+    sent = sorted(rel.split("pxdatas/", 1)[1] for rel in summary["sent_fse"])
+    assert sent
+    live = p.source
+    live.roles = [MachineRole.DATA_SERVER]
+    live.save()
+    restored = p.machine("SAUVEGARDE", backup_root, MachineRole.DATA_SERVER)
+    p.job.source = restored
+    p.job.save()
+    p.job.extra_hosts.add(live)
+    actions.set_source_kind(p.job, alice, "incremental_backup", "Serveur en panne, restauration")
+    assert run_step(p, "source.locate", alice).status == "passed"
+    assert run_step(p, "source.pxdatas_snapshot", alice).status == "passed"
+    assert run_step(p, "data.mirror", alice).status == "passed"
+    target_px = p.target_root / PX
+    copied = {str(f.relative_to(target_px)) for f in target_px.rglob("*.fse")}
+    assert copied and not copied & set(sent)  # never copied
+    # The incremental backup still needs its decision; a supervisor states the rest is a mirror
+    # of the live pxdatas, so the equality proof can run.
+    run = start_and_run(p.step("data.pxdatas"), alice)
+    assert run.status == "failed" and "sauvegarde incrémentale" in run.summary
+    actions.set_source_kind(p.job, bob, "mirror_backup", "FSE envoyées écartées, le reste vérifié")
+    run = start_and_run(p.step("data.pxdatas"), alice)
+    assert run.status == "passed", run.summary
+    named = {i["label"]: i["detail"] for i in run.result["items"]}
+    for rel in sent:
+        assert "jamais copiée" in named[rel]
+    event = AuditEvent.objects.get(action="fse.backup_already_sent")
+    assert {e["path"] for e in event.data["already_sent"]} == set(sent)
+    export = timeline_csv([p.job])
+    assert "fse.backup_already_sent" in export
+    for rel in sent:
+        assert rel in export
+    page = client_for(alice).get(f"/customers/{p.customer.pk}/fse/?job={p.job.pk}")
+    assert page.status_code == 200 and "fse.backup_already_sent" in page.content.decode()

@@ -88,8 +88,9 @@ def test_it_removes_server_register_from_the_target_keeping_a_copy(make_practice
     assert run.status == "passed"
     assert not (p.target_root / JULIE / "Datas/server.register").exists()
     assert (p.source_root / JULIE / "Datas/server.register").read_bytes() == original
-    evidence = Evidence.objects.get(pk=run.result["evidence"]["id"])
-    assert evidence.file.read() == original
+    # Two copies kept: the old server's (source) and the one removed from the new Datas.
+    kept = [Evidence.objects.get(pk=ref["id"]).file.read() for ref in run.result["evidence"]]
+    assert kept == [original, original]
     assert AuditEvent.objects.get(action="data.server_register.remove").category == "data"
     assert start_and_run(p.step("data.server_register"), alice).status == "passed"
 

@@ -48,8 +48,9 @@ def test_it_removes_server_register_over_ssh_keeping_a_copy(ssh_practice, alice)
     assert run.status == "passed", (run.summary, run.error)
     assert not (p.target_root / JULIE / "Datas/server.register").exists()
     assert (p.target_root / JULIE / "Datas").is_dir()
-    evidence = Evidence.objects.get(pk=run.result["evidence"]["id"])
-    assert evidence.file.read() == original
+    # Two copies kept: the old server's and the one removed from the new Datas.
+    kept = [Evidence.objects.get(pk=ref["id"]).file.read() for ref in run.result["evidence"]]
+    assert kept == [original, original]
     event = AuditEvent.objects.get(action="data.server_register.remove")
     assert event.category == "data" and event.data["machine"] == "NOUVEAU-SERVEUR"
     assert event.data["sha256"] == hashlib.sha256(original).hexdigest()
