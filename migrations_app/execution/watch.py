@@ -56,7 +56,13 @@ def record_reaper_pass(now=None, workers: dict | None = None) -> Beacon:
     now = now or timezone.now()
     if workers is None:
         workers = live_workers()
-    queues = None if workers is None else sorted({q for qs in workers.values() for q in qs})
+    # The reaper's own queue is served: this pass runs on it (a solo-pool reaper worker is
+    # busy here and cannot answer the broadcast itself).
+    queues = (
+        None
+        if workers is None
+        else sorted({settings.JULIEOPS_REAPER_QUEUE, *(q for qs in workers.values() for q in qs)})
+    )
     beacon, _created = Beacon.objects.update_or_create(
         name=REAPER, defaults={"at": now, "data": {"queues": queues, "workers": len(workers or {})}}
     )
@@ -94,15 +100,17 @@ def unserved(run: StepRun, state: dict) -> bool:
     waiting = run.waiting_for
     if waiting is None or waiting < settings.JULIEOPS_QUEUED_WARN_AFTER:
         return False
-    return state["missing"] or run.queue not in (state["queues"] or [])
+    # The queues the reaper last saw served (the workers page passes the live ones); never
+    # seen at all: no worker is known to serve it.
+    return state["queues"] is None or run.queue not in state["queues"]
 
 
 def run_warning(run: StepRun, state: dict) -> str:
     """The one French sentence a page shows about this run, or ""."""
     if unserved(run, state):
         return _(
-            "Queued for %(age)s and no live worker serves the « %(queue)s » queue: it will "
-            "start only when one connects (see the workers page)."
+            "Queued for %(age)s and no live worker is known to serve the « %(queue)s » queue: "
+            "it will start only when one connects (see the workers page)."
         ) % {"age": seconds_text(run.waiting_for), "queue": run.queue}
     if run.status == RunStatus.RUNNING and run.stalled:
         return _(

@@ -217,6 +217,8 @@ def workers(request: HttpRequest) -> HttpResponse:
         for name in sorted(names, key=lambda n: (n != settings.CELERY_TASK_DEFAULT_QUEUE, n))
     ]
     state = watch.reaper_state()
+    if alive is not None:  # this page asked the workers itself: fresher than the reaper
+        state = {**state, "queues": sorted(consumed)}
     context = {
         "alive": alive,
         "queues": queues,

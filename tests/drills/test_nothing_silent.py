@@ -63,7 +63,7 @@ def test_a_run_queued_with_no_live_worker_is_said_then_runs_once_one_connects(jo
     assert not any("data-run-warning" in p for p in pages(client, job, run).values())
     StepRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(seconds=90))
     for url, page in pages(client, job, run).items():
-        assert "aucun worker vivant ne sert la file" in page and queue in page, url
+        assert "aucun worker vivant connu ne sert la file" in page and queue in page, url
         assert "En attente depuis 1 min 3" in page, url  # 90 s and the pages' own time
     worker = Worker(queue).start()
     try:
