@@ -25,9 +25,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DB_NAME = "julieops_teamscale"
+# Overridable so that two people can run the bench on one machine without sharing a database.
+DB_NAME = os.environ.get("BENCH_TEAM_DB", "julieops_teamscale")
 DB_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
-BROKER_URL = "redis://127.0.0.1:6379/12"
+BROKER_URL = os.environ.get("BENCH_TEAM_BROKER_URL", "redis://127.0.0.1:6379/12")
 # gunicorn's sync workers (one request at a time each, as behind a reverse proxy) or gthread.
 WEB_CLASS = os.environ.get("BENCH_WEB_CLASS", "sync")
 

@@ -4,22 +4,12 @@ approve, reopen, cancel), newest first. Two queries whatever the size of the job
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.utils.translation import gettext_lazy as _
-
+from migrations_app.audit_labels import action_label
 from migrations_app.models import AuditEvent, MigrationJob, StepRun
 from migrations_app.steps.registry import REGISTRY
 
 # Runs already stand for these events (who asked, which worker, outcome).
 RUN_ACTIONS = {"step.run", "step.retry", "step.finished"}
-
-ACTION_LABELS = {
-    "job.create": _("created the job"),
-    "step.tick": _("ticked the step"),
-    "step.skip": _("skipped the step"),
-    "step.approve": _("approved the step"),
-    "step.reopen": _("reopened the step"),
-    "run.cancel": _("asked to cancel the run"),
-}
 
 
 @dataclass
@@ -33,7 +23,7 @@ class Entry:
 
     @property
     def action_label(self) -> str:
-        return str(ACTION_LABELS.get(self.event.action, self.event.action)) if self.event else ""
+        return action_label(self.event.action) if self.event else ""
 
 
 def step_title(key: str) -> str:

@@ -6,6 +6,9 @@ exports, where it is labelled."""
 from django import template
 from django.template.defaultfilters import filesizeformat
 from django.utils import formats, timezone
+from django.utils.translation import gettext_lazy
+
+from migrations_app.audit_labels import action_label
 
 register = template.Library()
 
@@ -59,3 +62,25 @@ def size(value) -> str:
 def number(value) -> str:
     """A whole number with the language's thousands separator: « 12 345 »."""
     return formats.number_format(value or 0, 0, use_l10n=True, force_grouping=True)
+
+
+VERDICT_LABELS = {
+    "ok": gettext_lazy("OK"),
+    "warn": gettext_lazy("warning"),
+    "fail": gettext_lazy("failure"),
+    "error": gettext_lazy("error"),
+    "unknown": gettext_lazy("to check"),
+}
+
+
+@register.filter
+def verdict(code) -> str:
+    """A check's verdict (ok, warn, fail, unknown) in words; anything unreadable reads
+    « à vérifier », never OK."""
+    return str(VERDICT_LABELS.get(code, VERDICT_LABELS["unknown"]))
+
+
+@register.filter(name="action_label")
+def action_label_filter(code) -> str:
+    """An audit action code in words (the code itself stays in a title attribute)."""
+    return action_label(code or "")

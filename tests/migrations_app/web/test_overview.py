@@ -158,3 +158,50 @@ def test_it_does_a_fixed_number_of_queries_whatever_the_number_of_jobs(practice,
     many = _queries(client, "/overview/"), _queries(client, "/overview/", HTTP_HX_REQUEST="true")
     assert many == few
     assert get_user_model().objects.count() >= 2
+
+
+def test_its_slow_part_is_cached_briefly_and_says_how_old_it_is(job, alice, bob):
+    from datetime import timedelta
+
+    from django.core.cache import cache
+
+    from migrations_app.web import overview
+
+    cache.clear()
+    pass_steps(job, "source.pxdatas_snapshot", "data.mirror")
+    client = client_for(alice)
+    first = _queries(client, "/overview/", HTTP_HX_REQUEST="true")
+    again = _queries(client, "/overview/", HTTP_HX_REQUEST="true")
+    assert again < first  # the second request reads the cached part
+    # A change nobody audited (written straight to the database) waits for the cache...
+    JobStep.objects.filter(job=job, key="install.server").update(status="done")
+    page = client.get("/overview/", HTTP_HX_REQUEST="true").content.decode()
+    assert f"/jobs/{job.pk}/?step=install.server" in page
+    # ...and the page says how old its figures are.
+    key = overview._cache_key(Q_ALL())
+    slow = cache.get(key)
+    slow["computed_at"] -= timedelta(seconds=7)
+    cache.set(key, slow, 60)
+    page = client.get("/overview/", HTTP_HX_REQUEST="true").content.decode()
+    assert "il y a 7 secondes" in page
+    # Any audited action (a tick, an approval, a run's end) computes it again at once.
+    actions.tick_step(job.steps.get(key="source.associated_services"), alice, "Aucun service")
+    page = client.get("/overview/", HTTP_HX_REQUEST="true").content.decode()
+    assert f"/jobs/{job.pk}/?step=install.server" not in page
+    assert "Chiffres à jour" in page
+
+
+def test_a_failure_shows_at_once_even_with_the_cached_part(job, alice):
+    from django.core.cache import cache
+
+    cache.clear()
+    client = client_for(alice)
+    client.get("/overview/", HTTP_HX_REQUEST="true")
+    JobStep.objects.filter(job=job, key="target.network").update(status="failed", summary="DNS KO")
+    assert "DNS KO" in client.get("/overview/", HTTP_HX_REQUEST="true").content.decode()
+
+
+def Q_ALL():
+    from django.db.models import Q
+
+    return Q()
