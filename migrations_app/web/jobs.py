@@ -91,11 +91,17 @@ def job_list(request: HttpRequest) -> HttpResponse:
 
 @permission("add_migrationjob")
 def job_create(request: HttpRequest) -> HttpResponse:
+    """The new-job form. A GET with ?customer= and ?site= (the dependent selects, or a link
+    from a site's page) offers that customer's sites and that site's machines."""
     initial = {}
-    if "site" in request.GET and request.GET["site"].isdigit():
-        site = Site.objects.filter(pk=request.GET["site"]).first()
-        if site:
-            initial = {"site": site, "customer": site.customer}
+    site_id, customer_id = request.GET.get("site", ""), request.GET.get("customer", "")
+    site = Site.objects.filter(pk=site_id).first() if site_id.isdigit() else None
+    if customer_id.isdigit():
+        initial["customer"] = int(customer_id)
+        if site and site.customer_id == int(customer_id):
+            initial["site"] = site.pk
+    elif site:
+        initial = {"site": site.pk, "customer": site.customer_id}
     form = JobForm(request.POST or None, initial=initial)
     if request.method == "POST":
         if form.is_valid():

@@ -3,10 +3,11 @@ the workers and their queues, and a job's sign-off report."""
 
 import hashlib
 import logging
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Exists, Min, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -141,7 +142,7 @@ def _cache_key(job_filter: Q) -> str:
 
 
 def _slow_part(job_filter: Q) -> dict:
-    """Six queries, whatever the number of jobs, steps and runs."""
+    """Seven queries, whatever the number of jobs, steps and runs."""
     jobs = MigrationJob.objects.filter(job_filter)
     by_status = dict(jobs.order_by().values_list("status").annotate(n=Count("pk")))
     active = list(
@@ -210,12 +211,69 @@ def _slow_part(job_filter: Q) -> dict:
         "figures": render_to_string("migrations_app/_overview_figures.html", data),
         "jobs": render_to_string("migrations_app/_overview_jobs.html", data),
         "incidents": render_to_string("migrations_app/_overview_incidents.html", data),
+        "cutovers": render_to_string(
+            "migrations_app/_overview_cutovers.html", cutover_plan(job_filter)
+        ),
         "waiting_rows": [
             render_to_string("migrations_app/_overview_need_row.html", {"n": item})
             for item in needs[:OVERVIEW_ROWS]
         ],
         "waiting_total": len(needs),
         "computed_at": timezone.now(),
+    }
+
+
+# A cut-over this close whose pre-copy (data.mirror) has not run is flagged.
+PRECOPY_WARNING_DAYS = 7
+PRECOPY_STEP = "data.mirror"
+
+
+def cutover_plan(job_filter: Q, today: date | None = None) -> dict:
+    """This week's planned cut-overs by technician and day, the late ones (date passed, job
+    not finished) and the near ones whose pre-copy has not run. One query."""
+    today = today or timezone.localdate()
+    monday = today - timedelta(days=today.weekday())
+    sunday = monday + timedelta(days=6)
+    soon = today + timedelta(days=PRECOPY_WARNING_DAYS)
+    active = JobStatus.active()
+    precopy_done = JobStep.objects.filter(
+        job_id=OuterRef("pk"), key=PRECOPY_STEP, status__in=StepStatus.finished()
+    )
+    jobs = list(
+        MigrationJob.objects.filter(job_filter)
+        .filter(
+            Q(cutover_date__range=(monday, sunday), status__in=[*active, JobStatus.DONE])
+            | Q(cutover_date__lt=today, status__in=active)
+            | Q(cutover_date__range=(today, soon), status__in=active)
+        )
+        .select_related("customer", "site", "assignee")
+        .only(*OVERVIEW_JOB_FIELDS, "cutover_date", "cutover_slot")
+        .annotate(precopy_done=Exists(precopy_done))
+        .order_by("cutover_date", "cutover_slot", "pk")
+    )
+    days = [monday + timedelta(days=n) for n in range(7)]
+    rows: dict[str, dict] = {}
+    for job in jobs:
+        if not monday <= job.cutover_date <= sunday:
+            continue
+        who = str(job.assignee) if job.assignee else ""
+        row = rows.setdefault(who, {"who": who, "cells": {d: [] for d in days}})
+        row["cells"][job.cutover_date].append(job)
+    week = [
+        {"who": r["who"], "cells": [r["cells"][d] for d in days]}
+        for _key, r in sorted(rows.items(), key=lambda kv: (kv[0] == "", kv[0]))
+    ]
+    return {
+        "days": days,
+        "today": today,
+        "week": week,
+        "late": [j for j in jobs if j.cutover_date < today and j.status in active],
+        "no_precopy": [
+            j
+            for j in jobs
+            if today <= j.cutover_date <= soon and j.status in active and not j.precopy_done
+        ],
+        "precopy_days": PRECOPY_WARNING_DAYS,
     }
 
 
@@ -278,7 +336,7 @@ def overview_context(job_filter: Q) -> dict:
     return {
         "status_counts": slow["status_counts"],
         "matrix": slow["matrix"],
-        "cached": {k: mark_safe(slow[k]) for k in ("figures", "jobs", "incidents")},  # noqa: S308 - our own rendered templates
+        "cached": {k: mark_safe(slow[k]) for k in ("figures", "jobs", "incidents", "cutovers")},  # noqa: S308 - our own rendered templates
         "failed": failed,
         "waiting_rows": mark_safe("".join(waiting)),  # noqa: S308 - our own rendered templates
         "needs_shown": len(failed) + len(waiting),

@@ -72,7 +72,7 @@ def test_it_walks_a_job_through_the_browser(
         job.steps.create(key="probe.sleep", phase=5, order=99, kind="auto")
         page.goto(f"{base}/jobs/{job.pk}/?step=probe.sleep")
         page.get_by_role("button", name="Lancer").click()
-        expect(page.get_by_text("Étape envoyée aux workers.")).to_be_visible()
+        expect(page.get_by_text("Étape envoyée aux exécuteurs.")).to_be_visible()
         lines, bars = page.locator("#log-lines span"), page.locator("#run-status progress")
         expect(lines.first).to_be_attached(timeout=30_000)
         seen_lines, seen_values = [], []

@@ -205,3 +205,36 @@ def Q_ALL():
     from django.db.models import Q
 
     return Q()
+
+
+def test_it_shows_this_weeks_cut_overs_the_late_ones_and_those_without_pre_copy(
+    practice, job, alice, bob
+):
+    from datetime import timedelta
+
+    today = timezone.localdate()
+    monday = today - timedelta(days=today.weekday())
+    MigrationJob.objects.filter(pk=job.pk).update(
+        cutover_date=today, cutover_slot="evening", assignee=bob, title="Bascule Évry"
+    )
+    late = other_job(practice, alice, customer_name="Cabinet en retard")
+    MigrationJob.objects.filter(pk=late.pk).update(
+        cutover_date=today - timedelta(days=8), title="Bascule oubliée"
+    )
+    ready = other_job(practice, alice, customer_name="Cabinet prêt")
+    MigrationJob.objects.filter(pk=ready.pk).update(
+        cutover_date=today + timedelta(days=2), title="Bascule préparée"
+    )
+    pass_steps(ready, "data.mirror")
+    page = client_for(alice).get("/overview/").content.decode()
+    section = page[page.index('id="cutovers"') :]
+    section = section[: section.index("</section>")]
+    assert "Bascules de la semaine" in section
+    assert monday.strftime("%d/%m").lstrip("0") in section or str(monday.day) in section
+    week = section[: section.index("</table>")]
+    assert "Bascule Évry" in week and "bob" in week and "soir (après la fermeture)" in week
+    late_part = section[section.index("En retard") :]
+    assert "Bascule oubliée" in late_part
+    near = section[section.index("pré-copie non faite") :]
+    assert "Bascule Évry" in near  # today, data.mirror not run
+    assert f"/jobs/{ready.pk}/?step=data.mirror" not in near  # its pre-copy ran
