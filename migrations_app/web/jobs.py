@@ -22,7 +22,7 @@ from migrations_app.models import (
 )
 from migrations_app.panels import JOB_PANELS
 from migrations_app.steps.registry import PHASES
-from migrations_app.timeline import job_timeline
+from migrations_app.timeline import job_timeline, timeline_svg
 from migrations_app.web.access import get_job_for_user, permission
 from migrations_app.web.forms import (
     JobFilterForm,
@@ -162,6 +162,7 @@ def _job_page(
     # of the procedure and would make the total jump.
     catalogue_steps = [s for s in steps if s.definition.in_catalogue]
     done = sum(s.status in StepStatus.finished() for s in catalogue_steps)
+    timeline = job_timeline(job)
     context = {
         "job": job,
         "phases": phases,
@@ -174,7 +175,8 @@ def _job_page(
         "note_form": NoteForm(),
         "error": error,
         "clients": list(job.clients.all()),
-        "timeline": job_timeline(job),
+        "timeline": timeline,
+        "timeline_svg": timeline_svg(timeline),
         "job_panels": JOB_PANELS,
     }
     return render(request, "migrations_app/job_detail.html", context, status=status)
