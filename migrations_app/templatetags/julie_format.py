@@ -84,3 +84,12 @@ def verdict(code) -> str:
 def action_label_filter(code) -> str:
     """An audit action code in words (the code itself stays in a title attribute)."""
     return action_label(code or "")
+
+
+@register.filter
+def audit_target(target) -> str:
+    """An audit event's target: a step's key reads as the step's title."""
+    from migrations_app.steps.registry import REGISTRY
+
+    definition = REGISTRY.get(target or "")
+    return str(definition.title) if definition else (target or "")
