@@ -10,25 +10,8 @@ from playwright.sync_api import expect
 from migrations_app.models import MigrationJob
 from tests.conftest import PASSWORD
 from tests.support.browser import chromium
-from tests.support.worker import Worker
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-
-
-@pytest.fixture
-def plain_static(settings):
-    """The live server finds static files by their source names (no collected manifest)."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
-@pytest.fixture
-def worker(tmp_path):
-    w = Worker(env={"MEDIA_ROOT": str(tmp_path / "media")}).start()
-    yield w
-    w.stop()
 
 
 def log_in(page, base, username):

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from migrations_app.models import Customer, Machine, MigrationJob, Site
-from tests.e2e.test_browser import log_in, plain_static, worker  # noqa: F401 - fixtures
+from tests.e2e.test_browser import log_in
 from tests.support.browser import chromium
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -20,7 +20,7 @@ def test_the_new_job_form_offers_only_the_chosen_customers_sites_and_machines(
     live_server,
     plain_static,
     practice,
-    alice,  # noqa: F811
+    alice,
 ):
     other = Customer.objects.create(name="Cabinet voisin")
     other_site = Site.objects.create(customer=other, name="Voisin")
@@ -50,7 +50,7 @@ def test_the_log_follows_stops_following_keeps_the_note_and_downloads(
     practice,
     alice,
     worker,
-    tmp_path,  # noqa: F811
+    tmp_path,
 ):
     from migrations_app import actions
 
