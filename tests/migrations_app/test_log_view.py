@@ -138,3 +138,20 @@ def test_it_updates_the_status_and_progress_out_of_band(job, carol):
     body = client_for(carol).get(log_url(job, run, 1)).content.decode()
     assert 'id="run-status" hx-swap-oob="true"' in body
     assert 'value="25"' in body
+
+
+def test_the_step_counter_counts_catalogue_steps_only(job, alice):
+    from migrations_app.steps.registry import catalogue
+
+    client = client_for(alice)
+    before = client.get(f"/jobs/{job.pk}/").context["total"]
+    assert before == len(catalogue())
+    job.steps.create(key="cutover.unfreeze", phase=3, order=101, kind="auto")  # a tool
+    assert client.get(f"/jobs/{job.pk}/").context["total"] == before
+
+
+def test_verifying_a_phase_lands_on_that_phases_results(job, alice):
+    response = client_for(alice).post(f"/jobs/{job.pk}/phases/3/verify/")
+    assert response.status_code == 302
+    key = response["Location"].split("?step=")[1]
+    assert job.steps.get(key=key).phase == 3
