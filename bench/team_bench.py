@@ -6,7 +6,8 @@ queries per page at 10 % and 100 % of the jobs; one worker's log lines per secon
 emission-to-screen delay with 50 runs logging at once, polled over HTTP like the page.
 
 Run: `python -m bench team` (BENCH_TEAM_SCALE=0.1 for a quick run; BENCH_TEAM_SECONDS per
-load phase). Stops by itself; the default run takes a few minutes."""
+load phase; BENCH_TEAM_LINES to write fewer log lines; BENCH_TEAM_DB and BENCH_TEAM_BROKER_URL
+so that two people can run it at once). Stops by itself; the default run takes a few minutes."""
 
 import http.client
 import json
@@ -25,9 +26,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DB_NAME = "julieops_teamscale"
+# Overridable so that two people can run the bench on one machine without sharing a database.
+DB_NAME = os.environ.get("BENCH_TEAM_DB", "julieops_teamscale")
 DB_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
-BROKER_URL = "redis://127.0.0.1:6379/12"
+BROKER_URL = os.environ.get("BENCH_TEAM_BROKER_URL", "redis://127.0.0.1:6379/12")
 # gunicorn's sync workers (one request at a time each, as behind a reverse proxy) or gthread.
 WEB_CLASS = os.environ.get("BENCH_WEB_CLASS", "sync")
 
@@ -592,6 +594,9 @@ def main():
     scale = float(os.environ.get("BENCH_TEAM_SCALE", "1.0"))
     load_seconds = int(os.environ.get("BENCH_TEAM_SECONDS", "20"))
     n_jobs, n_lines = max(20, round(2000 * scale)), max(10_000, round(5_000_000 * scale))
+    # Fewer log lines (BENCH_TEAM_LINES) for a quicker run of the page figures: the overview
+    # and the job list do not read log lines; the log poll reads the end of the longest logs.
+    n_lines = int(os.environ.get("BENCH_TEAM_LINES", n_lines))
     static_root = Path(tempfile.mkdtemp(prefix="julieops-teamscale-static-"))
     _setup_django(static_root)
     from django.contrib.auth.models import Group, User

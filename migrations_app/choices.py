@@ -60,6 +60,15 @@ class JobStatus(models.TextChoices):
         return {cls.DRAFT, cls.IN_PROGRESS, cls.BLOCKED}
 
 
+class CutoverSlot(models.TextChoices):
+    """When in the day the cut-over is planned (the practice closed: lunch, evening)."""
+
+    MORNING = "morning", _("morning")
+    LUNCH = "lunch", _("lunch break")
+    AFTERNOON = "afternoon", _("afternoon")
+    EVENING = "evening", _("evening (after closing)")
+
+
 class Transport(models.TextChoices):
     WINRM = "winrm", "WinRM"
     SSH = "ssh", "SSH"

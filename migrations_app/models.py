@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from migrations_app import crypto
 from migrations_app.choices import (
     AuditCategory,
+    CutoverSlot,
     IncidentKind,
     IncidentStatus,
     JobStatus,
@@ -227,6 +228,12 @@ class MigrationJob(models.Model):
     )
     status = models.CharField(
         _("status"), max_length=20, choices=JobStatus.choices, default=JobStatus.DRAFT
+    )
+    # The planned cut-over (the final copy and the switch to the new server), for the team's
+    # week view; the assignee above is the technician who does it.
+    cutover_date = models.DateField(_("planned cut-over date"), null=True, blank=True)
+    cutover_slot = models.CharField(
+        _("cut-over slot"), max_length=10, choices=CutoverSlot.choices, blank=True
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"

@@ -12,6 +12,7 @@ from migrations_app.actions import derogations
 from migrations_app.choices import IncidentStatus, StepStatus
 from migrations_app.models import AuditEvent, Evidence, Incident, MigrationJob, StepRun
 from migrations_app.steps.registry import PHASES
+from migrations_app.timeline import job_timeline, timeline_svg
 
 FSE_STEPS = ("source.pxdatas_snapshot", "data.pxdatas")
 COPY_STEP = "data.mirror"
@@ -70,6 +71,7 @@ def build_report(job: MigrationJob) -> dict:
         ],
         "incidents": incidents,
         "derogations": derogations(job),
+        "timeline_svg": timeline_svg(job_timeline(job)),
         # The audit chain's head when the report is made: once printed and signed, it anchors
         # the history outside the database (a later deletion of recent rows shows).
         "audit_anchor": AuditEvent.objects.order_by("-id")

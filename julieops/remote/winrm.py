@@ -67,6 +67,29 @@ class _PinnedCertificateAdapter(HTTPAdapter):
         super().init_poolmanager(*args, **kwargs)
 
 
+def connection_cause(exc: Exception) -> str:
+    """What actually happened, in French, from a requests/urllib3 connection error (their
+    messages carry the socket error's text: refused, timed out, name unknown, reset)."""
+    text = str(exc)
+    causes = (
+        ("Connection refused", "connexion refusée (port fermé ou service WinRM arrêté)"),
+        ("Read timed out", "délai de réponse dépassé"),
+        ("timed out", "délai dépassé (machine éteinte, pare-feu ou mauvaise adresse)"),
+        ("Name or service not known", "nom de machine inconnu (DNS)"),
+        ("No route to host", "aucune route vers la machine (réseau)"),
+        ("Connection reset", "connexion coupée par la machine"),
+        ("CERTIFICATE_VERIFY_FAILED", "certificat TLS refusé"),
+        ("certificate verify failed", "certificat TLS refusé"),
+        ("WRONG_VERSION_NUMBER", "le port ne parle pas TLS (HTTP sur un port HTTPS ?)"),
+    )
+    for needle, cause in causes:
+        if needle in text:
+            return cause
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "délai dépassé"
+    return f"erreur de connexion ({type(exc).__name__})"
+
+
 class WinRMTransport(ClosedOnExit):
     kind = "winrm"
 
@@ -181,9 +204,9 @@ class WinRMTransport(ClosedOnExit):
                 self._certificate_refused(exc)
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
                 if attempt >= self.retries:
-                    message = redact(type(exc).__name__, self._password)
+                    message = redact(connection_cause(exc), self._password)
                     raise ConnectionFailed(
-                        f"WinRM injoignable sur {self.endpoint} ({what}, {message})."
+                        f"WinRM injoignable sur {self.endpoint} ({what}) : {message}."
                     ) from None
                 time.sleep(min(2**attempt, 5))
             except WinRMTransportError as exc:
@@ -200,8 +223,13 @@ class WinRMTransport(ClosedOnExit):
     def _certificate_refused(self, exc: Exception):
         try:
             observed = fetch_certificate_fingerprint(self.host, self.port)
-        except ConnectionFailed:
-            observed = ""
+        except ConnectionFailed as failed:
+            # No certificate could be read: the TLS failure is a connection problem (port
+            # closed, connection reset), not an unconfirmed certificate; say what happened.
+            raise ConnectionFailed(
+                f"WinRM injoignable sur {self.endpoint} : {connection_cause(exc)} "
+                f"(certificat illisible : {failed})."
+            ) from None
         if self.pinned_fingerprint:
             raise HostKeyChanged(
                 f"Le certificat WinRM de {self.host} a changé (reçu {observed}) : "

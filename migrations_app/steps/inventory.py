@@ -29,7 +29,7 @@ from migrations_app.steps.registry import Outcome, Step, StepError, register
 def _size(n: int) -> str:
     for unit in ("o", "Ko", "Mo", "Go"):
         if n < 1024 or unit == "Go":
-            return f"{n:.0f} {unit}" if unit == "o" else f"{n:.1f} {unit}"
+            return f"{n:.0f} {unit}" if unit == "o" else f"{n:.1f} {unit}".replace(".", ",")
         n /= 1024
     return str(n)
 

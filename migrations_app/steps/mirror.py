@@ -9,6 +9,7 @@ from django.conf import settings
 from julieops.julietree.reader import windows_path
 from julieops.mirror import MirrorOptions, open_endpoint, run_mirror
 from julieops.mirror.robocopy import COLUMNS
+from julieops.mirror.summary import FRENCH
 from julieops.remote import RemoteError
 from julieops.windows import robocopy_job
 from migrations_app.choices import AuditCategory, RunStatus, Transport
@@ -164,7 +165,7 @@ def _mirror_root(ctx, root: str, *, dry_run: bool, force: bool):
                 source, target, options, progress=progress, log=log, cancel=lambda: ctx.cancelled
             )
         ctx.check_cancel()
-        for line in summary.format_text().splitlines():
+        for line in summary.format_text(FRENCH).splitlines():
             ctx.log.info(line)
         manifest_sha = None
         if not dry_run and Path(manifest).exists():

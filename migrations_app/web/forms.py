@@ -1,11 +1,12 @@
 from django import forms
 from django.contrib.auth import get_user_model
 from django.forms.utils import flatatt
+from django.urls import reverse_lazy
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from migrations_app.choices import MachineRole, SourceKind, Transport
+from migrations_app.choices import CutoverSlot, MachineRole, SourceKind, Transport
 from migrations_app.models import (
     Cabinet,
     Credential,
@@ -138,9 +139,33 @@ class CredentialForm(forms.ModelForm):
         return credential
 
 
+def _dependent(target: str) -> dict:
+    """htmx attributes of a select whose choice narrows the next ones: the form's fields are
+    fetched again (GET, only the customer and the site are sent) and swapped in place."""
+    return {
+        "hx-get": reverse_lazy("job_create"),
+        "hx-trigger": "change",
+        "hx-include": "[name=customer],[name=site]",
+        "hx-target": target,
+        "hx-select": target,
+        "hx-swap": "outerHTML",
+    }
+
+
 class JobForm(forms.Form):
-    customer = forms.ModelChoiceField(label=_("customer"), queryset=Customer.objects.all())
-    site = forms.ModelChoiceField(label=_("site"), queryset=Site.objects.select_related("customer"))
+    """A new job. The sites offered are the chosen customer's, the machines the chosen site's
+    (the page fetches the fields again when either changes); a mismatch is named on its field."""
+
+    customer = forms.ModelChoiceField(
+        label=_("customer"),
+        queryset=Customer.objects.all(),
+        widget=forms.Select(_dependent("#job-fields")),
+    )
+    site = forms.ModelChoiceField(
+        label=_("site"),
+        queryset=Site.objects.select_related("customer"),
+        widget=forms.Select(_dependent("#job-fields")),
+    )
     source = forms.ModelChoiceField(
         label=_("old server"), queryset=Machine.objects.select_related("site")
     )
@@ -153,18 +178,65 @@ class JobForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
-    title = forms.CharField(label=_("title"), max_length=200, required=False)
+    # hx-preserve: what was typed here survives the swap of the dependent selects.
+    title = forms.CharField(
+        label=_("title"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"hx-preserve": "true"}),
+    )
     source_kind = forms.ChoiceField(
         label=_("source of the data"),
         choices=SourceKind.choices,
         initial=SourceKind.LIVE,
         required=False,
+        widget=forms.Select(attrs={"hx-preserve": "true"}),
     )
     assignee = forms.ModelChoiceField(
         label=_("assignee"),
         queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
         required=False,
+        widget=forms.Select(attrs={"hx-preserve": "true"}),
     )
+    cutover_date = forms.DateField(
+        label=_("planned cut-over date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date", "hx-preserve": "true"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+    )
+    cutover_slot = forms.ChoiceField(
+        label=_("cut-over slot"),
+        choices=[("", "—"), *CutoverSlot.choices],
+        required=False,
+        widget=forms.Select(attrs={"hx-preserve": "true"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        customer_id = self._chosen("customer")
+        site_id = self._chosen("site")
+        # Only the chosen customer's sites, only the chosen site's machines (none before).
+        self.fields["site"].queryset = Site.objects.filter(customer_id=customer_id or 0)
+        machines = Machine.objects.filter(site_id=site_id or 0).select_related("site")
+        for name in ("source", "target", "clients"):
+            self.fields[name].queryset = machines
+        # A choice outside those lists (another practice's machine) is named on its field.
+        other_site = _("This machine belongs to another site.")
+        self.fields["site"].error_messages["invalid_choice"] = _(
+            "This site belongs to another customer."
+        )
+        self.fields["source"].error_messages["invalid_choice"] = other_site
+        self.fields["target"].error_messages["invalid_choice"] = other_site
+        self.fields["clients"].error_messages["invalid_choice"] = _(
+            "Machine %(value)s belongs to another site."
+        )
+
+    def _chosen(self, name: str) -> int | None:
+        raw = self.data.get(name) if self.is_bound else None
+        if raw is None:
+            value = self.initial.get(name)
+            raw = getattr(value, "pk", value)
+        return int(raw) if str(raw or "").isdigit() else None
 
     def clean_source_kind(self):
         return self.cleaned_data.get("source_kind") or SourceKind.LIVE
@@ -174,14 +246,13 @@ class JobForm(forms.Form):
         customer, site = data.get("customer"), data.get("site")
         if site and customer and site.customer_id != customer.pk:
             self.add_error("site", _("This site belongs to another customer."))
-        machines = [data.get("source"), data.get("target"), *data.get("clients", [])]
-        if site and any(m and m.site_id != site.pk for m in machines):
-            raise forms.ValidationError(_("Every machine of the job must belong to its site."))
         source, target = data.get("source"), data.get("target")
         if source and target and source == target:
             self.add_error("target", _("The new server must differ from the old server."))
         if source and target and {source, target} & set(data.get("clients", [])):
             self.add_error("clients", _("The servers cannot also be client posts."))
+        if not data.get("cutover_slot"):
+            data["cutover_slot"] = ""
         return data
 
 

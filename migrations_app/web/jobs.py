@@ -4,8 +4,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Min, Prefetch, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
@@ -22,7 +23,7 @@ from migrations_app.models import (
 )
 from migrations_app.panels import JOB_PANELS
 from migrations_app.steps.registry import PHASES
-from migrations_app.timeline import job_timeline
+from migrations_app.timeline import job_timeline, timeline_svg
 from migrations_app.web.access import get_job_for_user, permission
 from migrations_app.web.forms import (
     JobFilterForm,
@@ -31,7 +32,12 @@ from migrations_app.web.forms import (
     SourceKindForm,
 )
 
+# Lines the job page shows (the end of the log, the final summary included), and lines one
+# poll brings at most: a fast run's backlog arrives in a poll or two, not 1,000 a second.
 LOG_BATCH = 1000
+LOG_POLL_BATCH = 5000
+# Lines read per query when the whole log is downloaded (streamed: any size, bounded memory).
+LOG_EXPORT_CHUNK = 5000
 
 
 # Log lines are read as named rows, not model instances: a third of the cost for 1,000 lines.
@@ -87,11 +93,17 @@ def job_list(request: HttpRequest) -> HttpResponse:
 
 @permission("add_migrationjob")
 def job_create(request: HttpRequest) -> HttpResponse:
+    """The new-job form. A GET with ?customer= and ?site= (the dependent selects, or a link
+    from a site's page) offers that customer's sites and that site's machines."""
     initial = {}
-    if "site" in request.GET and request.GET["site"].isdigit():
-        site = Site.objects.filter(pk=request.GET["site"]).first()
-        if site:
-            initial = {"site": site, "customer": site.customer}
+    site_id, customer_id = request.GET.get("site", ""), request.GET.get("customer", "")
+    site = Site.objects.filter(pk=site_id).first() if site_id.isdigit() else None
+    if customer_id.isdigit():
+        initial["customer"] = int(customer_id)
+        if site and site.customer_id == int(customer_id):
+            initial["site"] = site.pk
+    elif site:
+        initial = {"site": site.pk, "customer": site.customer_id}
     form = JobForm(request.POST or None, initial=initial)
     if request.method == "POST":
         if form.is_valid():
@@ -157,7 +169,11 @@ def _job_page(
         }
         for n, title in PHASES.items()
     ]
-    done = sum(s.status in StepStatus.finished() for s in steps)
+    # The counter counts catalogue steps: a tool added on first use (unfreeze) is no step
+    # of the procedure and would make the total jump.
+    catalogue_steps = [s for s in steps if s.definition.in_catalogue]
+    done = sum(s.status in StepStatus.finished() for s in catalogue_steps)
+    timeline = job_timeline(job)
     context = {
         "job": job,
         "phases": phases,
@@ -166,11 +182,12 @@ def _job_page(
         "lines": lines,
         "after": lines[-1].seq if lines else 0,
         "done": done,
-        "total": len(steps),
+        "total": len(catalogue_steps),
         "note_form": NoteForm(),
         "error": error,
         "clients": list(job.clients.all()),
-        "timeline": job_timeline(job),
+        "timeline": timeline,
+        "timeline_svg": timeline_svg(timeline),
         "job_panels": JOB_PANELS,
         **run_watch(selected_run),
         # The order of the procedure: what the selected step waits for, and the derogations.
@@ -256,7 +273,9 @@ def phase_verify(request: HttpRequest, pk: int, phase: int) -> HttpResponse:
         messages.warning(request, text)
     if not runs and not refused:
         messages.info(request, _("This phase has no automated check."))
-    return redirect(job)
+    # Land on the phase's results: its first verified step, else its first step.
+    first = runs[0].step if runs else job.steps.filter(phase=phase).order_by("order").first()
+    return redirect(f"{job.get_absolute_url()}?step={first.key}" if first else job)
 
 
 @permission("change_migrationjob")
@@ -316,10 +335,10 @@ def run_log(request: HttpRequest, pk: int, run_pk: int) -> HttpResponse:
     lines = list(
         LogLine.objects.filter(run=run, seq__gt=after)
         .order_by("seq")
-        .values_list(*LOG_FIELDS, named=True)[:LOG_BATCH]
+        .values_list(*LOG_FIELDS, named=True)[:LOG_POLL_BATCH]
     )
     cursor = lines[-1].seq if lines else after
-    finished = run.status in RunStatus.terminal() and len(lines) < LOG_BATCH
+    finished = run.status in RunStatus.terminal() and len(lines) < LOG_POLL_BATCH
     response = render(
         request,
         "migrations_app/_log_poll.html",
@@ -334,9 +353,48 @@ def run_log(request: HttpRequest, pk: int, run_pk: int) -> HttpResponse:
         },
     )
     if finished:
+        # The checklist, the runs and the buttons change with the outcome: the poller, swapped
+        # out of band, fetches the page's grid once and swaps it in place (no reload: the note
+        # being typed is preserved, see _log_poller.html).
         response.status_code = HttpResponseStopPolling.status_code
-        # The checklist, the runs and the buttons change with the outcome: reload the page once.
-        response["HX-Refresh"] = "true"
+    return response
+
+
+@permission("view_migrationjob")
+def run_log_download(request: HttpRequest, pk: int, run_pk: int) -> HttpResponse:
+    """The whole log of a run as a text file, streamed by chunks of lines (any size)."""
+    run = get_object_or_404(StepRun.objects.select_related("step__job"), pk=run_pk, step__job_id=pk)
+    header = _(
+        "# JulieOps - %(job)s - %(step)s - run #%(attempt)s\n"
+        "# Times: ISO 8601 in the time zone %(tz)s\n"
+    ) % {
+        "job": run.step.job,
+        "step": run.step.definition.title,
+        "attempt": run.attempt,
+        "tz": timezone.get_current_timezone_name(),
+    }
+
+    def lines():
+        yield header
+        after = 0
+        while True:
+            chunk = list(
+                LogLine.objects.filter(run_id=run.pk, seq__gt=after)
+                .order_by("seq")
+                .values_list(*LOG_FIELDS, named=True)[:LOG_EXPORT_CHUNK]
+            )
+            if not chunk:
+                return
+            yield "".join(
+                f"{timezone.localtime(line.ts).isoformat(timespec='seconds')} "
+                f"{line.level.upper():7} {line.text}\n"
+                for line in chunk
+            )
+            after = chunk[-1].seq
+
+    response = StreamingHttpResponse(lines(), content_type="text/plain; charset=utf-8")
+    filename = f"julieops-job{run.step.job_id}-{run.step.key}-run{run.attempt}.log.txt"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 

@@ -1,17 +1,32 @@
 """The team's pages above single jobs: the overview (what runs, what needs a person),
 the workers and their queues, and a job's sign-off report."""
 
+import hashlib
 import logging
+from datetime import date, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Min, Q
+from django.core.cache import cache
+from django.db.models import Count, Exists, Min, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 
 from migrations_app.choices import IncidentStatus, JobStatus, RunStatus, StepKind, StepStatus
 from migrations_app.execution import watch
 from migrations_app.execution.watch import live_workers, seconds_text
-from migrations_app.models import Customer, Incident, JobStep, MigrationJob, Site, StepRun
+from migrations_app.models import (
+    AuditEvent,
+    Customer,
+    Incident,
+    JobStep,
+    MigrationJob,
+    Site,
+    StepRun,
+)
 from migrations_app.steps.registry import PHASES, REGISTRY
 from migrations_app.web.access import permission
 from migrations_app.web.forms import JobFilterForm
@@ -102,8 +117,22 @@ def needs_a_person(steps: list[dict]) -> list[dict]:
     return found
 
 
-def overview_context(job_filter: Q) -> dict:
-    """Six queries, whatever the number of jobs, steps and runs."""
+# The overview's slow part (active jobs, what waits for a person, the figures) is computed at
+# most once per OVERVIEW_CACHE_SECONDS per filter and language, and again as soon as anything
+# is audited (every run's end, every tick, approval, incident): the key carries the newest audit
+# event. Failed steps, running steps and their progress are read fresh on every request. The
+# page says when the cached part was computed.
+OVERVIEW_CACHE_SECONDS = getattr(settings, "JULIEOPS_OVERVIEW_CACHE_SECONDS", 10)
+
+
+def _cache_key(job_filter: Q) -> str:
+    newest_event = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
+    raw = f"{job_filter!r}|{get_language()}|{newest_event}"
+    return "overview:v1:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def _slow_part(job_filter: Q) -> dict:
+    """Seven queries, whatever the number of jobs, steps and runs."""
     jobs = MigrationJob.objects.filter(job_filter)
     by_status = dict(jobs.order_by().values_list("status").annotate(n=Count("pk")))
     active = list(
@@ -132,18 +161,10 @@ def overview_context(job_filter: Q) -> dict:
     steps = [
         {**step, "awaits_approval": step["id"] in awaiting} for step in active_steps.values(*fields)
     ]
-    needs = needs_a_person(steps)
+    # Failed steps are read fresh on each request (see _failed_steps).
+    needs = [item for item in needs_a_person(steps) if item["reason"] != "failed"]
     for item in needs:
         item["job"] = jobs_by_pk[item["job_id"]]
-    runs = list(
-        StepRun.objects.filter(_prefixed(job_filter, "step__job__"), status__in=RunStatus.active())
-        .select_related("step__job__customer", "requested_by")
-        .order_by("-pk")[:MAX_ACTIVE_RUNS]
-    )
-    for run in runs:
-        run.eta_text = seconds_text(run.eta_seconds)
-        definition = REGISTRY.get(run.step.key)
-        run.step_title = definition.title if definition else run.step.key
     incidents = list(
         Incident.objects.filter(_prefixed(job_filter, "job__"), status=IncidentStatus.OPEN)
         .select_related("job__customer", "opened_by")
@@ -161,22 +182,160 @@ def overview_context(job_filter: Q) -> dict:
         row = [
             sum(1 for j in active if j.phase == number and j.status == s) for s in active_statuses
         ]
-        matrix.append({"number": number, "title": title, "counts": row, "total": sum(row)})
-    state = watch.reaper_state()
-    return {
-        "reaper_warning": watch.reaper_warning(state),
-        "waiting": watch.waiting_runs(state, _prefixed(job_filter, "step__job__")),
+        matrix.append({"number": number, "title": str(title), "counts": row, "total": sum(row)})
+    data = {
         "status_counts": [
-            {"status": s, "label": s.label, "count": by_status.get(s.value, 0)} for s in JobStatus
+            {"status": s.value, "label": str(s.label), "count": by_status.get(s.value, 0)}
+            for s in JobStatus
         ],
-        "active_statuses": active_statuses,
+        "active_statuses": [{"value": s.value, "label": str(s.label)} for s in active_statuses],
         "matrix": matrix,
         "active_jobs": active[:OVERVIEW_ROWS],
         "active_total": len(active),
-        "needs": needs[:OVERVIEW_ROWS],
-        "needs_total": len(needs),
-        "runs": runs,
         "incidents": incidents,
+    }
+    # What the cache keeps: plain figures and rendered HTML (cheap to read back), no models.
+    return {
+        "status_counts": data["status_counts"],
+        "matrix": matrix,
+        "figures": render_to_string("migrations_app/_overview_figures.html", data),
+        "jobs": render_to_string("migrations_app/_overview_jobs.html", data),
+        "incidents": render_to_string("migrations_app/_overview_incidents.html", data),
+        "cutovers": render_to_string(
+            "migrations_app/_overview_cutovers.html", cutover_plan(job_filter)
+        ),
+        "waiting_rows": [
+            render_to_string("migrations_app/_overview_need_row.html", {"n": item})
+            for item in needs[:OVERVIEW_ROWS]
+        ],
+        "waiting_total": len(needs),
+        "computed_at": timezone.now(),
+    }
+
+
+# A cut-over this close whose pre-copy (data.mirror) has not run is flagged.
+PRECOPY_WARNING_DAYS = 7
+PRECOPY_STEP = "data.mirror"
+
+
+def cutover_plan(job_filter: Q, today: date | None = None) -> dict:
+    """This week's planned cut-overs by technician and day, the late ones (date passed, job
+    not finished) and the near ones whose pre-copy has not run. One query."""
+    today = today or timezone.localdate()
+    monday = today - timedelta(days=today.weekday())
+    sunday = monday + timedelta(days=6)
+    soon = today + timedelta(days=PRECOPY_WARNING_DAYS)
+    active = JobStatus.active()
+    precopy_done = JobStep.objects.filter(
+        job_id=OuterRef("pk"), key=PRECOPY_STEP, status__in=StepStatus.finished()
+    )
+    jobs = list(
+        MigrationJob.objects.filter(job_filter)
+        .filter(
+            Q(cutover_date__range=(monday, sunday), status__in=[*active, JobStatus.DONE])
+            | Q(cutover_date__lt=today, status__in=active)
+            | Q(cutover_date__range=(today, soon), status__in=active)
+        )
+        .select_related("customer", "site", "assignee")
+        .only(*OVERVIEW_JOB_FIELDS, "cutover_date", "cutover_slot")
+        .annotate(precopy_done=Exists(precopy_done))
+        .order_by("cutover_date", "cutover_slot", "pk")
+    )
+    days = [monday + timedelta(days=n) for n in range(7)]
+    rows: dict[str, dict] = {}
+    for job in jobs:
+        if not monday <= job.cutover_date <= sunday:
+            continue
+        who = str(job.assignee) if job.assignee else ""
+        row = rows.setdefault(who, {"who": who, "cells": {d: [] for d in days}})
+        row["cells"][job.cutover_date].append(job)
+    week = [
+        {"who": r["who"], "cells": [r["cells"][d] for d in days]}
+        for _key, r in sorted(rows.items(), key=lambda kv: (kv[0] == "", kv[0]))
+    ]
+    return {
+        "days": days,
+        "today": today,
+        "week": week,
+        "late": [j for j in jobs if j.cutover_date < today and j.status in active],
+        "no_precopy": [
+            j
+            for j in jobs
+            if today <= j.cutover_date <= soon and j.status in active and not j.precopy_done
+        ],
+        "precopy_days": PRECOPY_WARNING_DAYS,
+    }
+
+
+def _failed_steps(job_filter: Q) -> list[dict]:
+    """The failed steps of the active jobs, fresh: a failure is never shown late."""
+    found = []
+    failed = (
+        JobStep.objects.filter(
+            _prefixed(job_filter, "job__"),
+            status=StepStatus.FAILED,
+            job__status__in=JobStatus.active(),
+        )
+        .select_related("job__customer", "job__site", "job__assignee")
+        .only(
+            "id",
+            "job_id",
+            "key",
+            "kind",
+            "status",
+            "phase",
+            "order",
+            "summary",
+            *(f"job__{f}" for f in OVERVIEW_JOB_FIELDS),
+        )  # fmt: skip
+        .order_by("job_id", "phase", "order")
+    )
+    for step in failed:
+        definition = REGISTRY.get(step.key)
+        found.append(
+            {
+                "id": step.pk, "job_id": step.job_id, "key": step.key, "phase": step.phase,
+                "order": step.order, "summary": step.summary, "reason": "failed",
+                "title": definition.title if definition else step.key, "job": step.job,
+            }
+        )  # fmt: skip
+    return found
+
+
+def overview_context(job_filter: Q) -> dict:
+    """The cached slow part (one query to check its key) and the live part (two queries)."""
+    key = _cache_key(job_filter)
+    slow = cache.get(key) if OVERVIEW_CACHE_SECONDS > 0 else None
+    if slow is None:
+        slow = _slow_part(job_filter)
+        if OVERVIEW_CACHE_SECONDS > 0:
+            cache.set(key, slow, OVERVIEW_CACHE_SECONDS)
+    all_failed = _failed_steps(job_filter)
+    failed = all_failed[:OVERVIEW_ROWS]
+    waiting = slow["waiting_rows"][: OVERVIEW_ROWS - len(failed)]
+    runs = list(
+        StepRun.objects.filter(_prefixed(job_filter, "step__job__"), status__in=RunStatus.active())
+        .select_related("step__job__customer", "requested_by")
+        .order_by("-pk")[:MAX_ACTIVE_RUNS]
+    )
+    for run in runs:
+        run.eta_text = seconds_text(run.eta_seconds)
+        definition = REGISTRY.get(run.step.key)
+        run.step_title = definition.title if definition else run.step.key
+    age = (timezone.now() - slow["computed_at"]).total_seconds()
+    state = watch.reaper_state()  # never cached: a missing beat shows at once
+    return {
+        "reaper_warning": watch.reaper_warning(state),
+        "waiting": watch.waiting_runs(state, _prefixed(job_filter, "step__job__")),
+        "status_counts": slow["status_counts"],
+        "matrix": slow["matrix"],
+        "cached": {k: mark_safe(slow[k]) for k in ("figures", "jobs", "incidents", "cutovers")},  # noqa: S308 - our own rendered templates
+        "failed": failed,
+        "waiting_rows": mark_safe("".join(waiting)),  # noqa: S308 - our own rendered templates
+        "needs_shown": len(failed) + len(waiting),
+        "needs_total": len(all_failed) + slow["waiting_total"],
+        "runs": runs,
+        "computed_age_seconds": int(age),
     }
 
 

@@ -10,25 +10,8 @@ from playwright.sync_api import expect
 from migrations_app.models import MigrationJob
 from tests.conftest import PASSWORD
 from tests.support.browser import chromium
-from tests.support.worker import Worker
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-
-
-@pytest.fixture
-def plain_static(settings):
-    """The live server finds static files by their source names (no collected manifest)."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
-@pytest.fixture
-def worker(tmp_path):
-    w = Worker(env={"MEDIA_ROOT": str(tmp_path / "media")}).start()
-    yield w
-    w.stop()
 
 
 def log_in(page, base, username):
@@ -72,14 +55,14 @@ def test_it_walks_a_job_through_the_browser(
         job.steps.create(key="probe.sleep", phase=5, order=99, kind="auto")
         page.goto(f"{base}/jobs/{job.pk}/?step=probe.sleep")
         page.get_by_role("button", name="Lancer").click()
-        expect(page.get_by_text("Étape envoyée aux workers.")).to_be_visible()
+        expect(page.get_by_text("Étape envoyée aux exécuteurs.")).to_be_visible()
         lines, bars = page.locator("#log-lines span"), page.locator("#run-status progress")
         expect(lines.first).to_be_attached(timeout=30_000)
         seen_lines, seen_values = [], []
         while page.locator("#log-poller[hx-get]").count() and len(seen_lines) < 200:
             count = lines.count()
             if seen_lines and count < seen_lines[-1]:
-                break  # the final poll reloaded the page
+                break  # the final poll swapped in the page's final state
             seen_lines.append(count)
             if len(seen_lines) == 5:
                 browser.shot("04-etape-en-cours")
@@ -88,7 +71,7 @@ def test_it_walks_a_job_through_the_browser(
             page.wait_for_timeout(150)
         assert len(set(seen_lines)) >= 3 and seen_lines == sorted(seen_lines), seen_lines
         assert len(set(seen_values)) >= 2 and seen_values == sorted(seen_values), seen_values
-        # The last poll reloads the page (HX-Refresh) with the run's outcome.
+        # The last poll swaps in the page's final state (no reload) with the run's outcome.
         expect(page.locator("#run-status .badge.passed")).to_be_visible(timeout=30_000)
         expect(page.locator("#log-lines")).to_contain_text("tics")
         seqs = [int(s) for s in lines.evaluate_all("els => els.map(e => e.dataset.seq)")]
@@ -126,9 +109,9 @@ def test_it_walks_a_job_through_the_browser(
         # The audit history shows who approved and why.
         page.goto(f"{base}/jobs/{job.pk}/")
         page.get_by_role("link", name="Historique d'audit").click()
-        row = page.locator("tr", has_text="step.approve")
+        row = page.locator("tr", has_text="étape approuvée")
         expect(row).to_contain_text("bob")
         expect(row).to_contain_text("ARL vérifiés avec le cabinet")
-        expect(page.locator("tr", has_text="step.tick")).to_contain_text("alice")
+        expect(page.locator("tr", has_text="étape cochée à la main")).to_contain_text("alice")
         browser.shot("07-audit")
         assert browser.errors == [], browser.errors

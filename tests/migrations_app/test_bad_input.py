@@ -180,3 +180,65 @@ def test_it_answers_404_for_unknown_objects(alice):
     client = client_for(alice)
     for url in ("/jobs/999999/", "/customers/999999/", "/sites/999999/", "/machines/999999/"):
         assert client.get(url).status_code == 404, url
+
+
+def test_the_job_form_offers_only_the_customers_sites_and_the_sites_machines(job, practice, alice):
+    other_customer = Customer.objects.create(name="Autre cabinet")
+    other_site = Site.objects.create(customer=other_customer, name="Ailleurs")
+    stranger = Machine.objects.create(
+        site=other_site, hostname="ETRANGER", transport="local", root_path="/tmp"
+    )
+    client = client_for(alice)
+    empty = client.get("/jobs/new/").content.decode()
+    assert "ETRANGER" not in empty and practice.source.hostname not in empty
+    assert "Choisissez d&#x27;abord le client" in empty or "Choisissez d'abord le client" in empty
+    chosen = client.get(
+        f"/jobs/new/?customer={practice.customer.pk}", HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert f'value="{practice.site.pk}"' in chosen and f'value="{other_site.pk}"' not in chosen
+    assert 'hx-get="/jobs/new/"' in chosen and 'hx-select="#job-fields"' in chosen
+    page = client.get(
+        f"/jobs/new/?customer={practice.customer.pk}&site={practice.site.pk}"
+    ).content.decode()
+    assert practice.source.hostname in page and practice.target.hostname in page
+    assert "ETRANGER" not in page
+    # A site of another customer is not taken as chosen.
+    mixed = client.get(f"/jobs/new/?customer={practice.customer.pk}&site={other_site.pk}")
+    assert "ETRANGER" not in mixed.content.decode()
+    assert stranger.pk
+
+
+def test_a_mismatch_is_named_on_its_field_in_french(job, practice, alice):
+    other_customer = Customer.objects.create(name="Autre cabinet")
+    other_site = Site.objects.create(customer=other_customer, name="Ailleurs")
+    response = client_for(alice).post(
+        "/jobs/new/",
+        {
+            "customer": practice.customer.pk,
+            "site": other_site.pk,
+            "source": practice.source.pk,
+            "target": practice.target.pk,
+        },
+    )
+    assert response.status_code == 400
+    form = response.context["form"]
+    assert form.errors["site"] == ["Ce site appartient à un autre client."]
+
+
+def test_a_job_carries_its_planned_cut_over(practice, alice):
+    response = client_for(alice).post(
+        "/jobs/new/",
+        {
+            "customer": practice.customer.pk,
+            "site": practice.site.pk,
+            "source": practice.source.pk,
+            "target": practice.target.pk,
+            "cutover_date": "2026-12-04",
+            "cutover_slot": "evening",
+            "assignee": alice.pk,
+        },
+    )
+    assert response.status_code == 302
+    job = MigrationJob.objects.get()
+    assert str(job.cutover_date) == "2026-12-04" and job.cutover_slot == "evening"
+    assert job.assignee == alice

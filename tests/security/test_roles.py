@@ -25,6 +25,7 @@ MATRIX = {
     "job_detail": ((VIEW, 200), (VIEW, 200)),
     "step_action": ((WORK, 405), (WORK, 400)),
     "run_log": ((VIEW, 286), (VIEW, 286)),
+    "run_log_download": ((VIEW, 200), (VIEW, 200)),
     "customer_list": ((VIEW, 200), (VIEW, 200)),
     "customer_create": ((WORK, 200), (WORK, 400)),
     "customer_detail": ((VIEW, 200), (VIEW, 200)),

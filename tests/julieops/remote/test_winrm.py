@@ -199,3 +199,27 @@ def test_it_writes_files_in_chunks_then_renames(monkeypatch):
     temp = appends[0]["params"]["Path"]
     assert temp.startswith("C:\\partage\\Juliew\\Datas\\server.register.julieops-")
     assert calls[-1]["params"] == {"Temp": temp, "Path": r"C:\partage\Juliew\Datas\server.register"}
+
+
+def test_it_says_the_connection_was_refused_on_https_not_a_host_key_problem():
+    """Nobody listens on 5986-like port: the error names the refusal (the connection test and
+    the steps then agree), never an unconfirmed certificate."""
+    transport = open_transport(
+        "winrm", "127.0.0.1", free_port(), "u", "secret-pw", scheme="https", auth="basic",
+        retries=0, operation_timeout=1, read_timeout=2,
+    )  # fmt: skip
+    with pytest.raises(ConnectionFailed) as caught:
+        transport.run(["hostname"])
+    message = str(caught.value)
+    assert "connexion refusée" in message, message
+    assert "certificat" not in message.split("(")[0] and "empreinte" not in message
+    assert "secret-pw" not in message
+
+
+def test_it_names_the_refusal_over_http_too():
+    transport = open_transport(
+        "winrm", "127.0.0.1", free_port(), "u", "pw", scheme="http", auth="basic",
+        allow_unencrypted_http=True, retries=0, operation_timeout=1, read_timeout=2,
+    )  # fmt: skip
+    with pytest.raises(ConnectionFailed, match="connexion refusée"):
+        transport.run(["hostname"])

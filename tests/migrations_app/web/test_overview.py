@@ -165,3 +165,83 @@ def test_it_does_a_fixed_number_of_queries_whatever_the_number_of_jobs(practice,
     many = _queries(client, "/overview/"), _queries(client, "/overview/", HTTP_HX_REQUEST="true")
     assert many == few
     assert get_user_model().objects.count() >= 2
+
+
+def test_its_slow_part_is_cached_briefly_and_says_how_old_it_is(job, alice, bob):
+    from datetime import timedelta
+
+    from django.core.cache import cache
+
+    from migrations_app.web import overview
+
+    cache.clear()
+    pass_steps(job, "source.pxdatas_snapshot", "data.mirror")
+    client = client_for(alice)
+    first = _queries(client, "/overview/", HTTP_HX_REQUEST="true")
+    again = _queries(client, "/overview/", HTTP_HX_REQUEST="true")
+    assert again < first  # the second request reads the cached part
+    # A change nobody audited (written straight to the database) waits for the cache...
+    JobStep.objects.filter(job=job, key="install.server").update(status="done")
+    page = client.get("/overview/", HTTP_HX_REQUEST="true").content.decode()
+    assert f"/jobs/{job.pk}/?step=install.server" in page
+    # ...and the page says how old its figures are.
+    key = overview._cache_key(Q_ALL())
+    slow = cache.get(key)
+    slow["computed_at"] -= timedelta(seconds=7)
+    cache.set(key, slow, 60)
+    page = client.get("/overview/", HTTP_HX_REQUEST="true").content.decode()
+    assert "il y a 7 secondes" in page
+    # Any audited action (a tick, an approval, a run's end) computes it again at once.
+    actions.tick_step(job.steps.get(key="source.associated_services"), alice, "Aucun service")
+    page = client.get("/overview/", HTTP_HX_REQUEST="true").content.decode()
+    assert f"/jobs/{job.pk}/?step=install.server" not in page
+    assert "Chiffres à jour" in page
+
+
+def test_a_failure_shows_at_once_even_with_the_cached_part(job, alice):
+    from django.core.cache import cache
+
+    cache.clear()
+    client = client_for(alice)
+    client.get("/overview/", HTTP_HX_REQUEST="true")
+    JobStep.objects.filter(job=job, key="target.network").update(status="failed", summary="DNS KO")
+    assert "DNS KO" in client.get("/overview/", HTTP_HX_REQUEST="true").content.decode()
+
+
+def Q_ALL():
+    from django.db.models import Q
+
+    return Q()
+
+
+def test_it_shows_this_weeks_cut_overs_the_late_ones_and_those_without_pre_copy(
+    practice, job, alice, bob
+):
+    from datetime import timedelta
+
+    today = timezone.localdate()
+    monday = today - timedelta(days=today.weekday())
+    MigrationJob.objects.filter(pk=job.pk).update(
+        cutover_date=today, cutover_slot="evening", assignee=bob, title="Bascule Évry"
+    )
+    late = other_job(practice, alice, customer_name="Cabinet en retard")
+    MigrationJob.objects.filter(pk=late.pk).update(
+        cutover_date=today - timedelta(days=8), title="Bascule oubliée"
+    )
+    ready = other_job(practice, alice, customer_name="Cabinet prêt")
+    MigrationJob.objects.filter(pk=ready.pk).update(
+        cutover_date=today + timedelta(days=2), title="Bascule préparée"
+    )
+    pass_steps(ready, "data.mirror")
+    page = client_for(alice).get("/overview/").content.decode()
+    section = page[page.index('id="cutovers"') :]
+    section = section[: section.index("</section>")]
+    assert "Bascules de la semaine" in section
+    assert monday.strftime("%d/%m").lstrip("0") in section or str(monday.day) in section
+    week = section[: section.index("</table>")]
+    assert "Bascule Évry" in week and "bob" in week and "soir (après la fermeture)" in week
+    late_part = section[section.index("En retard") :]
+    assert "Bascule oubliée" in late_part
+    near = section[section.index("pré-copie non faite") :]
+    assert "Bascule Évry" in near  # today, data.mirror not run
+    assert f"/jobs/{ready.pk}/?step=data.mirror" not in near  # its pre-copy ran

@@ -67,3 +67,32 @@ def test_it_builds_the_timeline_with_a_fixed_number_of_queries(job, alice):
         entries = job_timeline(job)
     assert len(entries) >= 17
     assert len(many.captured_queries) == len(few.captured_queries) == 2
+
+
+def test_it_draws_the_migration_as_an_svg_timeline_on_the_page_and_in_the_report(job, alice, bob):
+    locate = job.steps.get(key="source.locate")
+    make_run(locate, 1, "failed", 30, 185, alice)
+    make_run(locate, 2, "passed", 20, 4.2, bob)
+    actions.tick_step(job.steps.get(key="source.associated_services"), alice, "Aucun service tiers")
+    client = client_for(alice)
+    for url in (f"/jobs/{job.pk}/", f"/jobs/{job.pk}/report/"):
+        page = client.get(url).content.decode()
+        svg = page[page.index("<svg") : page.index("</svg>")]
+        assert svg.count("<rect") == 2  # one bar per run
+        assert 'fill="#cf222e"' in svg and 'fill="#2da44e"' in svg  # failed, passed
+        assert svg.count("<path") == 1  # the tick, as a mark
+        assert "étape cochée à la main" in svg  # its label, in French
+        assert "<script" not in svg
+
+
+def test_the_svg_timeline_renders_in_the_pdf(job, alice):
+    import pytest
+
+    from migrations_app import signoff
+
+    if not signoff.pdf_available():
+        pytest.fail("WeasyPrint is a test dependency: the PDF must be checked")
+    make_run(job.steps.get(key="source.locate"), 1, "passed", 10, 3, alice)
+    response = client_for(alice).get(f"/jobs/{job.pk}/report.pdf")
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    assert len(response.content) > 2000
