@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('migrations_app', '0004_notification_outbox'),
+        ('migrations_app', '0006_faults13_beacon_progress_at'),
     ]
 
     operations = [
