@@ -171,7 +171,8 @@ STORAGES = {
 # Evidence files (manifests, logs, copies of server.register); never rewritten.
 EVIDENCE_ROOT = Path(os.environ.get("JULIEOPS_EVIDENCE_ROOT", VAR_DIR / "evidence"))
 
-# Security: sessions end with the browser day, cookies are HTTP-only, HTTPS when deployed.
+# Security: a session lasts a working day (10 hours from log-in), cookies are HTTP-only,
+# HTTPS when deployed.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(10 * 3600)))
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -271,16 +272,19 @@ JULIEOPS_WINRM_OPTIONS = {
 # Seconds between two reads of a remote robocopy.exe log.
 JULIEOPS_ROBOCOPY_POLL_SECONDS = float(os.environ.get("JULIEOPS_ROBOCOPY_POLL_SECONDS", "5"))
 
-# Cache (login rate limits): Redis when the broker is Redis, else per-process memory.
+# Cache (login rate limits), shared by every web process: Redis when the broker is Redis,
+# else the database cache (its table is made by `migrate`, see migrations_app.apps).
 CACHE_URL = os.environ.get("CACHE_URL") or (
     CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else ""
 )
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
     if CACHE_URL
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "julieops_cache"}
 }
 CACHES["default"]["KEY_PREFIX"] = os.environ.get("CACHE_KEY_PREFIX", "julieops")
 # Failed logins allowed per username and per address within the window, then 429.
 JULIEOPS_LOGIN_MAX_FAILURES = int(os.environ.get("JULIEOPS_LOGIN_MAX_FAILURES", "5"))
 JULIEOPS_LOGIN_WINDOW_SECONDS = int(os.environ.get("JULIEOPS_LOGIN_WINDOW_SECONDS", "900"))
+# Reverse proxies in front of the web processes (X-Forwarded-For is read only when > 0).
+JULIEOPS_TRUSTED_PROXIES = int(os.environ.get("JULIEOPS_TRUSTED_PROXIES", "0"))

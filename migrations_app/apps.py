@@ -12,3 +12,12 @@ class MigrationsAppConfig(AppConfig):
         from migrations_app.roles import ensure_roles
 
         post_migrate.connect(ensure_roles, sender=self)
+        post_migrate.connect(_create_cache_table, sender=self)
+
+
+def _create_cache_table(**kwargs):
+    """The database cache's table (login counters on the embedded default), made with the
+    schema so `migrate` is the only step (a no-op with Redis)."""
+    from django.core.management import call_command
+
+    call_command("createcachetable", database=kwargs.get("using", "default"), verbosity=0)

@@ -445,15 +445,17 @@ class AuditEvent(models.Model):
     """Append-only and hash-chained: each row stores its predecessor's hash and its own."""
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # PROTECT, never SET_NULL: the ids are part of the hashed content, so deleting a user or a
+    # job that has audit rows is refused (a departed technician is deactivated instead).
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     actor_name = models.CharField(max_length=150)
     action = models.CharField(max_length=100)
     category = models.CharField(max_length=10, choices=AuditCategory.choices)
     target = models.CharField(max_length=255, blank=True)
     job = models.ForeignKey(
-        MigrationJob, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_events"
+        MigrationJob, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_events"
     )
     reason = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
