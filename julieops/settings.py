@@ -288,3 +288,8 @@ JULIEOPS_LOGIN_MAX_FAILURES = int(os.environ.get("JULIEOPS_LOGIN_MAX_FAILURES", 
 JULIEOPS_LOGIN_WINDOW_SECONDS = int(os.environ.get("JULIEOPS_LOGIN_WINDOW_SECONDS", "900"))
 # Reverse proxies in front of the web processes (X-Forwarded-For is read only when > 0).
 JULIEOPS_TRUSTED_PROXIES = int(os.environ.get("JULIEOPS_TRUSTED_PROXIES", "0"))
+# Folders a `local` machine's root may sit under (a local machine must not name any other
+# folder of the worker, which may be the practice's own server). Separated by commas.
+JULIEOPS_LOCAL_ROOTS = env_list("JULIEOPS_LOCAL_ROOTS", str(VAR_DIR / "demo"))
+# A card-reader report generated further than this from its arrival is refused (seconds).
+JULIEOPS_REPORT_MAX_SKEW_SECONDS = int(os.environ.get("JULIEOPS_REPORT_MAX_SKEW_SECONDS", "3600"))

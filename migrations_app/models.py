@@ -149,6 +149,10 @@ class Machine(models.Model):
     host_key_fingerprint = models.CharField(
         _("pinned host key / certificate fingerprint"), max_length=200, blank=True
     )
+    # The transport, address and port the fingerprint was confirmed for: changing any of them
+    # clears the confirmation (Machine.save), so no credential leaves for a host nobody
+    # confirmed. SMB (no host key of its own) goes only to this confirmed address.
+    confirmed_for = models.CharField(max_length=300, blank=True, editable=False)
     # Seen by "test the connection" and not (yet) confirmed by a supervisor.
     observed_fingerprint = models.CharField(
         _("observed host key / certificate fingerprint"), max_length=200, blank=True
@@ -165,8 +169,30 @@ class Machine(models.Model):
     def __str__(self):
         return self.hostname
 
+    def save(self, *args, **kwargs):
+        if self.host_key_fingerprint and not self.confirmed_for:
+            # Pinned when created (or confirmed just now): for the identity it has.
+            self.confirmed_for = self.identity()
+        elif self.confirmed_for and self.confirmed_for != self.identity():
+            # Address, port or transport changed: a superviseur must confirm again.
+            self.host_key_fingerprint, self.confirmed_for = "", ""
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {
+                *kwargs["update_fields"],
+                "host_key_fingerprint",
+                "confirmed_for",
+            }
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self):
         return reverse("machine_detail", args=[self.pk])
+
+    def identity(self) -> str:
+        """What a confirmation covers: transport, address and port."""
+        return f"{self.transport}|{(self.address or '').strip().casefold()}|{self.port or ''}"
+
+    def is_confirmed(self) -> bool:
+        return bool(self.host_key_fingerprint) and self.confirmed_for == self.identity()
 
     def clean(self):
         unknown = set(self.roles or []) - set(MachineRole.values)

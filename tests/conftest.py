@@ -18,8 +18,10 @@ def sshd(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def _media_in_tmp(settings, tmp_path):
-    """Evidence files go to the test's own folder, never to var/."""
+def _media_in_tmp(settings, tmp_path, tmp_path_factory):
+    """Evidence files go to the test's own folder, never to var/; `local` machines of the
+    fixtures live under pytest's temporary folders, the only ones allowed to them."""
+    settings.JULIEOPS_LOCAL_ROOTS = [str(tmp_path_factory.getbasetemp())]
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {

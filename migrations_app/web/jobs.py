@@ -27,6 +27,9 @@ from migrations_app.web.forms import (
     JobFilterForm,
     JobForm,
     NoteForm,
+    StepActionForm,
+    form_error,
+    read_int,
 )
 
 LOG_BATCH = 1000
@@ -86,8 +89,12 @@ def job_list(request: HttpRequest) -> HttpResponse:
 @permission("add_migrationjob")
 def job_create(request: HttpRequest) -> HttpResponse:
     initial = {}
-    if "site" in request.GET and request.GET["site"].isdigit():
-        site = Site.objects.filter(pk=request.GET["site"]).first()
+    try:
+        site_id = read_int(request.GET.get("site"))
+    except actions.ActionRefused as exc:
+        return HttpResponse(str(exc), status=exc.status)
+    if site_id is not None:
+        site = Site.objects.filter(pk=site_id).first()
         if site:
             initial = {"site": site, "customer": site.customer}
     form = JobForm(request.POST or None, initial=initial)
@@ -176,15 +183,17 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def step_action(request: HttpRequest, pk: int, step_pk: int, action: str) -> HttpResponse:
     job = get_job_for_user(request, pk)
     step = get_object_or_404(JobStep, pk=step_pk, job=job)
-    note = request.POST.get("note", "")
+    form = StepActionForm(request.POST)
+    if not form.is_valid():
+        return _job_page(request, job, selected_step=step, error=form_error(form), status=400)
+    note = form.cleaned_data["note"]
     try:
         if action in ("run", "retry"):
-            params = {"dry_run": True} if request.POST.get("dry_run") == "1" else {}
+            params = {"dry_run": True} if form.cleaned_data["dry_run"] == "1" else {}
             actions.start_run(step, request.user, reason=note, params=params)
             messages.success(request, _("Step sent to the workers."))
         elif action == "cancel":
-            run_id = request.POST.get("run", "")
-            run = get_object_or_404(StepRun, pk=int(run_id) if run_id.isdigit() else 0, step=step)
+            run = get_object_or_404(StepRun, pk=form.cleaned_data["run"] or 0, step=step)
             actions.cancel_run(run, request.user, reason=note)
             messages.info(request, _("Cancellation requested."))
         elif action == "tick":
@@ -254,8 +263,8 @@ def run_log(request: HttpRequest, pk: int, run_pk: int) -> HttpResponse:
     run = get_object_or_404(StepRun.objects.select_related("step__job"), pk=run_pk, step__job_id=pk)
     job = run.step.job
     try:
-        after = max(0, int(request.GET.get("after", "0")))
-    except ValueError:
+        after = read_int(request.GET.get("after")) or 0
+    except actions.ActionRefused:
         return HttpResponse(_("The cursor must be a whole number."), status=400)
     lines = list(
         LogLine.objects.filter(run=run, seq__gt=after)
