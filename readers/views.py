@@ -18,6 +18,7 @@ from migrations_app import audit
 from migrations_app.choices import AuditCategory
 from migrations_app.models import Machine
 from migrations_app.web.access import permission
+from migrations_app.web.login import client_ip
 from readers.agent.report import MAX_REPORT_BYTES, parse_timestamp, validate_report
 from readers.models import AgentToken, ReaderReport
 
@@ -65,8 +66,9 @@ def _unstorable_text(value) -> bool:
 
 
 def _client_ip(request: HttpRequest) -> str | None:
+    """The agent's address (behind trusted proxies too, as for log-ins), if it is one."""
     try:
-        return str(ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")))
+        return str(ipaddress.ip_address(client_ip(request)))
     except ValueError:
         return None
 
