@@ -5,6 +5,7 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -131,7 +132,12 @@ class Machine(models.Model):
     transport = models.CharField(
         _("transport"), max_length=10, choices=Transport.choices, default=Transport.WINRM
     )
-    port = models.PositiveIntegerField(_("port"), null=True, blank=True)
+    port = models.PositiveIntegerField(
+        _("port"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(65535)],
+    )
     root_path = models.CharField(
         _("C: drive folder (local transport)"),
         max_length=500,

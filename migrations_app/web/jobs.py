@@ -184,7 +184,8 @@ def step_action(request: HttpRequest, pk: int, step_pk: int, action: str) -> Htt
     job = get_job_for_user(request, pk)
     step = get_object_or_404(JobStep, pk=step_pk, job=job)
     form = StepActionForm(request.POST)
-    if not form.is_valid():
+    # A run id that is no id names no run: the cancel below answers 404.
+    if not form.is_valid() and set(form.errors) - {"run"}:
         return _job_page(request, job, selected_step=step, error=form_error(form), status=400)
     note = form.cleaned_data["note"]
     try:
@@ -193,7 +194,7 @@ def step_action(request: HttpRequest, pk: int, step_pk: int, action: str) -> Htt
             actions.start_run(step, request.user, reason=note, params=params)
             messages.success(request, _("Step sent to the workers."))
         elif action == "cancel":
-            run = get_object_or_404(StepRun, pk=form.cleaned_data["run"] or 0, step=step)
+            run = get_object_or_404(StepRun, pk=form.cleaned_data.get("run") or 0, step=step)
             actions.cancel_run(run, request.user, reason=note)
             messages.info(request, _("Cancellation requested."))
         elif action == "tick":

@@ -97,6 +97,8 @@ class LoginView(auth_views.LoginView):
 def _username_exists(username: str) -> bool:
     model = get_user_model()
     name = model.normalize_username(str(username))
+    if "\x00" in name or len(name) > 150:  # no such account (and PostgreSQL refuses NUL)
+        return False
     return model._default_manager.filter(**{model.USERNAME_FIELD + "__iexact": name}).exists()
 
 
