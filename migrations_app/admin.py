@@ -61,6 +61,13 @@ class JobStepInline(admin.TabularInline):
     readonly_fields = fields
     can_delete = False
 
+    # Read-only: the checklist changes through the dashboard's actions (audited), never here.
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
 
 class NoDeleteMixin:
     """Users and jobs are named by audit rows (their ids are hashed into the chain): they are

@@ -201,6 +201,10 @@ class Machine(models.Model):
         return bool(self.host_key_fingerprint) and self.confirmed_for == self.identity()
 
     def clean(self):
+        if not isinstance(self.roles or [], list) or not all(
+            isinstance(r, str) for r in self.roles or []
+        ):
+            raise ValidationError({"roles": _("Roles are a list of role names.")})
         unknown = set(self.roles or []) - set(MachineRole.values)
         if unknown:
             raise ValidationError({"roles": _("Unknown role: %s") % ", ".join(sorted(unknown))})

@@ -94,7 +94,7 @@ def report_api(request: HttpRequest) -> HttpResponse:
     length = request.META.get("CONTENT_LENGTH", "").strip()
     if not length:
         return _error(411, "En-tête Content-Length requis.")
-    if not length.isdigit():
+    if not (length.isascii() and length.isdigit()):
         return _error(400, "En-tête Content-Length invalide.")
     if int(length) > MAX_REPORT_BYTES:
         return _error(413, f"Rapport trop volumineux (plus de {MAX_REPORT_BYTES} octets).")
