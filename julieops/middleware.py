@@ -44,7 +44,8 @@ class RefuseNulMiddleware:
         from django.http import HttpResponseBadRequest
         from django.utils.translation import gettext as _
 
-        for data in (request.GET, request.POST if request.method == "POST" else {}):
+        sources = [request.GET, request.POST] if request.method == "POST" else [request.GET]
+        for data in sources:
             for key, values in data.lists():
                 if "\x00" in key or any("\x00" in v for v in values):
                     return HttpResponseBadRequest(

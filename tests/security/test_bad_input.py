@@ -143,3 +143,27 @@ def test_customer_names_are_unique_whatever_the_case(practice):
                          "contact_phone": "", "contact_email": "", "notes": ""})  # fmt: skip
     assert not form.is_valid() and "name" in form.errors
     assert Customer.objects.filter(name__iexact=name).count() == 1
+
+
+def test_a_nul_character_anywhere_in_a_query_or_form_answers_400_in_french(
+    job, bob, django_user_model
+):
+    client = client_for(bob)
+    for url in ("/customers/?q=a%00b", "/incidents/?q=a%00b", "/admin/?x=a%00b"):
+        response = client.get(url)
+        assert response.status_code == 400, url
+        assert "caractère nul" in response.content.decode()
+    root = django_user_model.objects.create_superuser("root", "r@example.test", "x-Pass-123456")
+    admin = Client()
+    admin.force_login(root)
+    response = admin.get("/admin/migrations_app/auditevent/?category__exact=a%00b")
+    assert response.status_code == 400
+
+
+def test_machine_roles_of_the_wrong_type_are_a_validation_error(practice):
+    from django.core.exceptions import ValidationError
+
+    machine = practice.source
+    machine.roles = 5
+    with pytest.raises(ValidationError):
+        machine.clean()

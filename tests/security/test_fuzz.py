@@ -722,7 +722,8 @@ VITALE = "3B 75 13 00 00 47 09 EA 90 00"
 def valid_report(hostname: str) -> dict:
     return {
         "schema": "julieops-readers/1",
-        "generated_at": "2026-05-01T09:30:00Z",
+        # Fresh: the API refuses a report generated far from its arrival (issue 12).
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "host": {"hostname": hostname, "platform": "Windows-10-10.0.19045"},
         "pcsc": {
             "status": "ok",
