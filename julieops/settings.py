@@ -89,6 +89,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "julieops.middleware.FrenchFirstLocaleMiddleware",
+    "julieops.middleware.RefuseNulMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -176,7 +177,8 @@ STORAGES = {
 # Evidence files (manifests, logs, copies of server.register); never rewritten.
 EVIDENCE_ROOT = Path(os.environ.get("JULIEOPS_EVIDENCE_ROOT", VAR_DIR / "evidence"))
 
-# Security: sessions end with the browser day, cookies are HTTP-only, HTTPS when deployed.
+# Security: a session lasts a working day (10 hours from log-in), cookies are HTTP-only,
+# HTTPS when deployed.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(10 * 3600)))
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -189,6 +191,8 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 # HSTS only once the site is served over HTTPS for good: set it in seconds (e.g. 31536000).
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD")
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY") else None
 
 # Mail (notifications); console backend by default.
@@ -291,16 +295,24 @@ JULIEOPS_WINRM_OPTIONS = {
 # Seconds between two reads of a remote robocopy.exe log.
 JULIEOPS_ROBOCOPY_POLL_SECONDS = float(os.environ.get("JULIEOPS_ROBOCOPY_POLL_SECONDS", "5"))
 
-# Cache (login rate limits): Redis when the broker is Redis, else per-process memory.
+# Cache (login rate limits), shared by every web process: Redis when the broker is Redis,
+# else the database cache (its table is made by `migrate`, see migrations_app.apps).
 CACHE_URL = os.environ.get("CACHE_URL") or (
     CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else ""
 )
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
     if CACHE_URL
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "julieops_cache"}
 }
 CACHES["default"]["KEY_PREFIX"] = os.environ.get("CACHE_KEY_PREFIX", "julieops")
 # Failed logins allowed per username and per address within the window, then 429.
 JULIEOPS_LOGIN_MAX_FAILURES = int(os.environ.get("JULIEOPS_LOGIN_MAX_FAILURES", "5"))
 JULIEOPS_LOGIN_WINDOW_SECONDS = int(os.environ.get("JULIEOPS_LOGIN_WINDOW_SECONDS", "900"))
+# Reverse proxies in front of the web processes (X-Forwarded-For is read only when > 0).
+JULIEOPS_TRUSTED_PROXIES = int(os.environ.get("JULIEOPS_TRUSTED_PROXIES", "0"))
+# Folders a `local` machine's root may sit under (a local machine must not name any other
+# folder of the worker, which may be the practice's own server). Separated by commas.
+JULIEOPS_LOCAL_ROOTS = env_list("JULIEOPS_LOCAL_ROOTS", str(VAR_DIR / "demo"))
+# A card-reader report generated further than this from its arrival is refused (seconds).
+JULIEOPS_REPORT_MAX_SKEW_SECONDS = int(os.environ.get("JULIEOPS_REPORT_MAX_SKEW_SECONDS", "3600"))

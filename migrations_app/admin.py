@@ -1,4 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 
 from migrations_app.models import (
     AuditEvent,
@@ -57,9 +61,51 @@ class JobStepInline(admin.TabularInline):
     readonly_fields = fields
     can_delete = False
 
+    # Read-only: the checklist changes through the dashboard's actions (audited), never here.
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class NoDeleteMixin:
+    """Users and jobs are named by audit rows (their ids are hashed into the chain): they are
+    never deleted here, a departed technician is deactivated, a job is cancelled."""
+
+    delete_refused = ""
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def delete_view(self, request, object_id, extra_context=None):
+        self.message_user(request, self.delete_refused, level=messages.ERROR)
+        opts = self.model._meta
+        return redirect(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class ProtectedUserAdmin(NoDeleteMixin, UserAdmin):
+    @property
+    def delete_refused(self):
+        return _("A user is never deleted (the audit trail names them): deactivate the account.")
+
 
 @admin.register(MigrationJob)
-class MigrationJobAdmin(admin.ModelAdmin):
+class MigrationJobAdmin(NoDeleteMixin, admin.ModelAdmin):
+    @property
+    def delete_refused(self):
+        return _("A job is never deleted (the audit trail names it): cancel it instead.")
+
     list_display = ["__str__", "customer", "site", "status", "assignee", "created_at"]
     list_filter = ["status"]
     inlines = [JobStepInline]

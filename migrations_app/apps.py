@@ -17,3 +17,12 @@ class MigrationsAppConfig(AppConfig):
 
         post_migrate.connect(ensure_roles, sender=self)
         add_job_panel("migrations_app/_cutover_window.html")
+        post_migrate.connect(_create_cache_table, sender=self)
+
+
+def _create_cache_table(**kwargs):
+    """The database cache's table (login counters on the embedded default), made with the
+    schema so `migrate` is the only step (a no-op with Redis)."""
+    from django.core.management import call_command
+
+    call_command("createcachetable", database=kwargs.get("using", "default"), verbosity=0)

@@ -6,11 +6,10 @@ through `actions.approve_step` (the approval covers exactly that decision); `dat
 then applies it once. Without a decision, `data.pxdatas` only proves equality.
 """
 
-import csv
 import hashlib
-import io
 import json
 
+from migrations_app import csvexport
 from migrations_app.choices import AuditCategory
 from migrations_app.models import AuditEvent, Evidence, MigrationJob
 
@@ -75,8 +74,7 @@ CSV_HEADER = [
 def timeline_csv(jobs) -> str:
     """One line per FSE event of the given jobs, then one line per manifest entry (who, why,
     which file with its hash), so the spreadsheet alone answers a CPAM dispute."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
+    writer = csvexport.SafeWriter()
     writer.writerow(CSV_HEADER)
     files_rows = []
     for job in jobs:
@@ -119,4 +117,4 @@ def timeline_csv(jobs) -> str:
     writer.writerow([])
     writer.writerow(["job_id", "event_id", "manifest", "path", "size", "mtime", "sha256"])
     writer.writerows(files_rows)
-    return out.getvalue()
+    return writer.getvalue()

@@ -2,14 +2,11 @@
 open, link evidence and audit events, add notes, close with a resolution. Each action is an
 audit event in the category the incident concerns."""
 
-import csv
-import io
-
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from migrations_app import audit
+from migrations_app import audit, csvexport
 from migrations_app.actions import ActionRefused
 from migrations_app.choices import AuditCategory, IncidentKind, IncidentStatus
 from migrations_app.models import AuditEvent, Evidence, Incident, IncidentNote
@@ -62,6 +59,9 @@ def add_note(incident: Incident, user, text: str) -> IncidentNote:
     if not text:
         raise ActionRefused(_("The note is empty."), 400)
     with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident.pk)
+        if incident.status == IncidentStatus.CLOSED:
+            raise ActionRefused(_("This incident is closed: no more notes."), 409)
         note = IncidentNote.objects.create(incident=incident, author=user, text=text)
         _record(incident, user, "incident.note", reason=text, data={"note": note.pk})
     return note
@@ -108,8 +108,7 @@ def close_incident(incident: Incident, user, resolution: str) -> Incident:
 
 
 def incidents_csv(incidents) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
+    writer = csvexport.SafeWriter()
     writer.writerow(
         ["id", "customer", "job_id", "job", "kind", "cpam", "status", "opened_at", "opened_by",
          "closed_at", "description", "resolution", "notes", "evidence", "audit_events"]
@@ -137,4 +136,4 @@ def incidents_csv(incidents) -> str:
                 " ".join(str(e.pk) for e in i.audit_events.all()),
             ]
         )
-    return out.getvalue()
+    return writer.getvalue()

@@ -5,6 +5,7 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -133,7 +134,12 @@ class Machine(models.Model):
     transport = models.CharField(
         _("transport"), max_length=10, choices=Transport.choices, default=Transport.WINRM
     )
-    port = models.PositiveIntegerField(_("port"), null=True, blank=True)
+    port = models.PositiveIntegerField(
+        _("port"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(65535)],
+    )
     root_path = models.CharField(
         _("C: drive folder (local transport)"),
         max_length=500,
@@ -151,6 +157,10 @@ class Machine(models.Model):
     host_key_fingerprint = models.CharField(
         _("pinned host key / certificate fingerprint"), max_length=200, blank=True
     )
+    # The transport, address and port the fingerprint was confirmed for: changing any of them
+    # clears the confirmation (Machine.save), so no credential leaves for a host nobody
+    # confirmed. SMB (no host key of its own) goes only to this confirmed address.
+    confirmed_for = models.CharField(max_length=300, blank=True, editable=False)
     # Seen by "test the connection" and not (yet) confirmed by a supervisor.
     observed_fingerprint = models.CharField(
         _("observed host key / certificate fingerprint"), max_length=200, blank=True
@@ -167,10 +177,36 @@ class Machine(models.Model):
     def __str__(self):
         return self.hostname
 
+    def save(self, *args, **kwargs):
+        if self.host_key_fingerprint and not self.confirmed_for:
+            # Pinned when created (or confirmed just now): for the identity it has.
+            self.confirmed_for = self.identity()
+        elif self.confirmed_for and self.confirmed_for != self.identity():
+            # Address, port or transport changed: a superviseur must confirm again.
+            self.host_key_fingerprint, self.confirmed_for = "", ""
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {
+                *kwargs["update_fields"],
+                "host_key_fingerprint",
+                "confirmed_for",
+            }
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self):
         return reverse("machine_detail", args=[self.pk])
 
+    def identity(self) -> str:
+        """What a confirmation covers: transport, address and port."""
+        return f"{self.transport}|{(self.address or '').strip().casefold()}|{self.port or ''}"
+
+    def is_confirmed(self) -> bool:
+        return bool(self.host_key_fingerprint) and self.confirmed_for == self.identity()
+
     def clean(self):
+        if not isinstance(self.roles or [], list) or not all(
+            isinstance(r, str) for r in self.roles or []
+        ):
+            raise ValidationError({"roles": _("Roles are a list of role names.")})
         unknown = set(self.roles or []) - set(MachineRole.values)
         if unknown:
             raise ValidationError({"roles": _("Unknown role: %s") % ", ".join(sorted(unknown))})
@@ -490,15 +526,17 @@ class AuditEvent(models.Model):
     """Append-only and hash-chained: each row stores its predecessor's hash and its own."""
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # PROTECT, never SET_NULL: the ids are part of the hashed content, so deleting a user or a
+    # job that has audit rows is refused (a departed technician is deactivated instead).
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     actor_name = models.CharField(max_length=150)
     action = models.CharField(max_length=100)
     category = models.CharField(max_length=10, choices=AuditCategory.choices)
     target = models.CharField(max_length=255, blank=True)
     job = models.ForeignKey(
-        MigrationJob, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_events"
+        MigrationJob, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_events"
     )
     reason = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)

@@ -27,7 +27,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from migrations_app.choices import RunStatus, StepStatus
-from migrations_app.models import JobStep, Notification, StepRun
+from migrations_app.models import AuditEvent, JobStep, Notification, StepRun
 
 logger = logging.getLogger(__name__)
 
@@ -149,6 +149,8 @@ def build_payload(event: str, job, step=None, run=None) -> dict:
         "step": None,
         "run": None,
     }
+    if event == "job_finished":
+        payload["audit_head"] = audit_head()
     if step is not None:
         payload["step"] = {
             "key": step.key,
@@ -165,6 +167,15 @@ def build_payload(event: str, job, step=None, run=None) -> dict:
             "worker": run.worker,
         }
     return payload
+
+
+def audit_head() -> dict | None:
+    """The audit chain's newest event (number, time, hash): kept by the webhook's receiver,
+    it makes deleting the newest rows detectable from outside."""
+    last = AuditEvent.objects.order_by("-id").values("id", "created_at", "hash").first()
+    if last is None:
+        return None
+    return {"id": last["id"], "created_at": last["created_at"].isoformat(), "hash": last["hash"]}
 
 
 def absolute_url(path: str) -> str:

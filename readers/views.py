@@ -3,10 +3,12 @@
 import ipaddress
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -16,7 +18,8 @@ from migrations_app import audit
 from migrations_app.choices import AuditCategory
 from migrations_app.models import Machine
 from migrations_app.web.access import permission
-from readers.agent.report import MAX_REPORT_BYTES, validate_report
+from migrations_app.web.login import client_ip
+from readers.agent.report import MAX_REPORT_BYTES, parse_timestamp, validate_report
 from readers.models import AgentToken, ReaderReport
 
 MAX_TOKEN_LENGTH = 256
@@ -63,8 +66,9 @@ def _unstorable_text(value) -> bool:
 
 
 def _client_ip(request: HttpRequest) -> str | None:
+    """The agent's address (behind trusted proxies too, as for log-ins), if it is one."""
     try:
-        return str(ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")))
+        return str(ipaddress.ip_address(client_ip(request)))
     except ValueError:
         return None
 
@@ -90,7 +94,7 @@ def report_api(request: HttpRequest) -> HttpResponse:
     length = request.META.get("CONTENT_LENGTH", "").strip()
     if not length:
         return _error(411, "En-tête Content-Length requis.")
-    if not length.isdigit():
+    if not (length.isascii() and length.isdigit()):
         return _error(400, "En-tête Content-Length invalide.")
     if int(length) > MAX_REPORT_BYTES:
         return _error(413, f"Rapport trop volumineux (plus de {MAX_REPORT_BYTES} octets).")
@@ -115,6 +119,25 @@ def report_api(request: HttpRequest) -> HttpResponse:
         return _error(400, "Rapport invalide.", errors)
     if _unstorable_text(data):
         return _error(400, "Rapport invalide : caractère nul ou Unicode non valide dans un texte.")
+
+    # Fresh and never seen: generated near the time it arrives, and newer than the newest
+    # report kept for the machine (a replayed report is refused, however old the copy).
+    generated = parse_timestamp(data["generated_at"])
+    skew = settings.JULIEOPS_REPORT_MAX_SKEW_SECONDS
+    if abs((timezone.now() - generated).total_seconds()) > skew:
+        return _error(
+            400,
+            f"Rapport refusé : généré le {data['generated_at']}, à plus de {skew // 60} minutes "
+            "de sa réception (horloge du poste à vérifier).",
+        )
+    newest = (
+        ReaderReport.objects.filter(machine=token.machine)
+        .order_by("-generated_at")
+        .values_list("generated_at", flat=True)
+        .first()
+    )
+    if newest is not None and generated <= newest:
+        return _error(409, "Rapport refusé : déjà reçu (ou plus ancien que le dernier reçu).")
 
     report = ReaderReport.record(token, data, _client_ip(request))
     return JsonResponse(

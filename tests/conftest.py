@@ -2,6 +2,8 @@
 carol auditeur, mallory outsider), a demo practice on generated Julie trees, and real
 services (sshd here; others in tests/support/)."""
 
+import os
+
 import pytest
 from django.contrib.auth.models import Group
 
@@ -17,9 +19,22 @@ def sshd(tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _local_roots_in_tmp(tmp_path_factory):
+    """`local` machines of the fixtures live under pytest's temporary folders: the only
+    folders allowed to them, in this process and in the processes it starts."""
+    from django.conf import settings
+
+    roots = [str(tmp_path_factory.getbasetemp())]
+    os.environ["JULIEOPS_LOCAL_ROOTS"] = ",".join(roots)
+    settings.JULIEOPS_LOCAL_ROOTS = roots
+
+
 @pytest.fixture(autouse=True)
-def _media_in_tmp(settings, tmp_path):
-    """Evidence files go to the test's own folder, never to var/."""
+def _media_in_tmp(settings, tmp_path, tmp_path_factory):
+    """Evidence files go to the test's own folder, never to var/; `local` machines of the
+    fixtures live under pytest's temporary folders, the only ones allowed to them."""
+    settings.JULIEOPS_LOCAL_ROOTS = [str(tmp_path_factory.getbasetemp())]
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {

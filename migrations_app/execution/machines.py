@@ -31,6 +31,22 @@ class Access:
     secrets: list[str] = field(default_factory=list)
 
 
+def local_root_allowed(root: str) -> str:
+    """`root` when it is, or sits under, a folder of JULIEOPS_LOCAL_ROOTS (symbolic links
+    resolved); ValueError otherwise: a `local` machine must not name any folder of the worker."""
+    if not root:
+        raise ValueError("dossier du C: non renseigné.")
+    path = Path(root).resolve()
+    for allowed in settings.JULIEOPS_LOCAL_ROOTS:
+        base = Path(allowed).resolve()
+        if path == base or base in path.parents:
+            return root
+    raise ValueError(
+        f"le dossier {root} n'est pas sous un dossier autorisé pour les postes locaux "
+        "(JULIEOPS_LOCAL_ROOTS)."
+    )
+
+
 def access_for(machine: Machine) -> Access:
     credential = machine.credential
     if credential is None:
@@ -42,7 +58,9 @@ def access_for(machine: Machine) -> Access:
 
 
 def _pinned(machine: Machine) -> str:
-    if not machine.host_key_fingerprint:
+    """The confirmed fingerprint, for the address, port and transport it was confirmed for
+    (StepError otherwise: nothing is contacted, no credential leaves)."""
+    if not machine.is_confirmed():
         raise StepError(
             f"{machine.hostname} : l'empreinte de la clé de l'hôte n'est pas confirmée. "
             "Utilisez « Tester la connexion » sur la page du poste, puis faites-la confirmer "
@@ -83,9 +101,7 @@ def endpoint_spec(machine: Machine, relpath: str, *, on_secret=None) -> tuple[st
     given relative to C: with '/' separators."""
     relpath = relpath.strip("/")
     if machine.transport == Transport.LOCAL:
-        if not machine.root_path:
-            raise StepError(f"{machine.hostname} : dossier du C: non renseigné.")
-        return f"{machine.root_path.rstrip('/')}/{relpath}", {}
+        return f"{local_root(machine).rstrip('/')}/{relpath}", {}
     access = access_for(machine)
     for secret in access.secrets:
         if on_secret:
@@ -101,11 +117,33 @@ def endpoint_spec(machine: Machine, relpath: str, *, on_secret=None) -> tuple[st
         else:
             kwargs["password"] = access.password
         return url, kwargs
-    # WinRM machines: their administrative share C$ over SMB.
+    # WinRM machines: their administrative share C$ over SMB. SMB has no host key: it goes
+    # only to the address whose WinRM certificate a superviseur confirmed, signed.
+    confirmed_address(machine)
     return (
         f"smb://{machine.address}/C$/{relpath}",
         {"username": access.username, "password": access.password},
     )
+
+
+def confirmed_address(machine: Machine) -> str:
+    """The address a credential may be sent to over SMB (C$, robocopy's share mapping): the
+    machine's, once its WinRM certificate is confirmed for that very address."""
+    _pinned(machine)
+    if machine.transport != Transport.WINRM or not machine.address:
+        raise StepError(
+            f"{machine.hostname} : le partage C$ n'est joint qu'à l'adresse d'un poste WinRM "
+            "dont le certificat a été confirmé."
+        )
+    return machine.address
+
+
+def local_root(machine: Machine) -> str:
+    """A local machine's root, refused unless under JULIEOPS_LOCAL_ROOTS."""
+    try:
+        return local_root_allowed(machine.root_path or "")
+    except ValueError as exc:
+        raise StepError(f"{machine.hostname} : {exc}") from None
 
 
 def tree_for(machine: Machine):
@@ -113,7 +151,7 @@ def tree_for(machine: Machine):
     itself through its transport (SFTP or WinRM)."""
     if machine.transport == Transport.LOCAL:
         try:
-            return LocalTree(machine.root_path)
+            return LocalTree(local_root(machine))
         except (NotADirectoryError, FileNotFoundError) as exc:
             raise StepError(
                 f"Le dossier qui représente le C: de {machine.hostname} est introuvable : "
@@ -193,8 +231,7 @@ def target_writer(job):
     others = [job.source, *job.extra_hosts.all()]
     try:
         if target.transport == Transport.LOCAL:
-            if not target.root_path:
-                raise StepError(f"{target.hostname} : dossier du C: non renseigné.")
+            local_root(target)
             _refuse_overlap(target.root_path, others)
             return local_writer(target.root_path)
         _refuse_same_machine(target, others)

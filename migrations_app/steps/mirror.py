@@ -15,6 +15,7 @@ from julieops.windows import robocopy_job
 from migrations_app.choices import AuditCategory, RunStatus, Transport
 from migrations_app.execution.machines import (
     access_for,
+    confirmed_address,
     endpoint_spec,
     transport_for,
 )
@@ -193,7 +194,7 @@ def _item(root: str, summary) -> dict:
 def _source_unc(machine, root: str) -> tuple[str, str]:
     """(share root, folder) of the old server's data as the new server reaches it: its
     administrative share C$ (the WinRM account is an administrator there)."""
-    host = machine.address or machine.hostname
+    host = confirmed_address(machine)  # never a host nobody confirmed
     share = rf"\\{host}\C$"
     return share, share + "\\" + root.strip("/").replace("/", "\\")
 

@@ -4,18 +4,23 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from migrations_app.actions import ActionRefused
 from migrations_app.choices import AuditCategory
 from migrations_app.models import (
     AuditEvent,
 )
 from migrations_app.web.access import permission
+from migrations_app.web.forms import read_int
 
 
 @permission("view_auditevent")
 def audit_list(request: HttpRequest) -> HttpResponse:
     events = AuditEvent.objects.select_related("job").order_by("-id")
-    job_id = request.GET.get("job", "")
-    if job_id.isdigit():
+    try:
+        job_id = read_int(request.GET.get("job"))
+    except ActionRefused as exc:
+        return HttpResponse(str(exc), status=exc.status)
+    if job_id is not None:
         events = events.filter(job_id=job_id)
     category = request.GET.get("category", "")
     if category in AuditCategory.values:

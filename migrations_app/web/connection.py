@@ -76,6 +76,7 @@ def machine_confirm_key(request: HttpRequest, pk: int) -> HttpResponse:
             return machine_page(request, pk, status=409)
         previous = machine.host_key_fingerprint
         machine.host_key_fingerprint, machine.observed_fingerprint = observed, ""
+        machine.confirmed_for = machine.identity()
         machine.save(update_fields=["host_key_fingerprint", "observed_fingerprint"])
         audit.record(
             "machine.host_key_confirm",

@@ -6,6 +6,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from migrations_app.actions import ActionRefused
 from migrations_app.choices import CutoverSlot, MachineRole, SourceKind, Transport
 from migrations_app.models import (
     Cabinet,
@@ -15,6 +16,97 @@ from migrations_app.models import (
     Machine,
     Site,
 )
+
+# The largest id a column holds (BigAutoField on PostgreSQL and SQLite alike).
+ID_MAX = 2**63 - 1
+
+
+def read_int(value, *, minimum: int = 0, maximum: int = ID_MAX) -> int | None:
+    """The one way to read an integer or an id from a query string or a form: None when
+    absent or empty; ASCII digits within [minimum, maximum] (no `²`, no `٣`, no sign, nothing
+    beyond 64 bits); anything else raises ActionRefused(400) with a French message."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(maximum)):
+        raise ActionRefused(_("Expected a whole number written with the digits 0 to 9."), 400)
+    number = int(text)
+    if not minimum <= number <= maximum:
+        raise ActionRefused(
+            _("The number must be between %(min)s and %(max)s.") % {"min": minimum, "max": maximum},
+            400,
+        )
+    return number
+
+
+def refuse_bad_text(value: str) -> None:
+    """NUL bytes and lone surrogates (neither can be stored nor shown) are refused."""
+    if "\x00" in value:
+        raise forms.ValidationError(_("The text contains a NUL character."))
+    if any("\ud800" <= c <= "\udfff" for c in value):
+        raise forms.ValidationError(_("The text contains an invalid character."))
+
+
+class IdField(forms.Field):
+    """An id read with read_int (one value)."""
+
+    def to_python(self, value):
+        try:
+            return read_int(value, minimum=1)
+        except ActionRefused as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+
+class IdListField(forms.Field):
+    """Several ids (a multiple select or checkboxes), each read with read_int."""
+
+    widget = forms.SelectMultiple
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return []
+        values = value if isinstance(value, list | tuple) else [value]
+        if len(values) > 1000:
+            raise forms.ValidationError(_("Too many identifiers."))
+        try:
+            ids = [read_int(v, minimum=1) for v in values]
+        except ActionRefused as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return [i for i in ids if i is not None]
+
+
+class TextField(forms.CharField):
+    """A CharField that also refuses lone surrogates (NUL is refused by Django already)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.validators.append(refuse_bad_text)
+
+
+class StepActionForm(forms.Form):
+    """Every POST on a step: the note (the reason), a supervisor's derogation to the order, a
+    run to cancel or mark lost, a dry-run flag."""
+
+    note = TextField(max_length=5000, required=False)
+    derogation = TextField(max_length=5000, required=False)
+    run = IdField(required=False)
+    dry_run = forms.CharField(max_length=1, required=False)
+
+
+class IncidentActionForm(forms.Form):
+    """Every POST on an incident: a note, links, a resolution."""
+
+    text = TextField(max_length=5000, required=False)
+    resolution = TextField(max_length=5000, required=False)
+    evidence = IdListField(required=False)
+    events = IdListField(required=False)
+
+
+def form_error(form: forms.Form) -> str:
+    """The form's errors as one French sentence (for a refusal page)."""
+    return " ".join(f"{e}" for errors in form.errors.values() for e in errors)
 
 
 class CustomerForm(forms.ModelForm):
@@ -28,6 +120,15 @@ class CustomerForm(forms.ModelForm):
             "contact_email",
             "notes",
         ]
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        others = Customer.objects.filter(name__iexact=name)
+        if self.instance.pk:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise forms.ValidationError(_("A customer with this name already exists."))
+        return name
 
 
 class CabinetForm(forms.ModelForm):
@@ -50,7 +151,7 @@ class CabinetForm(forms.ModelForm):
 
     def clean_ps_number(self):
         value = self.cleaned_data["ps_number"].strip()
-        if value and not (value.isdigit() and 8 <= len(value) <= 11):
+        if value and not (value.isascii() and value.isdigit() and 8 <= len(value) <= 11):
             raise forms.ValidationError(_("A N° PS is made of 8 to 11 digits."))
         return value
 
@@ -104,10 +205,24 @@ class MachineForm(forms.ModelForm):
             raise forms.ValidationError(_("This site already has a machine with this name."))
         return hostname
 
+    def clean_port(self):
+        port = self.cleaned_data.get("port")
+        if port is not None and not 1 <= port <= 65535:
+            raise forms.ValidationError(_("A port is a number from 1 to 65535."))
+        return port
+
     def clean(self):
         data = super().clean()
         if data.get("transport") in (Transport.WINRM, Transport.SSH) and not data.get("address"):
             self.add_error("address", _("A remote machine needs an address."))
+        if data.get("transport") == Transport.LOCAL:
+            # Imported here: execution.machines loads the steps, which load these forms.
+            from migrations_app.execution.machines import local_root_allowed
+
+            try:
+                local_root_allowed(data.get("root_path") or "")
+            except ValueError as exc:
+                self.add_error("root_path", str(exc))
         return data
 
 

@@ -12,15 +12,16 @@ from migrations_app.actions import ActionRefused
 from migrations_app.models import Customer, Evidence, JobStep
 from migrations_app.steps import pxdatas
 from migrations_app.web.access import get_job_for_user, permission, refused
-from migrations_app.web.forms import DecisionForm
+from migrations_app.web.forms import DecisionForm, read_int
 
 
 def _customer_jobs(customer, request):
     jobs = customer.jobs.select_related("customer", "site").order_by("created_at")
-    job_id = request.GET.get("job", "")
-    if job_id:
-        if not job_id.isdigit():
-            return None
+    try:
+        job_id = read_int(request.GET.get("job"))
+    except ActionRefused:
+        return None
+    if job_id is not None:
         jobs = jobs.filter(pk=job_id)
     return list(jobs)
 

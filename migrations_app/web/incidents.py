@@ -14,14 +14,7 @@ from migrations_app.actions import ActionRefused
 from migrations_app.choices import IncidentKind, IncidentStatus
 from migrations_app.models import Incident
 from migrations_app.web.access import get_job_for_user, permission, refused
-from migrations_app.web.forms import IncidentForm
-
-
-def _ids(values) -> list[int] | None:
-    try:
-        return [int(v) for v in values if str(v).strip()]
-    except ValueError:
-        return None
+from migrations_app.web.forms import IncidentActionForm, IncidentForm, form_error, read_int
 
 
 @permission("view_incident")
@@ -30,17 +23,19 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     kind = request.GET.get("kind", "")
     q = request.GET.get("q", "").strip()
-    for value in (request.GET.get("customer", ""), request.GET.get("job", "")):
-        if value and not value.isdigit():
-            return HttpResponse(_("Filters by customer or job take a number."), status=400)
+    try:
+        customer_id = read_int(request.GET.get("customer"))
+        job_id = read_int(request.GET.get("job"))
+    except ActionRefused:
+        return HttpResponse(_("Filters by customer or job take a number."), status=400)
     if status in IncidentStatus.values:
         items = items.filter(status=status)
     if kind in IncidentKind.values:
         items = items.filter(kind=kind)
-    if request.GET.get("customer"):
-        items = items.filter(job__customer_id=request.GET["customer"])
-    if request.GET.get("job"):
-        items = items.filter(job_id=request.GET["job"])
+    if customer_id is not None:
+        items = items.filter(job__customer_id=customer_id)
+    if job_id is not None:
+        items = items.filter(job_id=job_id)
     if q:
         items = items.filter(
             Q(description__icontains=q) | Q(cpam__icontains=q) | Q(job__customer__name__icontains=q)
@@ -109,17 +104,19 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def incident_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     incident = get_object_or_404(Incident.objects.select_related("job"), pk=pk)
     back = reverse("incident_detail", args=[incident.pk])
+    form = IncidentActionForm(request.POST)
     try:
+        if not form.is_valid():
+            raise ActionRefused(form_error(form), 400)
+        data = form.cleaned_data
         if action == "note":
-            incidents.add_note(incident, request.user, request.POST.get("text", ""))
+            incidents.add_note(incident, request.user, data["text"])
         elif action == "link":
-            evidence_ids = _ids(request.POST.getlist("evidence"))
-            event_ids = _ids(request.POST.getlist("events"))
-            if evidence_ids is None or event_ids is None:
-                raise ActionRefused(_("Identifiers must be numbers."), 400)
-            incidents.link(incident, request.user, evidence_ids=evidence_ids, event_ids=event_ids)
+            incidents.link(
+                incident, request.user, evidence_ids=data["evidence"], event_ids=data["events"]
+            )
         elif action == "close":
-            incidents.close_incident(incident, request.user, request.POST.get("resolution", ""))
+            incidents.close_incident(incident, request.user, data["resolution"])
         else:
             raise ActionRefused(_("Unknown action."), 400)
     except ActionRefused as exc:

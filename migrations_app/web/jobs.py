@@ -30,6 +30,9 @@ from migrations_app.web.forms import (
     JobForm,
     NoteForm,
     SourceKindForm,
+    StepActionForm,
+    form_error,
+    read_int,
 )
 
 # Lines the job page shows (the end of the log, the final summary included), and lines one
@@ -96,11 +99,15 @@ def job_create(request: HttpRequest) -> HttpResponse:
     """The new-job form. A GET with ?customer= and ?site= (the dependent selects, or a link
     from a site's page) offers that customer's sites and that site's machines."""
     initial = {}
-    site_id, customer_id = request.GET.get("site", ""), request.GET.get("customer", "")
-    site = Site.objects.filter(pk=site_id).first() if site_id.isdigit() else None
-    if customer_id.isdigit():
-        initial["customer"] = int(customer_id)
-        if site and site.customer_id == int(customer_id):
+    try:
+        site_id = read_int(request.GET.get("site"))
+        customer_id = read_int(request.GET.get("customer"))
+    except actions.ActionRefused as exc:
+        return HttpResponse(str(exc), status=exc.status)
+    site = Site.objects.filter(pk=site_id).first() if site_id is not None else None
+    if customer_id is not None:
+        initial["customer"] = customer_id
+        if site and site.customer_id == customer_id:
             initial["site"] = site.pk
     elif site:
         initial = {"site": site.pk, "customer": site.customer_id}
@@ -210,21 +217,23 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def step_action(request: HttpRequest, pk: int, step_pk: int, action: str) -> HttpResponse:
     job = get_job_for_user(request, pk)
     step = get_object_or_404(JobStep, pk=step_pk, job=job)
-    note = request.POST.get("note", "")
-    derogation = request.POST.get("derogation", "")
+    form = StepActionForm(request.POST)
+    # A run id that is no id names no run: the cancel below answers 404.
+    if not form.is_valid() and set(form.errors) - {"run"}:
+        return _job_page(request, job, selected_step=step, error=form_error(form), status=400)
+    note = form.cleaned_data["note"]
+    derogation = form.cleaned_data["derogation"]
     try:
         if action in ("run", "retry"):
-            params = {"dry_run": True} if request.POST.get("dry_run") == "1" else {}
+            params = {"dry_run": True} if form.cleaned_data["dry_run"] == "1" else {}
             actions.start_run(step, request.user, reason=note, params=params, derogation=derogation)
             messages.success(request, _("Step sent to the workers."))
         elif action == "cancel":
-            run_id = request.POST.get("run", "")
-            run = get_object_or_404(StepRun, pk=int(run_id) if run_id.isdigit() else 0, step=step)
+            run = get_object_or_404(StepRun, pk=form.cleaned_data.get("run") or 0, step=step)
             actions.cancel_run(run, request.user, reason=note)
             messages.info(request, _("Cancellation requested."))
         elif action == "lose":
-            run_id = request.POST.get("run", "")
-            run = get_object_or_404(StepRun, pk=int(run_id) if run_id.isdigit() else 0, step=step)
+            run = get_object_or_404(StepRun, pk=form.cleaned_data.get("run") or 0, step=step)
             actions.mark_lost(run, request.user, reason=note)
             messages.warning(request, _("Run marked lost: it can be retried."))
         elif action == "tick":
@@ -307,13 +316,16 @@ def job_tool(request: HttpRequest, pk: int, tool: str) -> HttpResponse:
     job = get_job_for_user(request, pk)
     if tool not in TOOLS:
         return _job_page(request, job, error=_("Unknown action."), status=404)
+    form = StepActionForm(request.POST)
+    if not form.is_valid():
+        return _job_page(request, job, error=form_error(form), status=400)
     try:
         actions.start_tool(
             job,
             TOOLS[tool],
             request.user,
-            reason=request.POST.get("note", ""),
-            derogation=request.POST.get("derogation", ""),
+            reason=form.cleaned_data["note"],
+            derogation=form.cleaned_data["derogation"],
         )
     except actions.ActionRefused as exc:
         return _refused(request, job, exc)
@@ -329,8 +341,8 @@ def run_log(request: HttpRequest, pk: int, run_pk: int) -> HttpResponse:
     run = get_object_or_404(StepRun.objects.select_related("step__job"), pk=run_pk, step__job_id=pk)
     job = run.step.job
     try:
-        after = max(0, int(request.GET.get("after", "0")))
-    except ValueError:
+        after = read_int(request.GET.get("after")) or 0
+    except actions.ActionRefused:
         return HttpResponse(_("The cursor must be a whole number."), status=400)
     lines = list(
         LogLine.objects.filter(run=run, seq__gt=after)

@@ -80,7 +80,9 @@ def build_report(
     `session.collect()`."""
     report = {
         "schema": SCHEMA,
-        "generated_at": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        # Microseconds: two reports of one second stay distinct (the server refuses a report
+        # not newer than the last one it kept, a replay).
+        "generated_at": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "host": {"hostname": socket.gethostname(), "platform": platform.platform()},
         "pcsc": pcsc_scan,
         "galss": None,
@@ -198,7 +200,8 @@ def _text_list(value, where: str, errors: list[str]) -> None:
 def _choice(value, where: str, allowed: set[str], errors: list[str], *, null=False) -> None:
     if value is None and null:
         return
-    if value not in allowed:
+    # Type first: a list or an object is not hashable, `in` a set would raise.
+    if not isinstance(value, str) or value not in allowed:
         errors.append(f"{where} : valeur attendue parmi {', '.join(sorted(allowed))}")
 
 
@@ -209,15 +212,28 @@ def _integer(value, where: str, errors: list[str], low: int, high: int, *, null=
         errors.append(f"{where} : entier de {low} à {high} attendu")
 
 
-def _timestamp(value, where: str, errors: list[str]) -> None:
+# Every timestamp of a report lies between these (a far-future date overflows PostgreSQL).
+EARLIEST = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+LATEST = datetime.datetime(2100, 1, 1, tzinfo=datetime.UTC)
+
+
+def parse_timestamp(value) -> datetime.datetime | None:
+    """An ISO 8601 date with its time zone, in UTC, between EARLIEST and LATEST; else None."""
     try:
-        if not isinstance(value, str):
-            raise ValueError
+        if not isinstance(value, str) or len(value) > 40:
+            return None
         parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
         if parsed.tzinfo is None:
-            raise ValueError
-    except ValueError:
-        errors.append(f"{where} : date ISO 8601 avec fuseau attendue")
+            return None
+        parsed = parsed.astimezone(datetime.UTC)
+    except (ValueError, OverflowError):
+        return None
+    return parsed if EARLIEST <= parsed < LATEST else None
+
+
+def _timestamp(value, where: str, errors: list[str]) -> None:
+    if parse_timestamp(value) is None:
+        errors.append(f"{where} : date ISO 8601 avec fuseau attendue, entre 2000 et 2100")
 
 
 def _pcsc(value, errors: list[str]) -> None:
@@ -236,12 +252,14 @@ def _pcsc(value, errors: list[str]) -> None:
         if not _keys(reader, where, expected, errors):
             continue
         _text(reader["name"], f"{where}.name", errors, empty=False)
-        if reader["name"] in names:
-            errors.append(f"{where}.name : lecteur en double")
         if isinstance(reader["name"], str):
+            if reader["name"] in names:
+                errors.append(f"{where}.name : lecteur en double")
             names.add(reader["name"])
         state = reader["state"]
-        if not isinstance(state, list) or any(s not in READER_STATES for s in state):
+        if not isinstance(state, list) or any(
+            not isinstance(s, str) or s not in READER_STATES for s in state
+        ):
             errors.append(f"{where}.state : liste parmi {', '.join(sorted(READER_STATES))}")
         atr = reader["atr"]
         if atr is not None:

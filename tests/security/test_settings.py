@@ -99,3 +99,40 @@ def test_it_ends_the_session_at_logout(alice):
     replay.cookies["sessionid"] = stolen
     response = replay.get("/jobs/")
     assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def _compose_environment() -> dict[str, str]:
+    """docker-compose.yml's app environment, each ${VAR:-default} at its default and each
+    required ${VAR:?…} given a test value."""
+    import re
+    import secrets
+
+    import yaml
+
+    document = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    env = document["x-app"]["environment"]
+    required = {
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "JULIEOPS_FERNET_KEYS": os.environ["JULIEOPS_FERNET_KEYS"],
+        "POSTGRES_PASSWORD": "x",
+    }
+
+    def fill(value: str) -> str:
+        value = re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: m.group(2), str(value))
+        return re.sub(r"\$\{(\w+):\?[^}]*\}", lambda m: required[m.group(1)], value)
+
+    return {key: fill(value) for key, value in env.items()}
+
+
+def test_check_deploy_with_the_compose_production_settings_gives_no_warning(tmp_path):
+    env = _compose_environment()
+    env["JULIEOPS_VAR_DIR"] = str(tmp_path)  # /var/lib/julieops is the container's
+    env["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    env["CELERY_BROKER_URL"] = os.environ["CELERY_BROKER_URL"]
+    base = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout

@@ -57,6 +57,8 @@ class Worker(ServiceProcess):
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             "JULIEOPS_HEARTBEAT_INTERVAL": "0.5",
             "MEDIA_ROOT": str(self.workdir / "media"),
+            # The folders `local` machines of the tests may use (pytest's temporary folders).
+            "JULIEOPS_LOCAL_ROOTS": ",".join(settings.JULIEOPS_LOCAL_ROOTS),
             **self.extra_env,
         }
         self.launch(

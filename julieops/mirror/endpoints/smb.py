@@ -95,6 +95,7 @@ class SmbEndpoint(Endpoint):
             port=port,
             encrypt=encrypt,
             connection_timeout=timeout,
+            require_signing=True,  # never an unsigned session (relay, tampering)
         )
         self.root = "\\\\" + "\\".join([host, share, *self.parts])
         self._lister = None
