@@ -17,7 +17,7 @@ def confirm_existing_pins(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('migrations_app', '0004_notification_outbox'),
+        ('migrations_app', '0007_dash15_cutover_plan'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
