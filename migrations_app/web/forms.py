@@ -351,7 +351,10 @@ class JobForm(forms.Form):
         if raw is None:
             value = self.initial.get(name)
             raw = getattr(value, "pk", value)
-        return int(raw) if str(raw or "").isdigit() else None
+        try:
+            return read_int(raw)
+        except ActionRefused:  # the field itself then says what is wrong
+            return None
 
     def clean_source_kind(self):
         return self.cleaned_data.get("source_kind") or SourceKind.LIVE
