@@ -132,7 +132,9 @@ def test_on_results_the_engine_recorded_it_predicts_a_re_run(tmp_path):
             (src / "d3" / "f1.dat").write_bytes(b"changed")
         started = at(hours)
         with open_endpoint(str(src)) as a, open_endpoint(str(dst)) as b:
-            summary = run_mirror(a, b, MirrorOptions(verify=True))
+            # The re-run is onto our own earlier copy, which holds no Julie marker: the caller
+            # says so, as the dashboard does from its earlier runs.
+            summary = run_mirror(a, b, MirrorOptions(verify=True, force=bool(hours)))
         ended = started + timedelta(seconds=summary.elapsed)
         runs.append((started, ended, {"roots": [summary.as_json()], "dry_run": False}))
     est = cutover_window.window_of(runs, None, runs[-1][1])["estimate"]
