@@ -67,7 +67,9 @@ def test_run_embedded_restarts_a_dead_worker_and_stops_on_ctrl_c(tmp_path):
         text = log.read_text()
         assert text.startswith("line from the previous run\n")
         assert f"run-embedded: WORKER DIED (pid {first}" in text
-        assert not _group_alive(first)  # its pool and beat went with it
+        # Its pool and beat go with it (they notice their parent's death, or are killed with
+        # its group): asynchronously, so within a bounded wait.
+        wait_for(lambda: not _group_alive(first), timeout=10)
 
         started = time.monotonic()
         os.killpg(script.pid, signal.SIGINT)
