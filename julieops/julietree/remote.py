@@ -22,6 +22,7 @@ from julieops.remote import RemoteError
 
 # Direct children of one folder (WinRM has list_tree only, which would walk the whole C:).
 LIST_DIR = r"""
+# julieops-script: files.list_dir
 param([string]$Path)
 $items = @(Get-ChildItem -LiteralPath $Path -Force | ForEach-Object {
     $isDir = [bool]$_.PSIsContainer

@@ -22,6 +22,11 @@ from julieops.remote.base import CommandResult, PowerShellError
 
 RESULT_MARKER = "<<JULIEOPS-JSON>>"
 
+# Every script we send opens with this comment naming it (`# julieops-script: windows.share`):
+# field captures and the training practice's simulated posts tell scripts apart by that name,
+# not by their text, which changes as the scripts are corrected.
+SCRIPT_NAME = re.compile(r"\A\s*# julieops-script: ([a-z0-9_]+(?:\.[a-z0-9_]+)+)[ \t\r]*$", re.M)
+
 BOOTSTRAP = r"""
 $ProgressPreference = 'SilentlyContinue'
 $ErrorActionPreference = 'Stop'
@@ -49,6 +54,12 @@ exit $code
 
 POWERSHELL_EXE = "powershell.exe"
 POWERSHELL_ARGS = ["-NoLogo", "-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass"]
+
+
+def script_name(script: str) -> str:
+    """The name on a script's first line, or "" for a script that carries none."""
+    found = SCRIPT_NAME.match(script)
+    return found.group(1) if found else ""
 
 
 def encode_command(script: str) -> str:

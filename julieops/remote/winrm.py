@@ -393,11 +393,13 @@ class WinRMTransport(ClosedOnExit):
 
 
 READ_FILE = r"""
+# julieops-script: files.read
 param([string]$Path)
 [Convert]::ToBase64String([IO.File]::ReadAllBytes($Path))
 """
 
 APPEND_FILE = r"""
+# julieops-script: files.append
 param([string]$Path, [string]$Data, [bool]$First)
 $bytes = [Convert]::FromBase64String($Data)
 $mode = if ($First) { [IO.FileMode]::Create } else { [IO.FileMode]::Append }
@@ -408,6 +410,7 @@ $null
 
 # The modification time is set on the temporary file: Move-Item keeps it.
 REPLACE_FILE = r"""
+# julieops-script: files.replace
 param([string]$Temp, [string]$Path, $Mtime = $null)
 if ($null -ne $Mtime) {
     $ms = [long][Math]::Round([double]$Mtime * 1000)
@@ -419,6 +422,7 @@ $null
 """
 
 REMOVE_TEMP = r"""
+# julieops-script: files.remove_temp
 param([string]$Path)
 Remove-Item -LiteralPath $Path -Force -ErrorAction SilentlyContinue
 $null
@@ -427,12 +431,14 @@ $null
 # New-Item has no -LiteralPath: the .NET call takes the path as it is (creates the missing
 # parents, accepts an existing folder, fails on an existing file).
 MAKE_DIRS = r"""
+# julieops-script: files.make_dirs
 param([string]$Path)
 [void][IO.Directory]::CreateDirectory($Path)
 $null
 """
 
 REMOVE_FILE = r"""
+# julieops-script: files.remove_file
 param([string]$Path)
 $item = Get-Item -LiteralPath $Path -Force
 if ($item.PSIsContainer -or ($item.Attributes -band [IO.FileAttributes]::ReparsePoint)) {
@@ -445,6 +451,7 @@ $null
 # Directory.Delete without recursion refuses a folder that is not empty (and removes a
 # junction itself, never what it points to).
 REMOVE_DIR = r"""
+# julieops-script: files.remove_dir
 param([string]$Path)
 $item = Get-Item -LiteralPath $Path -Force
 if (-not $item.PSIsContainer) { throw "Suppression refusée : $Path n'est pas un dossier." }
@@ -453,6 +460,7 @@ $null
 """
 
 SET_MTIME = r"""
+# julieops-script: files.set_mtime
 param([string]$Path, [double]$Mtime)
 $ms = [long][Math]::Round($Mtime * 1000)
 (Get-Item -LiteralPath $Path -Force).LastWriteTimeUtc =
@@ -461,6 +469,7 @@ $null
 """
 
 STAT = r"""
+# julieops-script: files.stat
 param([string]$Path)
 $item = Get-Item -LiteralPath $Path -Force
 @{
@@ -472,6 +481,7 @@ $item = Get-Item -LiteralPath $Path -Force
 
 # Junctions and symbolic links are listed but not entered (profiles contain loops).
 LIST_TREE = r"""
+# julieops-script: files.list_tree
 param([string]$Path)
 $root = (Get-Item -LiteralPath $Path -Force).FullName.TrimEnd('\')
 $pending = New-Object System.Collections.Stack

@@ -16,6 +16,7 @@ LAYERS = r"Software\Microsoft\Windows NT\CurrentVersion\AppCompatFlags\Layers"
 # Reads the layers set for Julie.exe (the WinRM account's HKCU, kept as evidence, and HKLM);
 # with $Fix, drops every machine-wide compatibility-mode layer and keeps RUNASADMIN.
 SCRIPT = r"""
+# julieops-script: windows.admin_rights
 param([string]$JulieExe, [bool]$Fix)
 $found = @{}
 foreach ($hive in 'HKCU:', 'HKLM:') {

@@ -19,6 +19,7 @@ def expected_exclusions(juliew: str = r"C:\Juliew", share: str = r"C:\partage") 
 
 
 SCRIPT = r"""
+# julieops-script: windows.antivirus
 param([string[]]$Processes, [string[]]$Paths, [bool]$Apply)
 if ($Apply) {
     if ($Processes) { Add-MpPreference -ExclusionProcess $Processes }

@@ -39,6 +39,7 @@ def ports_for(*, data_server: bool, key_host: bool, services_host: bool) -> tupl
 # Lists enabled Allow rules with their TCP ports and programs; with $Apply, first adds the
 # missing ones (named "JulieOps - …", so a second run finds them and adds nothing).
 SCRIPT = r"""
+# julieops-script: windows.firewall
 param([int[]]$Ports, [string[]]$Names, [string]$JulieExe, [bool]$Apply)
 function Get-AllowRules {
     Get-NetFirewallRule -Enabled True -Action Allow | ForEach-Object {

@@ -18,6 +18,7 @@ BLOCKING_PROCESSES = ["Julie", "w32mkde"]
 
 # Shares whose folder is the data path or one of its parents (administrative $ shares aside).
 FREEZE = r"""
+# julieops-script: cutover.freeze
 param([string]$DataPath, [string[]]$ServicePatterns, [string[]]$Processes, [bool]$Apply)
 $full = if ($DataPath) { [IO.Path]::GetFullPath($DataPath).TrimEnd('\') } else { $null }
 function Get-DataShares {
@@ -63,6 +64,7 @@ if ($Apply) {
 
 # Puts back the share rights and restarts the services recorded by FREEZE.
 UNFREEZE = r"""
+# julieops-script: cutover.unfreeze
 param([string]$StateJson)
 $state = $StateJson | ConvertFrom-Json
 foreach ($s in @($state.SharesBefore)) {
@@ -90,6 +92,7 @@ foreach ($svc in @($state.ServicesBefore)) {
 
 # Which of Julie's programs are open on a post (any post of the job, before freezing).
 OPEN_PROGRAMS = r"""
+# julieops-script: cutover.open_programs
 param([string[]]$Processes)
 @{ Processes = @(Get-Process -Name $Processes -ErrorAction SilentlyContinue | ForEach-Object { @{ Name = $_.Name; Id = $_.Id } }) }
 """
@@ -204,6 +207,7 @@ def unfreeze_verdict(data: dict, state: dict) -> dict:
 # start type set to Disabled, then read back, so the old SMS sender can never start again.
 # Assumption (no vendor fact): Julie's services match SERVICE_PATTERNS by name or display name.
 RETIRE = r"""
+# julieops-script: cutover.retire
 param([string[]]$ServicePatterns, [bool]$Apply)
 function Get-JulieServices {
     @(Get-Service | Where-Object { $n = $_.Name; $d = $_.DisplayName

@@ -27,6 +27,7 @@ REGISTRY_KEYS = (
 )
 
 SCRIPT = r"""
+# julieops-script: windows.install
 param([string]$Juliew, [string[]]$RegistryKeys)
 $registry = @(foreach ($key in $RegistryKeys) {
     if (Test-Path -LiteralPath $key) {

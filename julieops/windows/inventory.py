@@ -7,6 +7,7 @@ import re
 from julieops.windows.verdict import as_list, item, verdict
 
 SCRIPT = r"""
+# julieops-script: windows.inventory
 param()
 $cs = Get-CimInstance Win32_ComputerSystem
 $os = Get-CimInstance Win32_OperatingSystem

@@ -18,6 +18,7 @@ import re
 from julieops.windows.verdict import as_list, item, verdict
 
 SCRIPT = r"""
+# julieops-script: windows.network
 param()
 $cs = Get-CimInstance Win32_ComputerSystem
 # quser writes "No User exists for *" on stderr: with 'Stop' that line would end the script.

@@ -44,6 +44,7 @@ def robocopy_arguments(
 
 # Runs inside the task (as SYSTEM): map the source, run robocopy, record its exit code.
 TASK_SCRIPT = r"""
+# julieops-script: robocopy.task
 param([string]$Config)
 $job = Get-Content -LiteralPath $Config -Raw | ConvertFrom-Json
 $secret = Get-Content -LiteralPath $job.SecretFile -Raw
@@ -62,6 +63,7 @@ exit $code
 # Sent over WinRM: write the task script, its config and the secret file (SYSTEM-only ACL),
 # then register and start the task.
 START_SCRIPT = r"""
+# julieops-script: robocopy.start
 param([string]$JobDir, [string]$TaskName, [string]$TaskScript, [string]$ShareRoot,
       [string]$UserName, [string[]]$Arguments, [string]$Password)
 New-Item -ItemType Directory -Force -Path $JobDir | Out-Null
@@ -92,6 +94,7 @@ Start-ScheduledTask -TaskName $TaskName -TaskPath '\JulieOps\'
 """
 
 STATUS_SCRIPT = r"""
+# julieops-script: robocopy.status
 param([string]$TaskName, [string]$ExitFile, [string]$Log, [long]$Offset)
 $task = Get-ScheduledTask -TaskName $TaskName -TaskPath '\JulieOps\' -ErrorAction SilentlyContinue
 $text = ''
@@ -115,6 +118,7 @@ if (Test-Path -LiteralPath $Log) {
 """
 
 STOP_SCRIPT = r"""
+# julieops-script: robocopy.stop
 param([string]$TaskName)
 Stop-ScheduledTask -TaskName $TaskName -TaskPath '\JulieOps\' -ErrorAction SilentlyContinue
 Get-CimInstance Win32_Process -Filter "Name='robocopy.exe'" | Where-Object {

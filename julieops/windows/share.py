@@ -18,6 +18,7 @@ EVERYONE_NAMES = {"everyone", "tout le monde", "\\everyone", "\\tout le monde"}
 # Reads the state; `Apply` creates what is missing (idempotent). Everyone is named by SID, so
 # the same script works on French ("Tout le monde") and English Windows.
 SCRIPT = r"""
+# julieops-script: windows.share
 param([string]$Path, [string]$Name, [bool]$Apply)
 $everyone = New-Object System.Security.Principal.SecurityIdentifier('S-1-1-0')
 $everyoneName = $everyone.Translate([System.Security.Principal.NTAccount]).Value

@@ -169,6 +169,7 @@ def tree_for(machine: Machine):
 
 # The fixed drives of a Windows machine (DriveType 3), its system drive first.
 FIXED_DRIVES = r"""
+# julieops-script: machine.fixed_drives
 param()
 @(Get-CimInstance Win32_LogicalDisk -Filter 'DriveType=3' | ForEach-Object { $_.DeviceID })
 """

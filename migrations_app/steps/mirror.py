@@ -280,6 +280,7 @@ def robocopy_root(ctx, root: str, *, force: bool = False) -> dict:
 
 # What the destination holds before /MIR may delete in it.
 DESTINATION_STATE = r"""
+# julieops-script: mirror.destination_state
 param([string]$Path)
 $exists = Test-Path -LiteralPath $Path -PathType Container
 @{
