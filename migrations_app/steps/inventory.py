@@ -171,8 +171,9 @@ class SourceLocate(Step):
                         "label": f"Imagerie sur {d}",
                         "status": "warn",
                         "code": "imaging_on_other_drive",
-                        "detail": f"{layout.drive_path(d, p)} : à copier aussi sur le nouveau "
-                        "serveur (racine d'imagerie sur un autre disque)",
+                        "detail": f"{layout.drive_path(d, p)} : racine d'imagerie sur un autre "
+                        f"disque ; la copie miroir la copie au même endroit du nouveau serveur, "
+                        f"qui doit avoir un lecteur {d}",
                     }
                 )
         paths = {
