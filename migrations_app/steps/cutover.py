@@ -12,8 +12,11 @@ from migrations_app.steps.common import run_on_each, run_script
 from migrations_app.steps.registry import Outcome, Step, StepError, register
 
 # The cut-over's place in time: the final mirror pass, the pxdatas proof and the services copy
-# count only after a freeze that still holds (not undone by a later unfreeze).
+# count only after a freeze that still holds (not undone by a later unfreeze). The latest
+# freeze is the one in force: a freeze redone (after an unfreeze, or again) or an unfreeze
+# sends the steps that count only after it back to to-do (Step.restarts, status.restart_after).
 FREEZE_KEY, UNFREEZE_KEY = "cutover.freeze", "cutover.unfreeze"
+AFTER_FREEZE = ("data.mirror", "data.pxdatas", "data.server_register", "data.services")
 _DONE_RUN = (RunStatus.PASSED, RunStatus.WARNING)
 
 
@@ -71,12 +74,15 @@ class SourceFreeze(Step):
         "changer) ; puis, sur l'ancien serveur et sur chaque poste des services (SMS compris), "
         "arrête les services Julie, et met en lecture seule le partage qui contient les données. "
         "L'état trouvé est enregistré : « Dégeler » (décision d'un superviseur, avec un motif) le "
-        "remet si la bascule est reportée. Sur une machine « locale » (démo), à faire à la main. "
+        "remet si la bascule est reportée. Un gel refait (ou un dégel) annule la passe finale de "
+        "la copie miroir et ce qui la suit (pxdatas, server.register, données des services) : "
+        "à refaire après le nouveau gel. Sur une machine « locale » (démo), à faire à la main. "
         "Hypothèse à confirmer sur le premier cabinet réel : les services Julie sont ceux dont le "
         "nom ou le nom affiché commence par « Julie » ou « Servcle »."
     )
     criteria = "Partage en lecture seule, services arrêtés, ni Julie.exe ni w32mkde.exe ouverts."
     depends_on = ("source.locate", "source.server_register")
+    restarts = AFTER_FREEZE
 
     def run(self, ctx):
         job = ctx.job
@@ -179,6 +185,7 @@ class SourceUnfreeze(Step):
     criteria = "Droits et services d'origine rétablis."
     depends_on = (FREEZE_KEY,)
     in_catalogue = False
+    restarts = AFTER_FREEZE
 
     def run(self, ctx):
         states = _frozen_states(ctx.job)

@@ -429,6 +429,11 @@ class DataMirror(Step):
                 "Pré-copie : l'ancien serveur n'est pas gelé ; la passe finale viendra après le gel."
             )
         outcome = mirror_job(ctx, dry_run=dry_run, force=bool(params.get("force")))
+        if not dry_run and not pre_copy and frozen_at(ctx.job) != frozen:
+            # The freeze was redone (or undone) while this pass copied: it is not the pass
+            # after the freeze in force.
+            ctx.log.warning("Le gel a changé pendant cette passe : elle compte comme pré-copie.")
+            pre_copy = True
         if not dry_run:
             # A pre-copy leaves the step to do (status.sync_step_status): only the final pass,
             # after the freeze, lets the steps that depend on the mirror go.

@@ -270,3 +270,30 @@ def test_retire_old_says_to_do_it_by_hand_on_local_machines(job, alice):
     assert run.status == "failed" and "à faire à la main" in run.summary
     assert "Désactivé" in run.summary
     assert job.steps.get(key="cutover.retire_old").status == "failed"  # never a fake success
+
+
+def test_a_freeze_run_again_ends_the_final_pass_made_after_the_first(job, alice, bob, stand_ins):
+    client = client_for(alice)
+    client.post(f"/jobs/{job.pk}/tools/freeze/")
+    assert run_latest(job, "cutover.freeze").status == "passed"
+    for key in ("data.mirror", "data.server_register"):
+        status.finish_step_by_hand(job.steps.get(key=key), alice, "done", "passe finale")
+    assert (
+        client_for(bob)
+        .post(f"/jobs/{job.pk}/tools/unfreeze/", {"note": "bascule reportée"})
+        .status_code
+        == 302
+    )
+    assert run_latest(job, "cutover.unfreeze").status == "passed"
+    assert job.steps.get(key="data.mirror").status == "todo"
+    event = AuditEvent.objects.get(action="cutover.restarted", target="cutover.unfreeze")
+    assert event.actor_name == "bob" and event.data["reset"] == [
+        "data.mirror",
+        "data.server_register",
+    ]
+    status.finish_step_by_hand(job.steps.get(key="data.mirror"), alice, "done", "passe finale")
+    client.post(f"/jobs/{job.pk}/tools/freeze/")
+    assert run_latest(job, "cutover.freeze").status == "passed"
+    step = job.steps.get(key="data.mirror")
+    assert step.status == "todo" and "Ne compte plus" in step.summary
+    assert AuditEvent.objects.filter(action="cutover.restarted", target="cutover.freeze").exists()

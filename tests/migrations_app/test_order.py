@@ -97,6 +97,11 @@ def test_pxdatas_waits_for_the_freeze_the_final_mirror_and_the_snapshot(job, ali
         actions.start_run(step, alice)
     assert refused.value.status == 409 and "Geler l'ancien serveur" in str(refused.value)
     done(job, "cutover.freeze", by=alice)
+    # A mirror done before the freeze is no final pass: the freeze sent it back to do.
+    with pytest.raises(ActionRefused) as refused:
+        actions.start_run(step, alice)
+    assert "« Copie miroir des données » (à faire)" in str(refused.value)
+    done(job, "data.mirror", by=alice)
     assert actions.start_run(step, alice).status == "queued"
 
 
