@@ -4,7 +4,7 @@ on first use), and retire the old hosts once the new server holds the data (Juli
 disabled on the old server and on every old services host, so the old SMS sender never sends
 again)."""
 
-from julieops.julietree.reader import windows_path
+from julieops.julietree.layout import drive_path
 from julieops.windows import freeze
 from julieops.windows.verdict import item
 from migrations_app.choices import AuditCategory, MachineRole, RunStatus, StepStatus, Transport
@@ -41,6 +41,12 @@ def frozen_at(job):
         return None
     thawed = last_success(job, UNFREEZE_KEY)
     return None if thawed is not None and thawed > frozen else frozen
+
+
+def data_path(job) -> str:
+    """The old server's Julie root as Windows writes it, on the drive source.locate found."""
+    paths = job.discovered_paths or {}
+    return drive_path(paths.get("julie_drive") or "C:", paths["julie_root"])
 
 
 def require_frozen(ctx, what: str):
@@ -122,7 +128,7 @@ class SourceFreeze(Step):
                 items,
             )
         # 2. The old server (data share + services) and every services host (services).
-        path = windows_path(root)
+        path = data_path(job)
         states = {}
         for machine in hosts:
             on_data = machine.pk == job.source_id
@@ -242,7 +248,8 @@ class RetireOld(Step):
         "Une fois les données sur le nouveau serveur : sur l'ancien serveur et sur l'ancien poste "
         "des services (SMS compris), chaque service Julie est arrêté et son démarrage mis à "
         "« Désactivé », puis relu, pour que l'ancien expéditeur de SMS ne puisse plus jamais "
-        "envoyer de rappels. Le partage de l'ancien serveur reste en lecture seule. Hypothèse "
+        "envoyer de rappels. Le partage de l'ancien serveur reste en lecture seule : il est relu "
+        "d'abord, et s'il est de nouveau modifiable l'étape échoue sans rien désactiver. Hypothèse "
         "à confirmer sur le premier cabinet réel : les services Julie sont ceux dont le nom ou "
         "le nom affiché commence par « Julie » ou « Servcle »."
     )
@@ -264,8 +271,22 @@ class RetireOld(Step):
                 "mis à « Désactivé » (services.msc), le partage laissé en lecture seule ; puis "
                 "cocher l'étape avec une note qui dit le type de démarrage relu."
             )
+        # The old share first: still read-only as the freeze left it, or nothing is disabled.
+        shares = self._shares_still_read_only(ctx)
+        if any(i["status"] == "fail" for i in shares):
+            for line in shares:
+                level = {"ok": "info", "warn": "warning"}.get(line["status"], "error")
+                ctx.log.write(level, f"{line['label']} : {line['detail']}")
+            bad = [i for i in shares if i["status"] == "fail"]
+            return Outcome(
+                "failed",
+                "Retrait refusé, aucun service n'a été désactivé : "
+                + " ; ".join(f"{i['label']} {i['detail']}" for i in bad)
+                + ".",
+                shares,
+            )
         results, failed = run_on_each(ctx, hosts, freeze.RETIRE, freeze.retire_params(apply=True))
-        items = list(failed)
+        items = shares + list(failed)
         for host, data in results.items():
             items += freeze.retire_verdict(host, data)
         for line in items:
@@ -277,8 +298,22 @@ class RetireOld(Step):
             data={host: {"before": d.get("ServicesBefore"), "after": d.get("Services")}
                   for host, d in results.items()},
         )  # fmt: skip
-        done = sum(1 for i in items if i["status"] == "ok")
+        done = sum(1 for i in items if i["status"] == "ok" and " : service " in i["label"])
         summary = (
             f"Services Julie désactivés : {done} ; postes : {', '.join(h.hostname for h in hosts)}."
         )
-        return Outcome.from_items(items, summary, {"hosts": results})
+        return Outcome.from_items(items, summary, {"hosts": results, "shares": shares})
+
+    @staticmethod
+    def _shares_still_read_only(ctx) -> list[dict]:
+        """The old server's data shares read back (FREEZE without Apply changes nothing)."""
+        source = ctx.job.source
+        root = (ctx.job.discovered_paths or {}).get("julie_root")
+        if root is None:
+            raise StepError("Lancez d'abord « Localiser les données Julie ».")
+        params = freeze.freeze_params(data_path(ctx.job), apply=False)
+        try:
+            data = run_script(ctx, source, freeze.FREEZE, params)
+        except StepError as exc:
+            return [item(f"{source.hostname} : partage des données", "fail", str(exc))]
+        return freeze.share_read_only_verdict(source.hostname, data)

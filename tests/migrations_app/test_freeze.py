@@ -297,3 +297,36 @@ def test_a_freeze_run_again_ends_the_final_pass_made_after_the_first(job, alice,
     step = job.steps.get(key="data.mirror")
     assert step.status == "todo" and "Ne compte plus" in step.summary
     assert AuditEvent.objects.filter(action="cutover.restarted", target="cutover.freeze").exists()
+
+
+def test_retire_old_refuses_when_the_old_share_is_writable_again(job, alice, stand_ins):
+    hosts, endpoints = stand_ins
+    client_for(alice).post(f"/jobs/{job.pk}/tools/freeze/")
+    assert run_latest(job, "cutover.freeze").status == "passed"
+    # Someone gave the practice write access back on the old share after the freeze.
+    share = hosts["ANCIEN-SERVEUR"].shares[0]
+    share["Access"][0]["AccessRight"] = "Full"
+    for key in retire_dependencies(job):
+        status.finish_step_by_hand(job.steps.get(key=key), alice, "done", "fait")
+    actions.start_run(job.steps.get(key="cutover.retire_old"), alice)
+    refused = run_latest(job, "cutover.retire_old")
+    assert refused.status == "failed"
+    assert "aucun service n'a été désactivé" in refused.summary
+    assert f"partage « {share['Name']} »" in refused.summary
+    assert "de nouveau modifiable" in refused.summary and "lecture seule" in refused.summary
+    # Read back without changing anything: FREEZE without Apply, and no RETIRE sent anywhere.
+    last = endpoints["ANCIEN-SERVEUR"].commands[-1].powershell_job()
+    assert last["script"] == freeze.FREEZE and last["params"]["Apply"] is False
+    assert last["params"]["DataPath"] == "C:\\partage\\Juliew"
+    sent = [c.powershell_job()["script"] for e in endpoints.values() for c in e.commands]
+    assert freeze.RETIRE not in sent
+    for name in ("ANCIEN-SERVEUR", "POSTE-SMS"):
+        assert {s["StartType"] for s in hosts[name].services.values()} == {"Automatic"}
+    # Read-only again: the retirement goes ahead.
+    share["Access"][0]["AccessRight"] = "Read"
+    actions.start_run(job.steps.get(key="cutover.retire_old"), alice)
+    retired = run_latest(job, "cutover.retire_old")
+    assert retired.status == "passed", retired.summary
+    labels = {i["label"]: i for i in retired.result["items"]}
+    assert labels[f"ANCIEN-SERVEUR : partage « {share['Name']} »"]["status"] == "ok"
+    assert {s["StartType"] for s in hosts["POSTE-SMS"].services.values()} == {"Disabled"}
