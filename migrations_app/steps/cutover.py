@@ -68,6 +68,83 @@ BY_HAND = (
 )
 
 
+# A post the freeze cannot reach: nothing proves Julie is closed there. A person may confirm,
+# with a reason, that it is off or has Julie closed; the confirmation serves one freeze (the
+# freeze that goes ahead on it uses it up: a later freeze needs a new look at the post).
+CONFIRMED_KEY = "freeze_confirmed_posts"
+
+
+def open_confirmations(job) -> dict:
+    """{hostname: confirmation} not used by a freeze yet."""
+    found = (job.options or {}).get(CONFIRMED_KEY) or {}
+    return {host: c for host, c in found.items() if not c.get("used_by_run")}
+
+
+def confirm_post_closed(job, user, hostname: str, reason: str) -> dict:
+    """A person confirms that a post of the job the freeze cannot reach is off, or has Julie
+    and w32mkde.exe closed: recorded on the job (who, when, why) and audited."""
+    from django.db import transaction
+    from django.utils import timezone
+    from django.utils.translation import gettext as _
+
+    from migrations_app import audit
+    from migrations_app.actions import ActionRefused
+    from migrations_app.models import MigrationJob
+
+    reason = (reason or "").strip()
+    if not user.has_perm("migrations_app.run_step"):
+        raise ActionRefused(_("You may not change this job."), 403)
+    if not reason:
+        raise ActionRefused(_("A written reason is required."), 400)
+    with transaction.atomic():
+        job = MigrationJob.objects.select_for_update().get(pk=job.pk)
+        names = {m.hostname: m for m in freeze_posts(job)}
+        machine = names.get((hostname or "").strip())
+        if machine is None:
+            raise ActionRefused(_("This post is not part of the job."), 400)
+        record = {
+            "by": user.get_username(),
+            "at": timezone.now().isoformat(),
+            "reason": reason[:2000],
+        }
+        options = dict(job.options or {})
+        options[CONFIRMED_KEY] = {**(options.get(CONFIRMED_KEY) or {}), machine.hostname: record}
+        job.options = options
+        job.save(update_fields=["options", "updated_at"])
+        audit.record(
+            "cutover.post_confirmed_closed",
+            category=AuditCategory.DATA,
+            actor=user,
+            job=job,
+            target=machine.hostname,
+            reason=record["reason"],
+            data={"post": machine.hostname},
+        )
+    return record
+
+
+def _use_confirmations(ctx, hosts: list[str]) -> None:
+    """The confirmations this freeze relied on are used up (kept, with the run that used them)."""
+    if not hosts:
+        return
+    job = ctx.job
+    job.refresh_from_db(fields=["options"])
+    options = dict(job.options or {})
+    found = dict(options.get(CONFIRMED_KEY) or {})
+    for host in hosts:
+        if host in found:
+            found[host] = {**found[host], "used_by_run": ctx.run.pk}
+    options[CONFIRMED_KEY] = found
+    job.options = options
+    job.save(update_fields=["options", "updated_at"])
+
+
+def freeze_posts(job) -> list:
+    """Every post the freeze must see closed: the old hosts, then the client posts."""
+    hosts = old_hosts(job)
+    return hosts + [c for c in job.clients.all() if c.pk not in {h.pk for h in hosts}]
+
+
 @register
 class SourceFreeze(Step):
     key = FREEZE_KEY
@@ -76,8 +153,10 @@ class SourceFreeze(Step):
     title = "Geler l'ancien serveur (avant la dernière copie)"
     instructions = (
         "Le début de la bascule. Vérifie d'abord que Julie et w32mkde.exe sont fermés sur chaque "
-        "poste joignable de la migration (sinon l'étape échoue en nommant le poste, sans rien "
-        "changer) ; puis, sur l'ancien serveur et sur chaque poste des services (SMS compris), "
+        "poste de la migration (sinon l'étape échoue en nommant le poste, sans rien changer) ; un "
+        "poste injoignable fait échouer le gel, sauf si une personne confirme, avec un motif, "
+        "qu'il est éteint ou Julie fermé (« Confirmer un poste fermé » ; la confirmation sert "
+        "pour un gel) ; puis, sur l'ancien serveur et sur chaque poste des services (SMS compris), "
         "arrête les services Julie, et met en lecture seule le partage qui contient les données. "
         "L'état trouvé est enregistré : « Dégeler » (décision d'un superviseur, avec un motif) le "
         "remet si la bascule est reportée. Un gel refait (ou un dégel) annule la passe finale de "
@@ -96,23 +175,45 @@ class SourceFreeze(Step):
         if root is None:
             raise StepError("Lancez d'abord « Localiser les données Julie ».")
         hosts = old_hosts(job)
-        posts = hosts + [c for c in job.clients.all() if c.pk not in {h.pk for h in hosts}]
+        posts = freeze_posts(job)
         if all(m.transport == Transport.LOCAL for m in posts):
             raise StepError(f"Machines locales (démo) : {BY_HAND}")
-        # 1. Nothing is changed while Julie is open somewhere.
-        items = []
+        # 1. Nothing is changed while Julie is open somewhere, or may be (a post not reached
+        #    and not confirmed off or closed by a person).
+        items, confirmed, relied, unreached = [], open_confirmations(job), [], []
         for machine in posts:
+            label = f"{machine.hostname} : programmes"
             try:
                 found = run_script(ctx, machine, freeze.OPEN_PROGRAMS, freeze.programs_params())
             except StepError as exc:
-                ctx.log.warning(str(exc))
-                items.append(item(f"{machine.hostname} : programmes", "warn", str(exc)))
+                record = confirmed.get(machine.hostname)
+                if record:
+                    relied.append(machine.hostname)
+                    detail = (
+                        f"injoignable ({exc}) ; éteint ou Julie fermé, confirmé par "
+                        f"{record['by']} le {record['at'][:16].replace('T', ' à ')} : "
+                        f"{record['reason']}"
+                    )
+                    ctx.log.warning(f"{label} : {detail}")
+                    items.append(item(label, "warn", detail))
+                    continue
+                unreached.append(machine.hostname)
+                items.append(
+                    item(
+                        label,
+                        "fail",
+                        f"injoignable ({exc}) : rien ne prouve que Julie et w32mkde.exe y sont "
+                        "fermés. Allumez ce poste et relancez le gel, ou, s'il est éteint ou "
+                        "Julie fermé, faites-le confirmer (« Confirmer un poste fermé », avec un "
+                        "motif) puis relancez",
+                    )
+                )
                 continue
             names = freeze.open_programs(found)
             if names:
                 items.append(
                     item(
-                        f"{machine.hostname} : programmes",
+                        label,
                         "fail",
                         f"{', '.join(names)} encore ouvert(s) : fermer Julie sur ce poste",
                     )
@@ -121,12 +222,23 @@ class SourceFreeze(Step):
         if blocking:
             for line in blocking:
                 ctx.log.error(f"{line['label']} : {line['detail']}")
-            posts_open = ", ".join(i["label"].split(" : ")[0] for i in blocking)
+            opened = [
+                i["label"].split(" : ")[0]
+                for i in blocking
+                if i["label"].split(" : ")[0] not in unreached
+            ]
+            parts = []
+            if opened:
+                parts.append(f"Julie est encore ouvert sur {', '.join(opened)}")
+            if unreached:
+                parts.append(
+                    f"{', '.join(unreached)} injoignable(s), Julie fermé non prouvé (à allumer, "
+                    "ou à faire confirmer éteint ou fermé)"
+                )
             return Outcome(
-                "failed",
-                f"Gel refusé, rien n'a été changé : Julie est encore ouvert sur {posts_open}.",
-                items,
+                "failed", f"Gel refusé, rien n'a été changé : {' ; '.join(parts)}.", items
             )
+        _use_confirmations(ctx, relied)
         # 2. The old server (data share + services) and every services host (services).
         path = data_path(job)
         states = {}
@@ -152,11 +264,19 @@ class SourceFreeze(Step):
         ctx.audit(
             "source.freeze",
             AuditCategory.DATA,
-            data={host: {"before": {k: d.get(k) for k in ("SharesBefore", "ServicesBefore")},
-                         "after": {k: d.get(k) for k in ("Shares", "Services")}}
-                  for host, d in states.items()},
+            data={**{host: {"before": {k: d.get(k) for k in ("SharesBefore", "ServicesBefore")},
+                            "after": {k: d.get(k) for k in ("Shares", "Services")}}
+                     for host, d in states.items()},
+                  "posts_confirmed_closed": {h: confirmed[h] for h in relied}},
         )  # fmt: skip
-        outcome = Outcome.from_items(items, "", {"state": {"hosts": states}})
+        outcome = Outcome.from_items(
+            items,
+            "",
+            {
+                "state": {"hosts": states},
+                "posts_confirmed_closed": {h: confirmed[h] for h in relied},
+            },
+        )
         frozen = ", ".join(states) or "aucun poste"
         outcome.summary = (
             f"Ancien serveur gelé ({frozen}) : services Julie arrêtés, partage en lecture seule."

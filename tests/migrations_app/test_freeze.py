@@ -330,3 +330,47 @@ def test_retire_old_refuses_when_the_old_share_is_writable_again(job, alice, sta
     labels = {i["label"]: i for i in retired.result["items"]}
     assert labels[f"ANCIEN-SERVEUR : partage « {share['Name']} »"]["status"] == "ok"
     assert {s["StartType"] for s in hosts["POSTE-SMS"].services.values()} == {"Disabled"}
+
+
+def test_a_post_out_of_reach_fails_the_freeze_until_a_person_confirms_it_closed(
+    job, alice, carol, stand_ins
+):
+    from migrations_app.steps.cutover import CONFIRMED_KEY
+
+    hosts, endpoints = stand_ins
+    endpoints["POSTE-ACCUEIL"].__exit__(None, None, None)  # switched off: nothing answers
+    client = client_for(alice)
+    client.post(f"/jobs/{job.pk}/tools/freeze/")
+    refused = run_latest(job, "cutover.freeze")
+    assert refused.status == "failed"
+    assert "rien n'a été changé" in refused.summary and "POSTE-ACCUEIL" in refused.summary
+    assert "Julie fermé non prouvé" in refused.summary
+    line = {i["label"]: i for i in refused.result["items"]}["POSTE-ACCUEIL : programmes"]
+    assert line["status"] == "fail" and "Confirmer un poste fermé" in line["detail"]
+    assert hosts["POSTE-SMS"].services["JulieOnlineService"]["Status"] == "Running"
+
+    # A confirmation needs a reason and a post of the job; it is audited.
+    url = f"/jobs/{job.pk}/freeze/confirm/"
+    assert client.post(url, {"post": "POSTE-ACCUEIL", "reason": " "}).status_code == 400
+    assert client.post(url, {"post": "AUTRE-CABINET", "reason": "x"}).status_code == 400
+    assert client_for(carol).post(url, {"post": "POSTE-ACCUEIL", "reason": "x"}).status_code == 403
+    reason = "Poste de l'accueil éteint, vu sur place par la secrétaire"
+    assert client.post(url, {"post": "POSTE-ACCUEIL", "reason": reason}).status_code == 302
+    event = AuditEvent.objects.get(action="cutover.post_confirmed_closed")
+    assert event.actor == alice and event.target == "POSTE-ACCUEIL" and event.reason == reason
+    page = client.get(f"/jobs/{job.pk}/?step=cutover.freeze").content.decode()
+    assert "confirmé par alice" in page
+
+    client.post(f"/jobs/{job.pk}/tools/freeze/")
+    frozen = run_latest(job, "cutover.freeze")
+    assert frozen.status == "warning", frozen.summary
+    line = {i["label"]: i for i in frozen.result["items"]}["POSTE-ACCUEIL : programmes"]
+    assert line["status"] == "warn" and "confirmé par alice" in line["detail"]
+    assert hosts["POSTE-SMS"].services["JulieOnlineService"]["Status"] == "Stopped"
+    freeze_event = AuditEvent.objects.get(action="source.freeze")
+    assert freeze_event.data["posts_confirmed_closed"]["POSTE-ACCUEIL"]["reason"] == reason
+    # Used up by that freeze: the next one needs a new look at the post.
+    job.refresh_from_db()
+    assert job.options[CONFIRMED_KEY]["POSTE-ACCUEIL"]["used_by_run"] == frozen.pk
+    client.post(f"/jobs/{job.pk}/tools/freeze/")
+    assert run_latest(job, "cutover.freeze").status == "failed"
