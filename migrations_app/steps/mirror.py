@@ -6,6 +6,7 @@ drive of the old server; each goes to the same drive and folder of the new serve
 without that drive is refused before anything is copied)."""
 
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -138,9 +139,44 @@ def mirrored_before(ctx, root: str, drive: str = "C:") -> bool:
     return False
 
 
+def check_paths_in_force(ctx) -> None:
+    """The copy uses the paths source.locate validated: a correction recorded after its last
+    success is not taken into account yet — refuse, saying to run the search again."""
+    from migrations_app.steps.cutover import last_success
+
+    override = (ctx.job.discovered_paths or {}).get("override") or {}
+    if not override.get("at"):
+        return
+    located = last_success(ctx.job, "source.locate")
+    if located is None or located < datetime.fromisoformat(override["at"]):
+        raise StepError(
+            f"Les chemins ont été corrigés par {override.get('by')} après la dernière recherche "
+            "des données : relancez « Localiser les données Julie » pour qu'elle les vérifie, puis "
+            "cette copie (elle copie les chemins vérifiés par la recherche). Rien n'a été copié."
+        )
+
+
+def check_no_spaces(roots: list[tuple[str, str]]) -> None:
+    """The mirror keeps each root at the same path on the new server; the procedure forbids
+    spaces in the data path: refuse, before anything is copied, with what to do."""
+    spaced = [shown_root(d, r) for d, r in roots if layout.has_spaces(r)]
+    if spaced:
+        raise StepError(
+            f"Chemin avec espaces : {', '.join(spaced)}. La copie miroir reproduit chaque chemin "
+            "à l'identique sur le nouveau serveur, et la procédure Julie interdit les espaces dans "
+            "le chemin des données : rien n'a été copié. À faire : sur l'ancien serveur, Julie "
+            "fermé sur tous les postes, renommer ou déplacer le dossier vers un chemin sans espace "
+            "(par exemple C:\\partage\\Juliew) ; puis corriger les chemins (« Corriger les "
+            "chemins ») si la recherche ne le trouve pas d'elle-même, relancer « Localiser les "
+            "données Julie », et relancer cette copie."
+        )
+
+
 def mirror_job(ctx, *, dry_run: bool = False, force: bool = False) -> Outcome:
     job = ctx.job
+    check_paths_in_force(ctx)
     roots = data_roots(job)
+    check_no_spaces(roots)
     check_target_drives(ctx, roots)
     items, summaries = [], []
     robocopy = uses_robocopy(ctx, dry_run=dry_run)

@@ -86,3 +86,49 @@ def test_a_dry_run_lists_the_other_drive_and_changes_nothing(job, alice, imaging
     assert dry.status == "passed", dry.summary
     assert any(r["drive"] == "D:" and r["files"]["copied"] > 0 for r in dry.result["roots"])
     assert list(target_d.iterdir()) == []
+
+
+def test_a_data_path_with_spaces_is_refused_by_the_copy_with_what_to_do(job, alice):
+    c_drive = Path(job.source.root_path)
+    spaced = c_drive / "partage" / "Julie Data"
+    spaced.mkdir()
+    shutil.move(c_drive / "partage" / "Juliew", spaced / "Juliew")
+    assert run(job, "source.locate", alice).status == "failed"
+    result = run(job, "data.mirror", alice)
+    assert result.status == "failed"
+    assert r"C:\partage\Julie Data\Juliew" in result.summary
+    assert "interdit les espaces" in result.summary and "rien n'a été copié" in result.summary
+    assert "Localiser les données Julie" in result.summary
+    assert not (Path(job.target.root_path) / "partage").exists()
+
+
+def test_the_copy_uses_the_technicians_paths_once_the_search_checked_them(job, alice):
+    from migrations_app.located_paths import override_paths
+
+    c_drive = Path(job.source.root_path)
+    assert run(job, "source.locate", alice).status == "passed"
+    # The data Julie really uses (its « about » screen) were moved to C:\Cabinet\Juliew.
+    (c_drive / "Cabinet").mkdir()
+    shutil.move(c_drive / "partage" / "Juliew", c_drive / "Cabinet" / "Juliew")
+    override_paths(job, alice, r"C:\Cabinet\Juliew", [], "écran « à propos » de Julie")
+    refused = run(job, "data.mirror", alice)
+    assert refused.status == "failed"
+    assert "corrigés par alice" in refused.summary and "relancez" in refused.summary
+    assert not (Path(job.target.root_path) / "Cabinet").exists()
+    assert run(job, "source.locate", alice).status == "passed"
+    copied = run(job, "data.mirror", alice)
+    assert copied.status == "passed", copied.summary
+    assert [(r["drive"], r["root"]) for r in copied.result["roots"]] == [("C:", "Cabinet/Juliew")]
+    source, target = (
+        c_drive / "Cabinet" / "Juliew",
+        Path(job.target.root_path) / "Cabinet" / "Juliew",
+    )
+    assert diff_r(source, target) == [f"Only in {source / 'Datas'}: server.register"]
+
+
+def test_install_verify_expects_the_imaging_where_the_copy_put_it(job, alice, imaging_on_d):
+    from migrations_app.steps.installation import migrated_paths
+
+    datas, imaging = migrated_paths(job)
+    assert datas == r"C:\partage\Juliew\Datas"
+    assert r"D:\Imagerie" in imaging
