@@ -162,7 +162,10 @@ def _local_drive(machine: Machine, drive: str) -> str:
 
 
 def drive_letters(machine: Machine) -> list[str]:
-    """The fixed drives of the machine ("C:", "D:"…), as `drive_trees` finds them."""
+    """The fixed drives of the machine ("C:", "D:"…), as `drive_trees` finds them (a WinRM
+    machine is only asked for its list)."""
+    if machine.transport == Transport.WINRM:
+        return ["C:", *[d for d in _fixed_drives(machine) if d != "C:"]]
     return [letter for letter, _tree in drive_trees(machine)]
 
 
@@ -224,16 +227,8 @@ def drive_trees(machine: Machine) -> list[tuple[str, object]]:
     main = tree_for(machine)
     drives = [("C:", main)]
     if machine.transport == Transport.WINRM:
-        transport = transport_for(machine)
-        try:
-            letters = transport.powershell(FIXED_DRIVES, {}) or []
-        except RemoteError as exc:
-            raise StepError(f"{machine.hostname} : lecteurs illisibles ({exc})") from None
-        finally:
-            transport.close()
-        for letter in [letters] if isinstance(letters, str) else letters:
-            letter = str(letter).upper().rstrip("\\")
-            if DRIVE_NAME.match(letter) and letter != "C:":
+        for letter in _fixed_drives(machine):
+            if letter != "C:":
                 drives.append((letter, _remote_tree(machine, f"{letter}/")))
         return drives
     root = (machine.root_path or "").replace("\\", "/").rstrip("/")
@@ -257,6 +252,23 @@ def drive_trees(machine: Machine) -> list[tuple[str, object]]:
             )
             drives.append((letter, tree))
     return drives
+
+
+def _fixed_drives(machine: Machine) -> list[str]:
+    """A WinRM machine's fixed drives ("C:", "D:"…) as Windows lists them."""
+    transport = transport_for(machine)
+    try:
+        letters = transport.powershell(FIXED_DRIVES, {}) or []
+    except RemoteError as exc:
+        raise StepError(f"{machine.hostname} : lecteurs illisibles ({exc})") from None
+    finally:
+        transport.close()
+    found = []
+    for letter in [letters] if isinstance(letters, str) else letters:
+        letter = str(letter).upper().rstrip("\\")
+        if DRIVE_NAME.match(letter):
+            found.append(letter if letter.endswith(":") else letter + ":")
+    return found
 
 
 def _remote_tree(machine: Machine, root: str) -> RemoteTree:
