@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from julieops.windows import freeze
-from migrations_app import actions, status
+from migrations_app import actions, cutover_window, status
 from migrations_app.choices import MachineRole, Transport
 from migrations_app.execution import runner
 from migrations_app.models import AuditEvent, Machine, StepRun
@@ -286,6 +286,7 @@ def test_a_freeze_run_again_ends_the_final_pass_made_after_the_first(job, alice,
     )
     assert run_latest(job, "cutover.unfreeze").status == "passed"
     assert job.steps.get(key="data.mirror").status == "todo"
+    assert cutover_window.for_job(job)["frozen_at"] is None
     event = AuditEvent.objects.get(action="cutover.restarted", target="cutover.unfreeze")
     assert event.actor_name == "bob" and event.data["reset"] == [
         "data.mirror",
@@ -293,7 +294,9 @@ def test_a_freeze_run_again_ends_the_final_pass_made_after_the_first(job, alice,
     ]
     status.finish_step_by_hand(job.steps.get(key="data.mirror"), alice, "done", "passe finale")
     client.post(f"/jobs/{job.pk}/tools/freeze/")
-    assert run_latest(job, "cutover.freeze").status == "passed"
+    refrozen = run_latest(job, "cutover.freeze")
+    assert refrozen.status == "passed"
+    assert cutover_window.for_job(job)["frozen_at"] == refrozen.finished_at
     step = job.steps.get(key="data.mirror")
     assert step.status == "todo" and "Ne compte plus" in step.summary
     assert AuditEvent.objects.filter(action="cutover.restarted", target="cutover.freeze").exists()

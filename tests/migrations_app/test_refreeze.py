@@ -5,7 +5,7 @@ proof wants a snapshot taken after the new freeze."""
 
 import pytest
 
-from migrations_app import actions
+from migrations_app import actions, cutover_window
 from migrations_app.actions import ActionRefused
 from migrations_app.execution import runner
 from migrations_app.models import AuditEvent, StepRun
@@ -53,6 +53,7 @@ def test_a_freeze_redone_sends_the_final_pass_and_what_follows_back_to_do(cut_ov
         assert "Ne compte plus" in step.summary and "refait" in step.summary
     event = AuditEvent.objects.get(action="cutover.restarted")
     assert event.data["reset"] == list(AFTER) and event.actor == alice
+    assert cutover_window.for_job(job)["frozen_at"] == job.steps.get(key="cutover.freeze").done_at
     # What depends on the final pass is refused again, naming it.
     with pytest.raises(ActionRefused) as refused:
         actions.start_run(job.steps.get(key="data.pxdatas"), alice)
@@ -75,6 +76,8 @@ def test_an_unfreeze_also_ends_the_final_pass(cut_over, alice, bob):
     unfreeze = job.steps.create(key="cutover.unfreeze", phase=3, order=100, kind="auto")
     status.finish_step_by_hand(unfreeze, bob, "done", "bascule reportée, dégel fait à la main")
     assert [status_of(job, k) for k in AFTER] == ["todo"] * 3
+    # The cut-over window no longer counts from the freeze undone.
+    assert cutover_window.for_job(job)["frozen_at"] is None
     # Until a new freeze, the final pass is a pre-copy again.
     pre = run(job, "data.mirror", alice)
     assert pre.status == "passed" and pre.result["pre_copy"] is True
