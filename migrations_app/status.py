@@ -119,8 +119,8 @@ def restart_after(step: JobStep, *, actor=None) -> list[str]:
     title = str(definition.title)
     stale.update(
         status=StepStatus.TODO,
-        summary=f"Ne compte plus : « {title} » a été refait le "
-        f"{timezone.localtime():%d/%m/%Y à %H:%M}. À refaire après ce nouveau gel.",
+        summary=f"Ne compte plus : « {title} » fait le {timezone.localtime():%d/%m/%Y à %H:%M} "
+        "après cette étape (la bascule reprend) ; à refaire après le gel en vigueur.",
         updated_at=timezone.now(),
     )
     audit.record(

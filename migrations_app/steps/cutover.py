@@ -2,7 +2,13 @@
 read-only), undo it when the cut-over is postponed (a tool outside the catalogue, added to a job
 on first use), and retire the old hosts once the new server holds the data (Julie services
 disabled on the old server and on every old services host, so the old SMS sender never sends
-again)."""
+again).
+
+A post the freeze cannot reach fails it (nothing proves Julie is closed there) unless a person
+confirms, with a reason, that it is off or has Julie closed. Before retiring, the old data share
+is read back and must still be read-only. Assumption (no vendor fact): "read-only" is judged on
+the share permissions (Get-SmbShareAccess: every Allow entry at Read), the ones the freeze
+changes; NTFS rights are not read."""
 
 from julieops.julietree.layout import drive_path
 from julieops.windows import freeze
@@ -369,7 +375,8 @@ class RetireOld(Step):
         "des services (SMS compris), chaque service Julie est arrêté et son démarrage mis à "
         "« Désactivé », puis relu, pour que l'ancien expéditeur de SMS ne puisse plus jamais "
         "envoyer de rappels. Le partage de l'ancien serveur reste en lecture seule : il est relu "
-        "d'abord, et s'il est de nouveau modifiable l'étape échoue sans rien désactiver. Hypothèse "
+        "d'abord (autorisations du partage, pas les droits NTFS), et s'il est de nouveau "
+        "modifiable l'étape échoue sans rien désactiver. Hypothèse "
         "à confirmer sur le premier cabinet réel : les services Julie sont ceux dont le nom ou "
         "le nom affiché commence par « Julie » ou « Servcle »."
     )
@@ -398,6 +405,11 @@ class RetireOld(Step):
                 level = {"ok": "info", "warn": "warning"}.get(line["status"], "error")
                 ctx.log.write(level, f"{line['label']} : {line['detail']}")
             bad = [i for i in shares if i["status"] == "fail"]
+            ctx.audit(
+                "cutover.retire_old.refused",
+                AuditCategory.SMS,
+                data={"shares": [{k: i[k] for k in ("label", "status", "detail")} for i in shares]},
+            )
             return Outcome(
                 "failed",
                 "Retrait refusé, aucun service n'a été désactivé : "

@@ -225,7 +225,8 @@ def mirror_job(ctx, *, dry_run: bool = False, force: bool = False) -> Outcome:
     failed = sum(s["files"]["failed"] for s in summaries)
     verb = "à copier" if dry_run else "copiés"
     text = (
-        f"{len(roots)} racine(s) : {copied} fichier(s) {verb}, {extras} en trop "
+        f"{len(roots)} racine(s) ({', '.join(shown_root(d, r) for d, r in roots)}) : "
+        f"{copied} fichier(s) {verb}, {extras} en trop "
         f"{'à supprimer' if dry_run else 'supprimés'}, {failed} échec(s)."
     )
     return Outcome.from_items(items, text, data)

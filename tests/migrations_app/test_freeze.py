@@ -323,6 +323,8 @@ def test_retire_old_refuses_when_the_old_share_is_writable_again(job, alice, sta
     assert last["params"]["DataPath"] == "C:\\partage\\Juliew"
     sent = [c.powershell_job()["script"] for e in endpoints.values() for c in e.commands]
     assert freeze.RETIRE not in sent
+    event = AuditEvent.objects.get(action="cutover.retire_old.refused")
+    assert event.category == "sms" and event.actor_name == "alice"
     for name in ("ANCIEN-SERVEUR", "POSTE-SMS"):
         assert {s["StartType"] for s in hosts[name].services.values()} == {"Automatic"}
     # Read-only again: the retirement goes ahead.

@@ -56,6 +56,7 @@ def test_it_mirrors_imaging_on_another_drive_to_the_same_drive(job, alice, imagi
     roots = {(r["drive"], r["root"]): r for r in first.result["roots"]}
     assert set(roots) == {("C:", "partage/Juliew"), ("D:", "Imagerie")}
     assert roots[("D:", "Imagerie")]["files"]["copied"] > 0
+    assert "2 racine(s) (C:\\partage\\Juliew, D:\\Imagerie)" in first.summary
     labels = {i["label"] for i in first.result["items"]}
     assert r"D:\Imagerie" in labels and r"C:\partage\Juliew" in labels
     assert diff_r(imaging_on_d, target_d / "Imagerie") == []

@@ -50,7 +50,8 @@ def test_a_freeze_redone_sends_the_final_pass_and_what_follows_back_to_do(cut_ov
     for key in AFTER:
         step = job.steps.get(key=key)
         assert step.status == "todo", key
-        assert "Ne compte plus" in step.summary and "refait" in step.summary
+        assert "Ne compte plus : « Geler l'ancien serveur" in step.summary
+        assert "à refaire après le gel en vigueur" in step.summary
     event = AuditEvent.objects.get(action="cutover.restarted")
     assert event.data["reset"] == list(AFTER) and event.actor == alice
     assert cutover_window.for_job(job)["frozen_at"] == job.steps.get(key="cutover.freeze").done_at
