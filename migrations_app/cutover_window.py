@@ -32,6 +32,7 @@ from datetime import datetime
 
 FINAL_STEP = "data.mirror"
 FREEZE_STEP = "cutover.freeze"
+UNFREEZE_STEP = "cutover.unfreeze"
 
 
 @dataclass
@@ -186,8 +187,9 @@ def window_of(runs: list[tuple[datetime, datetime, dict]], frozen_at: datetime |
 
 
 def for_job(job) -> dict:
-    """The window of `job`, from the database (two queries). The freeze time is the end of the
-    latest passed `cutover.freeze` run, else when the step was ticked done by hand."""
+    """The window of `job`, from the database (two queries). The freeze time is that of the
+    freeze in force: the latest passed `cutover.freeze` run or its tick by hand, whichever is
+    later (a freeze redone starts the window again), unless an unfreeze came after it."""
     from django.utils import timezone
 
     from migrations_app.choices import RunStatus, StepStatus
@@ -195,24 +197,27 @@ def for_job(job) -> dict:
 
     rows = StepRun.objects.filter(
         step__job=job,
-        step__key__in=(FINAL_STEP, FREEZE_STEP),
+        step__key__in=(FINAL_STEP, FREEZE_STEP, UNFREEZE_STEP),
         status__in=(RunStatus.PASSED, RunStatus.WARNING),
         started_at__isnull=False,
         finished_at__isnull=False,
-    ).values_list("step__key", "started_at", "finished_at", "result")
-    runs, freezes = [], []
-    for key, started, ended, result in rows:
-        if key == FREEZE_STEP:
-            freezes.append(ended)
-        else:
+    ).values_list("step__key", "started_at", "finished_at", "result", "params")
+    runs, times = [], {FREEZE_STEP: [], UNFREEZE_STEP: []}
+    for key, started, ended, result, params in rows:
+        if key == FINAL_STEP:
             runs.append((started, ended, result))
-    frozen_at = max(freezes, default=None)
-    if frozen_at is None:
-        frozen_at = (
-            JobStep.objects.filter(job=job, key=FREEZE_STEP, status=StepStatus.DONE)
-            .values_list("done_at", flat=True)
-            .first()
-        )
+        elif not (params or {}).get("dry_run"):
+            times[key].append(ended)
+    ticked = JobStep.objects.filter(
+        job=job, key__in=(FREEZE_STEP, UNFREEZE_STEP), status=StepStatus.DONE
+    ).values_list("key", "done_at")
+    for key, done_at in ticked:
+        if done_at is not None:
+            times[key].append(done_at)
+    frozen_at = max(times[FREEZE_STEP], default=None)
+    thawed = max(times[UNFREEZE_STEP], default=None)
+    if frozen_at is not None and thawed is not None and thawed > frozen_at:
+        frozen_at = None
     return window_of(runs, frozen_at, timezone.now())
 
 

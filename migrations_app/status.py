@@ -9,8 +9,8 @@ say which transitions exist and what each one writes."""
 from django.db.models import F
 from django.utils import timezone
 
-from migrations_app import notifications
-from migrations_app.choices import JobStatus, RunStatus, StepStatus
+from migrations_app import audit, notifications
+from migrations_app.choices import AuditCategory, JobStatus, RunStatus, StepStatus
 from migrations_app.models import JobStep, MigrationJob, StepRun
 
 RUN_TO_STEP_STATUS = {
@@ -96,6 +96,42 @@ def finish_step_by_hand(step: JobStep, user, status: str, note: str) -> None:
     step.status = status
     step.done_by, step.done_at, step.note = user, timezone.now(), note
     step.save(update_fields=["status", "done_by", "done_at", "note", "updated_at"])
+    if status == StepStatus.DONE:
+        restart_after(step, actor=user)
+
+
+def restart_after(step: JobStep, *, actor=None) -> list[str]:
+    """`step` just succeeded (run or ticked); when its definition names steps it `restarts`
+    (a new freeze, an unfreeze: the cut-over starts again), those that had succeeded before
+    no longer count: back to to-do, saying why, audited (their runs and evidence are kept).
+    A skip (a person's decision with its reason) is left alone. Returns the keys reset."""
+    from migrations_app.steps.registry import REGISTRY
+
+    definition = REGISTRY.get(step.key)
+    keys = tuple(getattr(definition, "restarts", ()) or ())
+    if not keys:
+        return []
+    done = (StepStatus.PASSED, StepStatus.WARNING, StepStatus.DONE)
+    stale = JobStep.objects.filter(job_id=step.job_id, key__in=keys, status__in=done)
+    reset = sorted(stale.values_list("key", flat=True), key=keys.index)
+    if not reset:
+        return []
+    title = str(definition.title)
+    stale.update(
+        status=StepStatus.TODO,
+        summary=f"Ne compte plus : « {title} » fait le {timezone.localtime():%d/%m/%Y à %H:%M} "
+        "après cette étape (la bascule reprend) ; à refaire après le gel en vigueur.",
+        updated_at=timezone.now(),
+    )
+    audit.record(
+        "cutover.restarted",
+        category=AuditCategory.DATA,
+        actor=actor,
+        job=step.job,
+        target=step.key,
+        data={"reset": reset},
+    )
+    return reset
 
 
 def reopen_step(step: JobStep) -> None:
@@ -123,7 +159,11 @@ def sync_step_status(step_id: int, run_id: int, *, summary: str = "", result=Non
         if result is not None:
             fields["result"] = result
         JobStep.objects.filter(pk=step_id).update(**fields)
-        refresh_job(JobStep.objects.select_related("job").get(pk=step_id).job)
+        step = JobStep.objects.select_related("job").get(pk=step_id)
+        if fields["status"] in (StepStatus.PASSED, StepStatus.WARNING):
+            run = StepRun.objects.select_related("requested_by").get(pk=run_id)
+            restart_after(step, actor=run.requested_by)
+        refresh_job(step.job)
 
 
 # -- jobs ---------------------------------------------------------------------------------------

@@ -22,6 +22,9 @@ class PostReaders(Step):
         "aucun rapport de l'agent est en échec."
     )
     criteria = "Liste des lecteurs et type de carte ; erreurs COM>9, restes de GALSS, < 2 lecteurs."
+    # « Une fois l'installation terminée » (the procedure): readers, then the CPS, then the
+    # teletransmission; the installation ends with the client posts.
+    depends_on = ("install.clients",)
 
     def run(self, ctx):
         cabinets = cabinets_of(ctx.job.customer)

@@ -244,3 +244,34 @@ def retire_verdict(host: str, data: dict) -> list[dict]:
         detail = "désactivé et arrêté" if good else f"démarrage : {start}, état : {status}"
         items.append(item(f"{host} : service {name}", "ok" if good else "fail", detail))
     return items
+
+
+# What the procedure says to do when the old share is writable again before the retirement.
+READ_ONLY_AGAIN = (
+    "le partage des données de l'ancien serveur doit rester en lecture seule (procédure) : "
+    "remettez-le en lecture seule (Gestion de l'ordinateur > Dossiers partagés > Partages > "
+    "Propriétés > Autorisations du partage : Lecture seulement pour chaque compte), ou relancez "
+    "« Geler l'ancien serveur », puis relancez cette étape"
+)
+
+
+def share_read_only_verdict(host: str, data: dict) -> list[dict]:
+    """Items for the old server's data shares read back by FREEZE without Apply (it changes
+    nothing then): each must still be read-only, as the freeze left it."""
+    shares = as_list(data.get("Shares"))
+    if not shares:
+        return [
+            item(f"{host} : partage des données", "warn", "aucun partage ne contient les données")
+        ]
+    items = []
+    for share in shares:
+        writable = _writable(share.get("Access"))
+        detail = (
+            f"de nouveau modifiable par {', '.join(writable)} : {READ_ONLY_AGAIN}"
+            if writable
+            else "toujours en lecture seule"
+        )
+        items.append(
+            item(f"{host} : partage « {share.get('Name')} »", "fail" if writable else "ok", detail)
+        )
+    return items

@@ -96,18 +96,26 @@ def transport_options(machine: Machine) -> dict:
     return {}
 
 
-def endpoint_spec(machine: Machine, relpath: str, *, on_secret=None) -> tuple[str, dict]:
-    """(url or local path, open_endpoint keyword arguments) for a folder of the machine's C:
-    given relative to C: with '/' separators."""
+def endpoint_spec(
+    machine: Machine, relpath: str, *, drive: str = "C:", on_secret=None
+) -> tuple[str, dict]:
+    """(url or local path, open_endpoint keyword arguments) for a folder of one of the
+    machine's drives (C: by default) given relative to that drive with '/' separators. Another
+    drive than C: is found as `drive_trees` finds it (a sibling folder on a local or SSH
+    machine, the administrative share D$… on a WinRM one)."""
     relpath = relpath.strip("/")
+    drive = drive.upper().rstrip(":") + ":"
     if machine.transport == Transport.LOCAL:
-        return f"{local_root(machine).rstrip('/')}/{relpath}", {}
+        base = local_root(machine) if drive == "C:" else _local_drive(machine, drive)
+        return f"{base.rstrip('/')}/{relpath}", {}
     access = access_for(machine)
     for secret in access.secrets:
         if on_secret:
             on_secret(secret)
     if machine.transport == Transport.SSH:
         root = (machine.root_path or DEFAULT_SFTP_ROOT).rstrip("/")
+        if drive != "C:":
+            root = _sibling_drive(machine, root, drive)
         url = f"sftp://{machine.address}:{machine.port or 22}{root}/{relpath}"
         kwargs = {"username": access.username, "host_key": _pinned(machine)}
         if access.pkey:
@@ -121,9 +129,44 @@ def endpoint_spec(machine: Machine, relpath: str, *, on_secret=None) -> tuple[st
     # only to the address whose WinRM certificate a superviseur confirmed, signed.
     confirmed_address(machine)
     return (
-        f"smb://{machine.address}/C$/{relpath}",
+        f"smb://{machine.address}/{drive[0]}$/{relpath}",
         {"username": access.username, "password": access.password},
     )
+
+
+def _sibling_drive(machine: Machine, root: str, drive: str) -> str:
+    """The folder standing for `drive` beside a root standing for C: (`…/C` → `…/D`, `/C:` →
+    `/D:`, the spelling of C's folder kept); StepError when the root does not stand for C:."""
+    parent, _, name = root.replace("\\", "/").rstrip("/").rpartition("/")
+    if name.upper().rstrip(":") != "C":
+        raise StepError(
+            f"{machine.hostname} : son dossier racine ({root}) ne représente que le C: ; le "
+            f"lecteur {drive} n'y est pas joignable."
+        )
+    return f"{parent}/{drive[0]}{':' if name.endswith(':') else ''}"
+
+
+def _local_drive(machine: Machine, drive: str) -> str:
+    """A local machine's folder for `drive` (a sibling of its C folder, named `D` or `D:`),
+    under JULIEOPS_LOCAL_ROOTS; StepError when it has none."""
+    root = Path(local_root(machine))
+    if root.name.upper().rstrip(":") == "C":
+        for name in (drive[0], drive, drive[0].lower(), drive.lower()):
+            candidate = root.parent / name
+            if candidate.is_dir():
+                try:
+                    return local_root_allowed(str(candidate))
+                except ValueError as exc:
+                    raise StepError(f"{machine.hostname} : {exc}") from None
+    raise StepError(f"{machine.hostname} : pas de lecteur {drive}.")
+
+
+def drive_letters(machine: Machine) -> list[str]:
+    """The fixed drives of the machine ("C:", "D:"…), as `drive_trees` finds them (a WinRM
+    machine is only asked for its list)."""
+    if machine.transport == Transport.WINRM:
+        return ["C:", *[d for d in _fixed_drives(machine) if d != "C:"]]
+    return [letter for letter, _tree in drive_trees(machine)]
 
 
 def confirmed_address(machine: Machine) -> str:
@@ -185,16 +228,8 @@ def drive_trees(machine: Machine) -> list[tuple[str, object]]:
     main = tree_for(machine)
     drives = [("C:", main)]
     if machine.transport == Transport.WINRM:
-        transport = transport_for(machine)
-        try:
-            letters = transport.powershell(FIXED_DRIVES, {}) or []
-        except RemoteError as exc:
-            raise StepError(f"{machine.hostname} : lecteurs illisibles ({exc})") from None
-        finally:
-            transport.close()
-        for letter in [letters] if isinstance(letters, str) else letters:
-            letter = str(letter).upper().rstrip("\\")
-            if DRIVE_NAME.match(letter) and letter != "C:":
+        for letter in _fixed_drives(machine):
+            if letter != "C:":
                 drives.append((letter, _remote_tree(machine, f"{letter}/")))
         return drives
     root = (machine.root_path or "").replace("\\", "/").rstrip("/")
@@ -218,6 +253,23 @@ def drive_trees(machine: Machine) -> list[tuple[str, object]]:
             )
             drives.append((letter, tree))
     return drives
+
+
+def _fixed_drives(machine: Machine) -> list[str]:
+    """A WinRM machine's fixed drives ("C:", "D:"…) as Windows lists them."""
+    transport = transport_for(machine)
+    try:
+        letters = transport.powershell(FIXED_DRIVES, {}) or []
+    except RemoteError as exc:
+        raise StepError(f"{machine.hostname} : lecteurs illisibles ({exc})") from None
+    finally:
+        transport.close()
+    found = []
+    for letter in [letters] if isinstance(letters, str) else letters:
+        letter = str(letter).upper().rstrip("\\")
+        if DRIVE_NAME.match(letter):
+            found.append(letter if letter.endswith(":") else letter + ":")
+    return found
 
 
 def _remote_tree(machine: Machine, root: str) -> RemoteTree:

@@ -2,9 +2,15 @@
 read-only), undo it when the cut-over is postponed (a tool outside the catalogue, added to a job
 on first use), and retire the old hosts once the new server holds the data (Julie services
 disabled on the old server and on every old services host, so the old SMS sender never sends
-again)."""
+again).
 
-from julieops.julietree.reader import windows_path
+A post the freeze cannot reach fails it (nothing proves Julie is closed there) unless a person
+confirms, with a reason, that it is off or has Julie closed. Before retiring, the old data share
+is read back and must still be read-only. Assumption (no vendor fact): "read-only" is judged on
+the share permissions (Get-SmbShareAccess: every Allow entry at Read), the ones the freeze
+changes; NTFS rights are not read."""
+
+from julieops.julietree.layout import drive_path
 from julieops.windows import freeze
 from julieops.windows.verdict import item
 from migrations_app.choices import AuditCategory, MachineRole, RunStatus, StepStatus, Transport
@@ -12,8 +18,11 @@ from migrations_app.steps.common import run_on_each, run_script
 from migrations_app.steps.registry import Outcome, Step, StepError, register
 
 # The cut-over's place in time: the final mirror pass, the pxdatas proof and the services copy
-# count only after a freeze that still holds (not undone by a later unfreeze).
+# count only after a freeze that still holds (not undone by a later unfreeze). The latest
+# freeze is the one in force: a freeze redone (after an unfreeze, or again) or an unfreeze
+# sends the steps that count only after it back to to-do (Step.restarts, status.restart_after).
 FREEZE_KEY, UNFREEZE_KEY = "cutover.freeze", "cutover.unfreeze"
+AFTER_FREEZE = ("data.mirror", "data.pxdatas", "data.server_register", "data.services")
 _DONE_RUN = (RunStatus.PASSED, RunStatus.WARNING)
 
 
@@ -40,6 +49,12 @@ def frozen_at(job):
     return None if thawed is not None and thawed > frozen else frozen
 
 
+def data_path(job) -> str:
+    """The old server's Julie root as Windows writes it, on the drive source.locate found."""
+    paths = job.discovered_paths or {}
+    return drive_path(paths.get("julie_drive") or "C:", paths["julie_root"])
+
+
 def require_frozen(ctx, what: str):
     """StepError unless the freeze holds; returns its time."""
     at = frozen_at(ctx.job)
@@ -59,6 +74,83 @@ BY_HAND = (
 )
 
 
+# A post the freeze cannot reach: nothing proves Julie is closed there. A person may confirm,
+# with a reason, that it is off or has Julie closed; the confirmation serves one freeze (the
+# freeze that goes ahead on it uses it up: a later freeze needs a new look at the post).
+CONFIRMED_KEY = "freeze_confirmed_posts"
+
+
+def open_confirmations(job) -> dict:
+    """{hostname: confirmation} not used by a freeze yet."""
+    found = (job.options or {}).get(CONFIRMED_KEY) or {}
+    return {host: c for host, c in found.items() if not c.get("used_by_run")}
+
+
+def confirm_post_closed(job, user, hostname: str, reason: str) -> dict:
+    """A person confirms that a post of the job the freeze cannot reach is off, or has Julie
+    and w32mkde.exe closed: recorded on the job (who, when, why) and audited."""
+    from django.db import transaction
+    from django.utils import timezone
+    from django.utils.translation import gettext as _
+
+    from migrations_app import audit
+    from migrations_app.actions import ActionRefused
+    from migrations_app.models import MigrationJob
+
+    reason = (reason or "").strip()
+    if not user.has_perm("migrations_app.run_step"):
+        raise ActionRefused(_("You may not change this job."), 403)
+    if not reason:
+        raise ActionRefused(_("A written reason is required."), 400)
+    with transaction.atomic():
+        job = MigrationJob.objects.select_for_update().get(pk=job.pk)
+        names = {m.hostname: m for m in freeze_posts(job)}
+        machine = names.get((hostname or "").strip())
+        if machine is None:
+            raise ActionRefused(_("This post is not part of the job."), 400)
+        record = {
+            "by": user.get_username(),
+            "at": timezone.now().isoformat(),
+            "reason": reason[:2000],
+        }
+        options = dict(job.options or {})
+        options[CONFIRMED_KEY] = {**(options.get(CONFIRMED_KEY) or {}), machine.hostname: record}
+        job.options = options
+        job.save(update_fields=["options", "updated_at"])
+        audit.record(
+            "cutover.post_confirmed_closed",
+            category=AuditCategory.DATA,
+            actor=user,
+            job=job,
+            target=machine.hostname,
+            reason=record["reason"],
+            data={"post": machine.hostname},
+        )
+    return record
+
+
+def _use_confirmations(ctx, hosts: list[str]) -> None:
+    """The confirmations this freeze relied on are used up (kept, with the run that used them)."""
+    if not hosts:
+        return
+    job = ctx.job
+    job.refresh_from_db(fields=["options"])
+    options = dict(job.options or {})
+    found = dict(options.get(CONFIRMED_KEY) or {})
+    for host in hosts:
+        if host in found:
+            found[host] = {**found[host], "used_by_run": ctx.run.pk}
+    options[CONFIRMED_KEY] = found
+    job.options = options
+    job.save(update_fields=["options", "updated_at"])
+
+
+def freeze_posts(job) -> list:
+    """Every post the freeze must see closed: the old hosts, then the client posts."""
+    hosts = old_hosts(job)
+    return hosts + [c for c in job.clients.all() if c.pk not in {h.pk for h in hosts}]
+
+
 @register
 class SourceFreeze(Step):
     key = FREEZE_KEY
@@ -67,16 +159,21 @@ class SourceFreeze(Step):
     title = "Geler l'ancien serveur (avant la dernière copie)"
     instructions = (
         "Le début de la bascule. Vérifie d'abord que Julie et w32mkde.exe sont fermés sur chaque "
-        "poste joignable de la migration (sinon l'étape échoue en nommant le poste, sans rien "
-        "changer) ; puis, sur l'ancien serveur et sur chaque poste des services (SMS compris), "
+        "poste de la migration (sinon l'étape échoue en nommant le poste, sans rien changer) ; un "
+        "poste injoignable fait échouer le gel, sauf si une personne confirme, avec un motif, "
+        "qu'il est éteint ou Julie fermé (« Confirmer un poste fermé » ; la confirmation sert "
+        "pour un gel) ; puis, sur l'ancien serveur et sur chaque poste des services (SMS compris), "
         "arrête les services Julie, et met en lecture seule le partage qui contient les données. "
         "L'état trouvé est enregistré : « Dégeler » (décision d'un superviseur, avec un motif) le "
-        "remet si la bascule est reportée. Sur une machine « locale » (démo), à faire à la main. "
+        "remet si la bascule est reportée. Un gel refait (ou un dégel) annule la passe finale de "
+        "la copie miroir et ce qui la suit (pxdatas, server.register, données des services) : "
+        "à refaire après le nouveau gel. Sur une machine « locale » (démo), à faire à la main. "
         "Hypothèse à confirmer sur le premier cabinet réel : les services Julie sont ceux dont le "
         "nom ou le nom affiché commence par « Julie » ou « Servcle »."
     )
     criteria = "Partage en lecture seule, services arrêtés, ni Julie.exe ni w32mkde.exe ouverts."
     depends_on = ("source.locate", "source.server_register")
+    restarts = AFTER_FREEZE
 
     def run(self, ctx):
         job = ctx.job
@@ -84,23 +181,45 @@ class SourceFreeze(Step):
         if root is None:
             raise StepError("Lancez d'abord « Localiser les données Julie ».")
         hosts = old_hosts(job)
-        posts = hosts + [c for c in job.clients.all() if c.pk not in {h.pk for h in hosts}]
+        posts = freeze_posts(job)
         if all(m.transport == Transport.LOCAL for m in posts):
             raise StepError(f"Machines locales (démo) : {BY_HAND}")
-        # 1. Nothing is changed while Julie is open somewhere.
-        items = []
+        # 1. Nothing is changed while Julie is open somewhere, or may be (a post not reached
+        #    and not confirmed off or closed by a person).
+        items, confirmed, relied, unreached = [], open_confirmations(job), [], []
         for machine in posts:
+            label = f"{machine.hostname} : programmes"
             try:
                 found = run_script(ctx, machine, freeze.OPEN_PROGRAMS, freeze.programs_params())
             except StepError as exc:
-                ctx.log.warning(str(exc))
-                items.append(item(f"{machine.hostname} : programmes", "warn", str(exc)))
+                record = confirmed.get(machine.hostname)
+                if record:
+                    relied.append(machine.hostname)
+                    detail = (
+                        f"injoignable ({exc}) ; éteint ou Julie fermé, confirmé par "
+                        f"{record['by']} le {record['at'][:16].replace('T', ' à ')} : "
+                        f"{record['reason']}"
+                    )
+                    ctx.log.warning(f"{label} : {detail}")
+                    items.append(item(label, "warn", detail))
+                    continue
+                unreached.append(machine.hostname)
+                items.append(
+                    item(
+                        label,
+                        "fail",
+                        f"injoignable ({exc}) : rien ne prouve que Julie et w32mkde.exe y sont "
+                        "fermés. Allumez ce poste et relancez le gel, ou, s'il est éteint ou "
+                        "Julie fermé, faites-le confirmer (« Confirmer un poste fermé », avec un "
+                        "motif) puis relancez",
+                    )
+                )
                 continue
             names = freeze.open_programs(found)
             if names:
                 items.append(
                     item(
-                        f"{machine.hostname} : programmes",
+                        label,
                         "fail",
                         f"{', '.join(names)} encore ouvert(s) : fermer Julie sur ce poste",
                     )
@@ -109,14 +228,25 @@ class SourceFreeze(Step):
         if blocking:
             for line in blocking:
                 ctx.log.error(f"{line['label']} : {line['detail']}")
-            posts_open = ", ".join(i["label"].split(" : ")[0] for i in blocking)
+            opened = [
+                i["label"].split(" : ")[0]
+                for i in blocking
+                if i["label"].split(" : ")[0] not in unreached
+            ]
+            parts = []
+            if opened:
+                parts.append(f"Julie est encore ouvert sur {', '.join(opened)}")
+            if unreached:
+                parts.append(
+                    f"{', '.join(unreached)} injoignable(s), Julie fermé non prouvé (à allumer, "
+                    "ou à faire confirmer éteint ou fermé)"
+                )
             return Outcome(
-                "failed",
-                f"Gel refusé, rien n'a été changé : Julie est encore ouvert sur {posts_open}.",
-                items,
+                "failed", f"Gel refusé, rien n'a été changé : {' ; '.join(parts)}.", items
             )
+        _use_confirmations(ctx, relied)
         # 2. The old server (data share + services) and every services host (services).
-        path = windows_path(root)
+        path = data_path(job)
         states = {}
         for machine in hosts:
             on_data = machine.pk == job.source_id
@@ -140,11 +270,19 @@ class SourceFreeze(Step):
         ctx.audit(
             "source.freeze",
             AuditCategory.DATA,
-            data={host: {"before": {k: d.get(k) for k in ("SharesBefore", "ServicesBefore")},
-                         "after": {k: d.get(k) for k in ("Shares", "Services")}}
-                  for host, d in states.items()},
+            data={**{host: {"before": {k: d.get(k) for k in ("SharesBefore", "ServicesBefore")},
+                            "after": {k: d.get(k) for k in ("Shares", "Services")}}
+                     for host, d in states.items()},
+                  "posts_confirmed_closed": {h: confirmed[h] for h in relied}},
         )  # fmt: skip
-        outcome = Outcome.from_items(items, "", {"state": {"hosts": states}})
+        outcome = Outcome.from_items(
+            items,
+            "",
+            {
+                "state": {"hosts": states},
+                "posts_confirmed_closed": {h: confirmed[h] for h in relied},
+            },
+        )
         frozen = ", ".join(states) or "aucun poste"
         outcome.summary = (
             f"Ancien serveur gelé ({frozen}) : services Julie arrêtés, partage en lecture seule."
@@ -179,6 +317,7 @@ class SourceUnfreeze(Step):
     criteria = "Droits et services d'origine rétablis."
     depends_on = (FREEZE_KEY,)
     in_catalogue = False
+    restarts = AFTER_FREEZE
 
     def run(self, ctx):
         states = _frozen_states(ctx.job)
@@ -235,7 +374,9 @@ class RetireOld(Step):
         "Une fois les données sur le nouveau serveur : sur l'ancien serveur et sur l'ancien poste "
         "des services (SMS compris), chaque service Julie est arrêté et son démarrage mis à "
         "« Désactivé », puis relu, pour que l'ancien expéditeur de SMS ne puisse plus jamais "
-        "envoyer de rappels. Le partage de l'ancien serveur reste en lecture seule. Hypothèse "
+        "envoyer de rappels. Le partage de l'ancien serveur reste en lecture seule : il est relu "
+        "d'abord (autorisations du partage, pas les droits NTFS), et s'il est de nouveau "
+        "modifiable l'étape échoue sans rien désactiver. Hypothèse "
         "à confirmer sur le premier cabinet réel : les services Julie sont ceux dont le nom ou "
         "le nom affiché commence par « Julie » ou « Servcle »."
     )
@@ -257,8 +398,27 @@ class RetireOld(Step):
                 "mis à « Désactivé » (services.msc), le partage laissé en lecture seule ; puis "
                 "cocher l'étape avec une note qui dit le type de démarrage relu."
             )
+        # The old share first: still read-only as the freeze left it, or nothing is disabled.
+        shares = self._shares_still_read_only(ctx)
+        if any(i["status"] == "fail" for i in shares):
+            for line in shares:
+                level = {"ok": "info", "warn": "warning"}.get(line["status"], "error")
+                ctx.log.write(level, f"{line['label']} : {line['detail']}")
+            bad = [i for i in shares if i["status"] == "fail"]
+            ctx.audit(
+                "cutover.retire_old.refused",
+                AuditCategory.SMS,
+                data={"shares": [{k: i[k] for k in ("label", "status", "detail")} for i in shares]},
+            )
+            return Outcome(
+                "failed",
+                "Retrait refusé, aucun service n'a été désactivé : "
+                + " ; ".join(f"{i['label']} {i['detail']}" for i in bad)
+                + ".",
+                shares,
+            )
         results, failed = run_on_each(ctx, hosts, freeze.RETIRE, freeze.retire_params(apply=True))
-        items = list(failed)
+        items = shares + list(failed)
         for host, data in results.items():
             items += freeze.retire_verdict(host, data)
         for line in items:
@@ -270,8 +430,22 @@ class RetireOld(Step):
             data={host: {"before": d.get("ServicesBefore"), "after": d.get("Services")}
                   for host, d in results.items()},
         )  # fmt: skip
-        done = sum(1 for i in items if i["status"] == "ok")
+        done = sum(1 for i in items if i["status"] == "ok" and " : service " in i["label"])
         summary = (
             f"Services Julie désactivés : {done} ; postes : {', '.join(h.hostname for h in hosts)}."
         )
-        return Outcome.from_items(items, summary, {"hosts": results})
+        return Outcome.from_items(items, summary, {"hosts": results, "shares": shares})
+
+    @staticmethod
+    def _shares_still_read_only(ctx) -> list[dict]:
+        """The old server's data shares read back (FREEZE without Apply changes nothing)."""
+        source = ctx.job.source
+        root = (ctx.job.discovered_paths or {}).get("julie_root")
+        if root is None:
+            raise StepError("Lancez d'abord « Localiser les données Julie ».")
+        params = freeze.freeze_params(data_path(ctx.job), apply=False)
+        try:
+            data = run_script(ctx, source, freeze.FREEZE, params)
+        except StepError as exc:
+            return [item(f"{source.hostname} : partage des données", "fail", str(exc))]
+        return freeze.share_read_only_verdict(source.hostname, data)

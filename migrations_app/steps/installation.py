@@ -2,6 +2,7 @@
 
 from django.utils import timezone
 
+from julieops.julietree.layout import drive_path
 from julieops.julietree.reader import windows_path
 from julieops.windows import clients, install
 from julieops.windows.verdict import item, verdict
@@ -89,8 +90,13 @@ def migrated_paths(job) -> tuple[str, list[str]]:
     the mirror keeps each root at the same place as on the old server."""
     paths = job.discovered_paths or {}
     root = data_root(job)
-    imaging = [windows_path(r) for r in paths.get("imaging_roots") or []] or [root]
-    return root + "\\Datas", imaging
+    imaging = [windows_path(r) for r in paths.get("imaging_roots") or []]
+    # Imaging on another drive of the old server is copied to that drive of the new one.
+    for place in paths.get("imaging_locations") or []:
+        shown = drive_path(place.get("drive") or "C:", place.get("path") or "")
+        if shown.casefold() not in {i.casefold() for i in imaging}:
+            imaging.append(shown)
+    return root + "\\Datas", imaging or [root]
 
 
 @register

@@ -38,9 +38,12 @@ def _size(n: int) -> str:
 # possible; imaging left behind on another disk is the usual mistake).
 CONFIRM_IF_MISSING = ("DOCPATIENT", "IMAGE", "XRAY")
 SPACES_INSTRUCTION = (
-    "Le chemin des données ne doit pas contenir d'espaces (procédure Julie, partage) : sur le "
-    "nouveau serveur, placer les données dans C:\\partage\\Juliew (sans espace) et y faire "
-    "pointer « Emplacement des fichiers » ; ne pas reproduire ce chemin."
+    "Le chemin des données ne doit pas contenir d'espaces (procédure Julie, partage), et la "
+    "copie miroir reproduit le chemin à l'identique sur le nouveau serveur : elle est refusée "
+    "tant que ce chemin a des espaces. Sur l'ancien serveur, Julie fermé sur tous les postes, "
+    "renommer ou déplacer le dossier vers un chemin sans espace (par exemple "
+    "C:\\partage\\Juliew) ; corriger les chemins si la recherche ne le trouve pas, et relancer "
+    "cette recherche. Sur le nouveau serveur, « Emplacement des fichiers » pointera sur ce chemin."
 )
 
 
@@ -171,8 +174,9 @@ class SourceLocate(Step):
                         "label": f"Imagerie sur {d}",
                         "status": "warn",
                         "code": "imaging_on_other_drive",
-                        "detail": f"{layout.drive_path(d, p)} : à copier aussi sur le nouveau "
-                        "serveur (racine d'imagerie sur un autre disque)",
+                        "detail": f"{layout.drive_path(d, p)} : racine d'imagerie sur un autre "
+                        f"disque ; la copie miroir la copie au même endroit du nouveau serveur, "
+                        f"qui doit avoir un lecteur {d}",
                     }
                 )
         paths = {

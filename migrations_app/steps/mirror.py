@@ -1,12 +1,17 @@
 """The `data.mirror` step's work: mirror each data root of the job from the old server to
-the new one with the mirror engine, feeding the run's log, progress and evidence."""
+the new one with the mirror engine, feeding the run's log, progress and evidence.
+
+The data roots are the Julie root and every imaging root `source.locate` found, on any fixed
+drive of the old server; each goes to the same drive and folder of the new server (a new server
+without that drive is refused before anything is copied)."""
 
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
 
-from julieops.julietree.reader import windows_path
+from julieops.julietree import layout
 from julieops.mirror import MirrorOptions, open_endpoint, run_mirror
 from julieops.mirror.robocopy import COLUMNS
 from julieops.mirror.summary import FRENCH
@@ -16,6 +21,7 @@ from migrations_app.choices import AuditCategory, RunStatus, Transport
 from migrations_app.execution.machines import (
     access_for,
     confirmed_address,
+    drive_letters,
     endpoint_spec,
     transport_for,
 )
@@ -30,11 +36,21 @@ LEVELS = {"info", "warning", "error", "debug"}
 NEVER_CARRIED = ("Datas/server.register",)
 
 
-def exclusions(job, root: str) -> list[str]:
+def julie_drive(job) -> str:
+    """The drive of the Julie root on the old server (C: unless source.locate found it on
+    another fixed drive)."""
+    return _drive((job.discovered_paths or {}).get("julie_drive") or "C:")
+
+
+def _drive(text: str) -> str:
+    return text.upper().rstrip(":") + ":"
+
+
+def exclusions(job, root: str, drive: str = "C:") -> list[str]:
     """The engine's exclude patterns for one data root ('/'-separated, relative): never
     server.register; from a backup, never the FSE the live old server already sent."""
     julie_root = (job.discovered_paths or {}).get("julie_root")
-    if root != julie_root:
+    if root != julie_root or _drive(drive) != julie_drive(job):
         return []
     patterns = list(NEVER_CARRIED)
     sent = backup_already_sent(job)
@@ -43,19 +59,60 @@ def exclusions(job, root: str) -> list[str]:
     return patterns
 
 
-def data_roots(job) -> list[str]:
-    """The Julie root, then imaging roots that are not inside it ('/'-separated, from C:)."""
+def data_roots(job) -> list[tuple[str, str]]:
+    """(drive, folder) of every data root: the Julie root, then every imaging root that
+    source.locate found outside it, on any fixed drive (folders '/'-separated, relative to
+    their drive). Each is copied to the same drive and folder on the new server."""
     paths = job.discovered_paths or {}
     julie_root = paths.get("julie_root")
     if julie_root is None:
         raise StepError(
             "Chemins des données inconnus : lancez d'abord « Localiser les données Julie »."
         )
-    roots = [julie_root]
-    for root in paths.get("imaging_roots", []):
-        if root != julie_root and not root.startswith(julie_root.rstrip("/") + "/"):
-            roots.append(root)
+    home = julie_drive(job)
+    # imaging_roots: those on the Julie root's drive (all that older results recorded).
+    located = [{"drive": home, "path": p} for p in paths.get("imaging_roots") or []]
+    located += paths.get("imaging_locations") or []
+    roots = [(home, julie_root)]
+    inside = julie_root.rstrip("/") + "/"
+    for entry in located:
+        drive, path = _drive(entry.get("drive") or home), (entry.get("path") or "").strip("/")
+        if drive == home and (path == julie_root or path.startswith(inside)):
+            continue
+        if (drive, path) not in roots:
+            roots.append((drive, path))
     return roots
+
+
+def shown_root(drive: str, root: str) -> str:
+    return layout.drive_path(drive, root)
+
+
+def _slug(drive: str, root: str) -> str:
+    """A file-name part for a root's evidence (C: roots keep their earlier names)."""
+    name = root.replace("/", "_")
+    return name if drive == "C:" else f"{drive[0]}_{name}"
+
+
+def check_target_drives(ctx, roots: list[tuple[str, str]]) -> None:
+    """Every root lands on the same drive of the new server: refuse, before anything is
+    copied, a root whose drive the new server lacks (naming it and what to do)."""
+    wanted = sorted({d for d, _r in roots if d != "C:"})
+    if not wanted:
+        return
+    have = set(drive_letters(ctx.target))
+    missing = [(d, r) for d, r in roots if d != "C:" and d not in have]
+    if missing:
+        listed = ", ".join(shown_root(d, r) for d, r in missing)
+        drives = ", ".join(sorted({d for d, _r in missing}))
+        raise StepError(
+            f"Le nouveau serveur {ctx.target.hostname} n'a pas de lecteur {drives} : "
+            f"{listed} (racine de données de l'ancien serveur) ne peut pas y être copié au même "
+            "endroit, et rien n'a été copié. Ajoutez ce disque au nouveau serveur (démo : un "
+            "dossier de cette lettre à côté du dossier C), ou corrigez les chemins d'imagerie "
+            "(« Corriger les chemins ») puis relancez « Localiser les données Julie » ; ne "
+            "laissez jamais l'imagerie sur l'ancien serveur."
+        )
 
 
 def uses_robocopy(ctx, *, dry_run: bool = False) -> bool:
@@ -66,7 +123,7 @@ def uses_robocopy(ctx, *, dry_run: bool = False) -> bool:
     return both and not dry_run and engine != "julieops"
 
 
-def mirrored_before(ctx, root: str) -> bool:
+def mirrored_before(ctx, root: str, drive: str = "C:") -> bool:
     """An earlier real run of this job's mirror copied `root` (the guard's memory, kept in the
     database rather than as a marker file inside the migrated tree)."""
     runs = ctx.step.runs.exclude(pk=ctx.run.pk).filter(
@@ -75,28 +132,75 @@ def mirrored_before(ctx, root: str) -> bool:
     for run in runs.only("params", "result"):
         result = run.result or {}
         if not (run.params or {}).get("dry_run") and any(
-            r.get("root") == root for r in result.get("roots") or []
+            r.get("root") == root and _drive(r.get("drive") or "C:") == drive
+            for r in result.get("roots") or []
         ):
             return True
     return False
 
 
+def check_paths_in_force(ctx) -> None:
+    """The copy uses the paths source.locate validated: a correction recorded after its last
+    success is not taken into account yet — refuse, saying to run the search again."""
+    from migrations_app.steps.cutover import last_success
+
+    override = (ctx.job.discovered_paths or {}).get("override") or {}
+    if not override.get("at"):
+        return
+    located = last_success(ctx.job, "source.locate")
+    if located is None or located < datetime.fromisoformat(override["at"]):
+        raise StepError(
+            f"Les chemins ont été corrigés par {override.get('by')} après la dernière recherche "
+            "des données : relancez « Localiser les données Julie » pour qu'elle les vérifie, puis "
+            "cette copie (elle copie les chemins vérifiés par la recherche). Rien n'a été copié."
+        )
+
+
+def check_no_spaces(roots: list[tuple[str, str]]) -> None:
+    """The mirror keeps each root at the same path on the new server; the procedure forbids
+    spaces in the data path: refuse, before anything is copied, with what to do."""
+    spaced = [shown_root(d, r) for d, r in roots if layout.has_spaces(r)]
+    if spaced:
+        raise StepError(
+            f"Chemin avec espaces : {', '.join(spaced)}. La copie miroir reproduit chaque chemin "
+            "à l'identique sur le nouveau serveur, et la procédure Julie interdit les espaces dans "
+            "le chemin des données : rien n'a été copié. À faire : sur l'ancien serveur, Julie "
+            "fermé sur tous les postes, renommer ou déplacer le dossier vers un chemin sans espace "
+            "(par exemple C:\\partage\\Juliew) ; puis corriger les chemins (« Corriger les "
+            "chemins ») si la recherche ne le trouve pas d'elle-même, relancer « Localiser les "
+            "données Julie », et relancer cette copie."
+        )
+
+
 def mirror_job(ctx, *, dry_run: bool = False, force: bool = False) -> Outcome:
     job = ctx.job
+    check_paths_in_force(ctx)
     roots = data_roots(job)
+    check_no_spaces(roots)
+    check_target_drives(ctx, roots)
     items, summaries = [], []
     robocopy = uses_robocopy(ctx, dry_run=dry_run)
-    for root in roots:
+    for drive, root in roots:
         ctx.check_cancel()
-        confirmed = force or mirrored_before(ctx, root)
+        confirmed = force or mirrored_before(ctx, root, drive)
         if robocopy:
-            result = robocopy_root(ctx, root, force=confirmed)
+            result = robocopy_root(ctx, root, force=confirmed, drive=drive)
             summaries.append(result)
             items.append(_robocopy_item(result))
             continue
-        summary, manifest_sha256 = _mirror_root(ctx, root, dry_run=dry_run, force=confirmed)
-        summaries.append({"root": root, **summary.as_json(), "manifest_sha256": manifest_sha256})
-        items.append(_item(root, summary))
+        summary, manifest_sha256 = _mirror_root(
+            ctx, root, dry_run=dry_run, force=confirmed, drive=drive
+        )
+        summaries.append(
+            {
+                "root": root,
+                "drive": drive,
+                "windows": shown_root(drive, root),
+                **summary.as_json(),
+                "manifest_sha256": manifest_sha256,
+            }
+        )
+        items.append(_item(shown_root(drive, root), summary))
     data = {
         "roots": summaries,
         "dry_run": dry_run,
@@ -110,7 +214,7 @@ def mirror_job(ctx, *, dry_run: bool = False, force: bool = False) -> Outcome:
                 "roots": [
                     {
                         k: s.get(k)
-                        for k in ("root", "files", "bytes", "exit_code", "manifest_sha256")
+                        for k in ("root", "drive", "files", "bytes", "exit_code", "manifest_sha256")
                     }
                     for s in summaries
                 ]
@@ -121,16 +225,21 @@ def mirror_job(ctx, *, dry_run: bool = False, force: bool = False) -> Outcome:
     failed = sum(s["files"]["failed"] for s in summaries)
     verb = "à copier" if dry_run else "copiés"
     text = (
-        f"{len(roots)} racine(s) : {copied} fichier(s) {verb}, {extras} en trop "
+        f"{len(roots)} racine(s) ({', '.join(shown_root(d, r) for d, r in roots)}) : "
+        f"{copied} fichier(s) {verb}, {extras} en trop "
         f"{'à supprimer' if dry_run else 'supprimés'}, {failed} échec(s)."
     )
     return Outcome.from_items(items, text, data)
 
 
-def _mirror_root(ctx, root: str, *, dry_run: bool, force: bool):
-    source_url, source_kwargs = endpoint_spec(ctx.source, root, on_secret=ctx.add_secret)
-    target_url, target_kwargs = endpoint_spec(ctx.target, root, on_secret=ctx.add_secret)
-    shown = windows_path(root)
+def _mirror_root(ctx, root: str, *, dry_run: bool, force: bool, drive: str = "C:"):
+    source_url, source_kwargs = endpoint_spec(
+        ctx.source, root, drive=drive, on_secret=ctx.add_secret
+    )
+    target_url, target_kwargs = endpoint_spec(
+        ctx.target, root, drive=drive, on_secret=ctx.add_secret
+    )
+    shown = shown_root(drive, root)
     ctx.log.info(
         f"{'Simulation du miroir' if dry_run else 'Miroir'} de {shown} : "
         f"{ctx.source.hostname} → {ctx.target.hostname}"
@@ -143,7 +252,7 @@ def _mirror_root(ctx, root: str, *, dry_run: bool, force: bool):
             force=force,
             manifest=None if dry_run else manifest,
             language="fr",
-            exclude=exclusions(ctx.job, root),
+            exclude=exclusions(ctx.job, root, drive),
         )
 
         def progress(p):
@@ -171,12 +280,12 @@ def _mirror_root(ctx, root: str, *, dry_run: bool, force: bool):
         manifest_sha = None
         if not dry_run and Path(manifest).exists():
             content = Path(manifest).read_bytes()
-            name = f"manifeste-miroir-{root.replace('/', '_')}.jsonl"
+            name = f"manifeste-miroir-{_slug(drive, root)}.jsonl"
             manifest_sha = ctx.evidence(name, content, kind="mirror-manifest").sha256
     return summary, manifest_sha
 
 
-def _item(root: str, summary) -> dict:
+def _item(label: str, summary) -> dict:
     """A failure, a mismatch or a fatal refusal fails the root; never passed over."""
     data = summary.as_json()
     files, dirs = data["files"], data["dirs"]
@@ -188,18 +297,18 @@ def _item(root: str, summary) -> dict:
     )
     if summary.fatal:
         detail = f"{summary.fatal} ({detail})"
-    return {"label": windows_path(root), "status": status, "detail": detail}
+    return {"label": label, "status": status, "detail": detail}
 
 
-def _source_unc(machine, root: str) -> tuple[str, str]:
-    """(share root, folder) of the old server's data as the new server reaches it: its
-    administrative share C$ (the WinRM account is an administrator there)."""
+def _source_unc(machine, root: str, drive: str = "C:") -> tuple[str, str]:
+    """(share root, folder) of the old server's data as the new server reaches it: the
+    administrative share of its drive, C$, D$… (the WinRM account is an administrator there)."""
     host = confirmed_address(machine)  # never a host nobody confirmed
-    share = rf"\\{host}\C$"
+    share = rf"\\{host}\{drive[0]}$"
     return share, share + "\\" + root.strip("/").replace("/", "\\")
 
 
-def robocopy_root(ctx, root: str, *, force: bool = False) -> dict:
+def robocopy_root(ctx, root: str, *, force: bool = False, drive: str = "C:") -> dict:
     """One data root copied by robocopy.exe on the new server, started detached and followed
     until it ends; the old server's share is mapped with the old server's credential, whose
     password only travels as a PowerShell secret and is masked in the run's log."""
@@ -211,8 +320,8 @@ def robocopy_root(ctx, root: str, *, force: bool = False) -> dict:
             "de l'ancien serveur (une clé SSH ne suffit pas)."
         )
     ctx.add_secret(access.password)
-    share, source_path = _source_unc(source, root)
-    target_path = windows_path(root)
+    share, source_path = _source_unc(source, root, drive)
+    target_path = shown_root(drive, root)
     ctx.log.info(f"robocopy sur {target.hostname} : {source_path} → {target_path}")
     transport = transport_for(target, on_secret=ctx.add_secret)
     try:
@@ -237,7 +346,8 @@ def robocopy_root(ctx, root: str, *, force: bool = False) -> dict:
             username=access.username,
             password=access.password,
             exclude_files=[
-                source_path + "\\" + rel.replace("/", "\\") for rel in exclusions(ctx.job, root)
+                source_path + "\\" + rel.replace("/", "\\")
+                for rel in exclusions(ctx.job, root, drive)
             ],
         )
         ctx.log.info(f"Tâche planifiée {handle['task']} lancée ; journal {handle['log']}")
@@ -259,12 +369,14 @@ def robocopy_root(ctx, root: str, *, force: bool = False) -> dict:
         transport.close()
     ctx.log.info(result["meaning"])
     log = result["log"].encode("utf-8")
-    name = f"journal-robocopy-{root.replace('/', '_')}.log"
+    name = f"journal-robocopy-{_slug(drive, root)}.log"
     evidence = ctx.evidence(name, log, kind="robocopy-log")
     empty = dict.fromkeys(COLUMNS, 0)
     summary = result["summary"] or {}
     return {
         "root": root,
+        "drive": drive,
+        "windows": target_path,
         "source": source_path,
         "dest": target_path,
         "dirs": summary.get("dirs", empty),
@@ -315,7 +427,7 @@ def _robocopy_item(result: dict) -> dict:
     )
     if not result["summary_found"]:
         detail += " Résumé absent du journal robocopy."
-    return {"label": windows_path(result["root"]), "status": status, "detail": detail}
+    return {"label": result["windows"], "status": status, "detail": detail}
 
 
 @register
@@ -326,7 +438,10 @@ class DataMirror(Step):
     title = "Copie miroir des données"
     instructions = (
         "Copie miroir des racines de données (Juliew avec ARCH, Datas, DOCPATIENT, fscan, IMAGE, "
-        "XRAY, XRAY3D ; racines d'imagerie si elles sont ailleurs). Miroir et non incrémental : "
+        "XRAY, XRAY3D ; racines d'imagerie si elles sont ailleurs, y compris sur un autre disque "
+        "de l'ancien serveur : chacune est copiée au même lecteur et au même chemin sur le "
+        "nouveau serveur, qui doit donc avoir ce lecteur — sinon rien n'est copié et l'étape dit "
+        "quoi faire). Miroir et non incrémental : "
         "la destination doit finir identique à la source (fichiers en trop supprimés). Peut être "
         "lancée tôt puis relancée à la bascule : la deuxième passe ne copie que les différences. "
         "La passe finale se fait Julie fermé sur tous les postes et moteur Btrieve (w32mkde.exe) "
@@ -352,6 +467,11 @@ class DataMirror(Step):
                 "Pré-copie : l'ancien serveur n'est pas gelé ; la passe finale viendra après le gel."
             )
         outcome = mirror_job(ctx, dry_run=dry_run, force=bool(params.get("force")))
+        if not dry_run and not pre_copy and frozen_at(ctx.job) != frozen:
+            # The freeze was redone (or undone) while this pass copied: it is not the pass
+            # after the freeze in force.
+            ctx.log.warning("Le gel a changé pendant cette passe : elle compte comme pré-copie.")
+            pre_copy = True
         if not dry_run:
             # A pre-copy leaves the step to do (status.sync_step_status): only the final pass,
             # after the freeze, lets the steps that depend on the mirror go.

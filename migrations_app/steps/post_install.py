@@ -1,6 +1,13 @@
-"""Phase 5 — after installation."""
+"""Phase 5 — after installation.
 
-from migrations_app.steps.registry import Step, register
+Its order (STEPS.md: phase 5 comes « after installation »; the procedure: « Une fois
+l'installation terminée, … configurer dans cet ordre : le(s) lecteur(s) de carte, lire la/les
+CPS, et configurer la boîte de télétransmission »): every step of the phase waits for the end of
+phase 4 (`install.clients`, the last installation step); `post.readers` → `post.cps` →
+`post.teletransmission`; the sign-off waits for every other step of the catalogue (each passed,
+ticked, or skipped with its reason)."""
+
+from migrations_app.steps.registry import ORDER, Step, register
 
 
 @register
@@ -45,7 +52,7 @@ class PostServices(Step):
         "repris."
     )
     criteria = "Référence du ticket."
-    depends_on = ("install.verify",)
+    depends_on = ("install.clients",)
 
 
 @register
@@ -74,5 +81,9 @@ class PostSignoff(Step):
     phase = 5
     kind = "manual"
     title = "Rapport final au cabinet"
-    instructions = "Remettre le rapport final au cabinet ; lister les incidents ouverts."
+    instructions = (
+        "Remettre le rapport final au cabinet ; lister les incidents ouverts. Se fait une fois "
+        "toutes les autres étapes réussies, cochées ou passées avec un motif."
+    )
     criteria = "Rapport produit."
+    depends_on = tuple(key for key in ORDER if key != "post.signoff")

@@ -154,6 +154,9 @@ class Step:
     instructions: str = ""
     criteria: str = ""
     depends_on: tuple[str, ...] = ()
+    # Steps whose earlier success stops counting when this one succeeds (a new freeze: the
+    # final mirror pass and what follows it must be done again); see status.restart_after.
+    restarts: tuple[str, ...] = ()
     # False for probe steps that exist only for tests or diagnostics, outside the procedure.
     in_catalogue: bool = True
     # True when run(ctx) honours ctx.run.params["dry_run"]: shows what would change, changes

@@ -3,6 +3,7 @@ from django.urls import path
 from migrations_app.web import (
     audit,
     connection,
+    cutover,
     directory,
     fse,
     incidents,
@@ -22,6 +23,7 @@ jobs_urls = [
     path("jobs/<int:pk>/runs/<int:run_pk>/log.txt", jobs.run_log_download, name="run_log_download"),
     path("jobs/<int:pk>/phases/<int:phase>/verify/", jobs.phase_verify, name="phase_verify"),
     path("jobs/<int:pk>/tools/<slug:tool>/", jobs.job_tool, name="job_tool"),
+    path("jobs/<int:pk>/freeze/confirm/", cutover.freeze_confirm, name="freeze_confirm"),
     path("jobs/<int:pk>/locate/<slug:action>/", locate.locate_paths, name="locate_paths"),
     path("jobs/<int:pk>/source-kind/", jobs.job_source_kind, name="job_source_kind"),
     path("jobs/<int:pk>/report/", signoff.job_report, name="job_report"),

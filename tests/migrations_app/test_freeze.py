@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from julieops.windows import freeze
-from migrations_app import actions, status
+from migrations_app import actions, cutover_window, status
 from migrations_app.choices import MachineRole, Transport
 from migrations_app.execution import runner
 from migrations_app.models import AuditEvent, Machine, StepRun
@@ -270,3 +270,112 @@ def test_retire_old_says_to_do_it_by_hand_on_local_machines(job, alice):
     assert run.status == "failed" and "à faire à la main" in run.summary
     assert "Désactivé" in run.summary
     assert job.steps.get(key="cutover.retire_old").status == "failed"  # never a fake success
+
+
+def test_a_freeze_run_again_ends_the_final_pass_made_after_the_first(job, alice, bob, stand_ins):
+    client = client_for(alice)
+    client.post(f"/jobs/{job.pk}/tools/freeze/")
+    assert run_latest(job, "cutover.freeze").status == "passed"
+    for key in ("data.mirror", "data.server_register"):
+        status.finish_step_by_hand(job.steps.get(key=key), alice, "done", "passe finale")
+    assert (
+        client_for(bob)
+        .post(f"/jobs/{job.pk}/tools/unfreeze/", {"note": "bascule reportée"})
+        .status_code
+        == 302
+    )
+    assert run_latest(job, "cutover.unfreeze").status == "passed"
+    assert job.steps.get(key="data.mirror").status == "todo"
+    assert cutover_window.for_job(job)["frozen_at"] is None
+    event = AuditEvent.objects.get(action="cutover.restarted", target="cutover.unfreeze")
+    assert event.actor_name == "bob" and event.data["reset"] == [
+        "data.mirror",
+        "data.server_register",
+    ]
+    status.finish_step_by_hand(job.steps.get(key="data.mirror"), alice, "done", "passe finale")
+    client.post(f"/jobs/{job.pk}/tools/freeze/")
+    refrozen = run_latest(job, "cutover.freeze")
+    assert refrozen.status == "passed"
+    assert cutover_window.for_job(job)["frozen_at"] == refrozen.finished_at
+    step = job.steps.get(key="data.mirror")
+    assert step.status == "todo" and "Ne compte plus" in step.summary
+    assert AuditEvent.objects.filter(action="cutover.restarted", target="cutover.freeze").exists()
+
+
+def test_retire_old_refuses_when_the_old_share_is_writable_again(job, alice, stand_ins):
+    hosts, endpoints = stand_ins
+    client_for(alice).post(f"/jobs/{job.pk}/tools/freeze/")
+    assert run_latest(job, "cutover.freeze").status == "passed"
+    # Someone gave the practice write access back on the old share after the freeze.
+    share = hosts["ANCIEN-SERVEUR"].shares[0]
+    share["Access"][0]["AccessRight"] = "Full"
+    for key in retire_dependencies(job):
+        status.finish_step_by_hand(job.steps.get(key=key), alice, "done", "fait")
+    actions.start_run(job.steps.get(key="cutover.retire_old"), alice)
+    refused = run_latest(job, "cutover.retire_old")
+    assert refused.status == "failed"
+    assert "aucun service n'a été désactivé" in refused.summary
+    assert f"partage « {share['Name']} »" in refused.summary
+    assert "de nouveau modifiable" in refused.summary and "lecture seule" in refused.summary
+    # Read back without changing anything: FREEZE without Apply, and no RETIRE sent anywhere.
+    last = endpoints["ANCIEN-SERVEUR"].commands[-1].powershell_job()
+    assert last["script"] == freeze.FREEZE and last["params"]["Apply"] is False
+    assert last["params"]["DataPath"] == "C:\\partage\\Juliew"
+    sent = [c.powershell_job()["script"] for e in endpoints.values() for c in e.commands]
+    assert freeze.RETIRE not in sent
+    event = AuditEvent.objects.get(action="cutover.retire_old.refused")
+    assert event.category == "sms" and event.actor_name == "alice"
+    for name in ("ANCIEN-SERVEUR", "POSTE-SMS"):
+        assert {s["StartType"] for s in hosts[name].services.values()} == {"Automatic"}
+    # Read-only again: the retirement goes ahead.
+    share["Access"][0]["AccessRight"] = "Read"
+    actions.start_run(job.steps.get(key="cutover.retire_old"), alice)
+    retired = run_latest(job, "cutover.retire_old")
+    assert retired.status == "passed", retired.summary
+    labels = {i["label"]: i for i in retired.result["items"]}
+    assert labels[f"ANCIEN-SERVEUR : partage « {share['Name']} »"]["status"] == "ok"
+    assert {s["StartType"] for s in hosts["POSTE-SMS"].services.values()} == {"Disabled"}
+
+
+def test_a_post_out_of_reach_fails_the_freeze_until_a_person_confirms_it_closed(
+    job, alice, carol, stand_ins
+):
+    from migrations_app.steps.cutover import CONFIRMED_KEY
+
+    hosts, endpoints = stand_ins
+    endpoints["POSTE-ACCUEIL"].__exit__(None, None, None)  # switched off: nothing answers
+    client = client_for(alice)
+    client.post(f"/jobs/{job.pk}/tools/freeze/")
+    refused = run_latest(job, "cutover.freeze")
+    assert refused.status == "failed"
+    assert "rien n'a été changé" in refused.summary and "POSTE-ACCUEIL" in refused.summary
+    assert "Julie fermé non prouvé" in refused.summary
+    line = {i["label"]: i for i in refused.result["items"]}["POSTE-ACCUEIL : programmes"]
+    assert line["status"] == "fail" and "Confirmer un poste fermé" in line["detail"]
+    assert hosts["POSTE-SMS"].services["JulieOnlineService"]["Status"] == "Running"
+
+    # A confirmation needs a reason and a post of the job; it is audited.
+    url = f"/jobs/{job.pk}/freeze/confirm/"
+    assert client.post(url, {"post": "POSTE-ACCUEIL", "reason": " "}).status_code == 400
+    assert client.post(url, {"post": "AUTRE-CABINET", "reason": "x"}).status_code == 400
+    assert client_for(carol).post(url, {"post": "POSTE-ACCUEIL", "reason": "x"}).status_code == 403
+    reason = "Poste de l'accueil éteint, vu sur place par la secrétaire"
+    assert client.post(url, {"post": "POSTE-ACCUEIL", "reason": reason}).status_code == 302
+    event = AuditEvent.objects.get(action="cutover.post_confirmed_closed")
+    assert event.actor == alice and event.target == "POSTE-ACCUEIL" and event.reason == reason
+    page = client.get(f"/jobs/{job.pk}/?step=cutover.freeze").content.decode()
+    assert "confirmé par alice" in page
+
+    client.post(f"/jobs/{job.pk}/tools/freeze/")
+    frozen = run_latest(job, "cutover.freeze")
+    assert frozen.status == "warning", frozen.summary
+    line = {i["label"]: i for i in frozen.result["items"]}["POSTE-ACCUEIL : programmes"]
+    assert line["status"] == "warn" and "confirmé par alice" in line["detail"]
+    assert hosts["POSTE-SMS"].services["JulieOnlineService"]["Status"] == "Stopped"
+    freeze_event = AuditEvent.objects.get(action="source.freeze")
+    assert freeze_event.data["posts_confirmed_closed"]["POSTE-ACCUEIL"]["reason"] == reason
+    # Used up by that freeze: the next one needs a new look at the post.
+    job.refresh_from_db()
+    assert job.options[CONFIRMED_KEY]["POSTE-ACCUEIL"]["used_by_run"] == frozen.pk
+    client.post(f"/jobs/{job.pk}/tools/freeze/")
+    assert run_latest(job, "cutover.freeze").status == "failed"

@@ -16,6 +16,17 @@ from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 
+# Every step of the catalogue (STEPS.md's tables), in its order.
+CATALOGUE = [
+    "source.locate", "source.server_register", "source.services_data",
+    "source.pxdatas_snapshot", "source.associated_services", "source.extras",
+    "target.hardware", "target.network", "target.share", "target.firewall", "target.antivirus",
+    "target.admin_rights", "cutover.freeze", "data.mirror", "data.pxdatas",
+    "data.server_register", "data.services", "data.teletransmission", "data.window_layout",
+    "cutover.retire_old", "install.server", "install.verify", "install.clients", "post.readers",
+    "post.cps", "post.teletransmission", "post.services", "post.clients_repoint", "post.signoff",
+]  # fmt: skip
+
 # The Order section of ../shared/procedure/STEPS.md, step by step: what each cut-over step
 # waits for. Pre-copies of data.mirror may run any time after source.locate.
 ORDER = {
@@ -34,6 +45,16 @@ ORDER = {
         "data.window_layout",
     },
     "install.server": {"cutover.retire_old"},
+    "install.verify": {"install.server"},
+    "install.clients": {"install.verify"},
+    # Phase 5, « after installation » (the procedure: once the installation is over, the
+    # readers, then the CPS, then the teletransmission); the sign-off after everything else.
+    "post.readers": {"install.clients"},
+    "post.cps": {"post.readers"},
+    "post.teletransmission": {"post.cps"},
+    "post.services": {"install.clients"},
+    "post.clients_repoint": {"install.clients"},
+    "post.signoff": set(CATALOGUE) - {"post.signoff"},
     "cutover.unfreeze": {"cutover.freeze"},
 }
 
@@ -97,6 +118,11 @@ def test_pxdatas_waits_for_the_freeze_the_final_mirror_and_the_snapshot(job, ali
         actions.start_run(step, alice)
     assert refused.value.status == 409 and "Geler l'ancien serveur" in str(refused.value)
     done(job, "cutover.freeze", by=alice)
+    # A mirror done before the freeze is no final pass: the freeze sent it back to do.
+    with pytest.raises(ActionRefused) as refused:
+        actions.start_run(step, alice)
+    assert "« Copie miroir des données » (à faire)" in str(refused.value)
+    done(job, "data.mirror", by=alice)
     assert actions.start_run(step, alice).status == "queued"
 
 

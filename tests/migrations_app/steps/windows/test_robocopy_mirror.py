@@ -94,3 +94,62 @@ def test_it_refuses_a_destination_holding_other_data(winrm_job, alice, windows):
     assert run.status == "failed" and "sans données Julie" in run.summary
     scripts = [c.powershell_job()["script"] for c in endpoint.commands]
     assert scripts == [DESTINATION_STATE]
+
+
+def test_it_runs_robocopy_for_imaging_on_another_drive_through_its_own_share(
+    winrm_job, alice, windows
+):
+    from migrations_app.execution.machines import FIXED_DRIVES
+
+    job = winrm_job
+    job.discovered_paths = {
+        **job.discovered_paths,
+        "imaging_locations": [{"drive": "D:", "path": "Imagerie", "windows": r"D:\Imagerie"}],
+    }
+    job.save()
+    data = LOG.read_bytes()
+    endpoint = windows.serve(
+        job.target,
+        {
+            FIXED_DRIVES: ["C:", "D:"],
+            DESTINATION_STATE: {"Exists": False, "Entries": 0, "Julie": False},
+            robocopy_job.START_SCRIPT: {"ExitFile": r"C:\ProgramData\JulieOps\jobs\t.exit"},
+            robocopy_job.STATUS_SCRIPT: lambda p: {
+                "State": "Ready",
+                "ExitCode": 3,
+                "Chunk": base64.b64encode(data[p["Offset"] :]).decode(),
+                "Size": len(data),
+            },
+        },
+    )
+    run = run_step(job, "data.mirror", alice)
+    assert run.status == "passed", (run.summary, run.error)
+    assert [(r["drive"], r["root"]) for r in run.result["roots"]] == [
+        ("C:", "partage/Juliew"),
+        ("D:", "Imagerie"),
+    ]
+    starts = [
+        c.powershell_job()["params"]
+        for c in endpoint.commands
+        if c.powershell_job()["script"] == robocopy_job.START_SCRIPT
+    ]
+    assert starts[1]["ShareRoot"] == r"\\192.0.2.10\D$"
+    assert starts[1]["Arguments"][:2] == [r"\\192.0.2.10\D$\Imagerie", r"D:\Imagerie"]
+    # server.register is excluded from the Julie root only.
+    assert not any("server.register" in a for a in starts[1]["Arguments"])
+    assert any("server.register" in a for a in starts[0]["Arguments"])
+
+
+def test_it_refuses_imaging_on_a_drive_the_new_server_lacks(winrm_job, alice, windows):
+    from migrations_app.execution.machines import FIXED_DRIVES
+
+    job = winrm_job
+    job.discovered_paths = {
+        **job.discovered_paths,
+        "imaging_locations": [{"drive": "E:", "path": "Radios", "windows": r"E:\Radios"}],
+    }
+    job.save()
+    endpoint = windows.serve(job.target, {FIXED_DRIVES: "C:"})
+    run = run_step(job, "data.mirror", alice)
+    assert run.status == "failed" and "n'a pas de lecteur E:" in run.summary
+    assert [c.powershell_job()["script"] for c in endpoint.commands] == [FIXED_DRIVES]
