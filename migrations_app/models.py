@@ -348,6 +348,10 @@ class JobStep(models.Model):
     class Meta:
         ordering = ["phase", "order"]
         unique_together = [("job", "key")]
+        # The overview reads the failed steps on every request: a few rows among millions.
+        indexes = [
+            models.Index(fields=["job"], name="jobstep_failed", condition=models.Q(status="failed"))
+        ]
 
     def __str__(self):
         return f"{self.job_id}:{self.key}"

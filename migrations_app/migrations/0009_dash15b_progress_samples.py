@@ -7,6 +7,12 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AddIndex(
+            model_name="jobstep",
+            index=models.Index(
+                condition=models.Q(("status", "failed")), fields=["job"], name="jobstep_failed"
+            ),
+        ),
         migrations.AddField(
             model_name="steprun",
             name="progress_samples",
