@@ -26,6 +26,12 @@ def when(value) -> str:
     return formats.date_format(value, WHEN_FORMAT)
 
 
+@register.filter
+def seconds(value) -> str:
+    """A number of seconds as « 1 h 02 min », « 3 min 05 s », « 4,2 s »."""
+    return seconds_text(value) if value is not None else ""
+
+
 @register.simple_tag
 def run_wait(run) -> str:
     """How long a run waited in its queue before a worker took it."""

@@ -134,7 +134,10 @@ def run_watch(run) -> dict:
 def _job_page(
     request: HttpRequest, job, *, selected_step=None, selected_run=None, error=None, status=200
 ) -> HttpResponse:
-    runs_qs = StepRun.objects.select_related("requested_by").order_by("-pk")
+    # The samples (up to 500 points) are read for the selected copy's chart only.
+    runs_qs = (
+        StepRun.objects.select_related("requested_by").defer("progress_samples").order_by("-pk")
+    )
     steps = list(
         job.steps.select_related("done_by", "approved_by").prefetch_related(
             Prefetch("runs", queryset=runs_qs, to_attr="all_runs")
@@ -339,8 +342,13 @@ def job_tool(request: HttpRequest, pk: int, tool: str) -> HttpResponse:
 def run_log(request: HttpRequest, pk: int, run_pk: int) -> HttpResponse:
     """htmx poll: the log lines after ?after=<seq>, plus status and progress out of band.
     Answers 286 (stop polling) once the run is over and every line was sent."""
-    # The run, its step and its job in one query: this comes every second from each open page.
-    run = get_object_or_404(StepRun.objects.select_related("step__job"), pk=run_pk, step__job_id=pk)
+    # The run, its step and its job in one query: this comes every second from each open page
+    # (without the chart's samples, refreshed apart).
+    run = get_object_or_404(
+        StepRun.objects.select_related("step__job").defer("progress_samples"),
+        pk=run_pk,
+        step__job_id=pk,
+    )
     job = run.step.job
     try:
         after = read_int(request.GET.get("after")) or 0

@@ -166,3 +166,54 @@ def test_a_real_copy_records_its_samples_on_the_run(job, alice, monkeypatch):
     assert [s[0] for s in samples] == sorted(s[0] for s in samples)
     assert samples[-1][2] == run.result["roots"][0]["files"]["copied"]
     assert charts.mirror_chart(run).svg.startswith("<svg")
+
+
+def test_durations_and_time_left_read_in_the_languages_format(job, alice):
+    now = timezone.now()
+    run = StepRun.objects.create(
+        step=job.steps.get(key="source.locate"), status="passed",
+        started_at=now - timedelta(seconds=4.2), finished_at=now,
+    )  # fmt: skip
+    with translation.override("fr"):
+        assert run.duration_text == "4,2 s"
+    with translation.override("en"):
+        assert run.duration_text == "4.2 s"
+    running = StepRun.objects.create(
+        step=job.steps.get(key="data.mirror"), status="running", started_at=now,
+        done_bytes=1, total_bytes=10, eta_seconds=3725,
+    )  # fmt: skip
+    client = client_for(alice)
+    url = f"/jobs/{job.pk}/?step=data.mirror&run={running.pk}"
+    assert "encore environ 1 h 02 min" in client.get(url).content.decode()
+    client.cookies["django_language"] = "en"
+    assert "about 1 h 02 min left" in client.get(url).content.decode()
+
+
+def _pdf_line_segments(pdf: bytes) -> int:
+    """Straight-line path segments (`x y l`) drawn in a PDF's content streams."""
+    import re
+    import zlib
+
+    count = 0
+    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+        try:
+            content = zlib.decompress(stream)
+        except zlib.error:
+            continue
+        count += len(re.findall(rb"-?[\d.]+ -?[\d.]+ l\b", content))
+    return count
+
+
+def test_the_pdf_report_draws_the_chart(job, alice):
+    now = timezone.now()
+    run = StepRun.objects.create(
+        step=job.steps.get(key="data.mirror"), status="passed",
+        started_at=now - timedelta(seconds=8), finished_at=now,
+    )  # fmt: skip
+    client = client_for(alice)
+    without = _pdf_line_segments(client.get(f"/jobs/{job.pk}/report.pdf").content)
+    StepRun.objects.filter(pk=run.pk).update(progress_samples=SERIES)
+    response = client.get(f"/jobs/{job.pk}/report.pdf")
+    assert response["Content-Type"] == "application/pdf"
+    # At least the two polylines' segments (2 + 3) and the axis, grid and tick lines.
+    assert _pdf_line_segments(response.content) >= without + 5 + 1 + 5 + 5
