@@ -26,6 +26,7 @@ from migrations_app.choices import (
     StepStatus,
     Transport,
 )
+from migrations_app.formatting import seconds_text
 
 
 class Customer(models.Model):
@@ -347,6 +348,10 @@ class JobStep(models.Model):
     class Meta:
         ordering = ["phase", "order"]
         unique_together = [("job", "key")]
+        # The overview reads the failed steps on every request: a few rows among millions.
+        indexes = [
+            models.Index(fields=["job"], name="jobstep_failed", condition=models.Q(status="failed"))
+        ]
 
     def __str__(self):
         return f"{self.job_id}:{self.key}"
@@ -400,6 +405,9 @@ class StepRun(models.Model):
     last_seq = models.PositiveIntegerField(default=0)
     # When its progress or its log last moved (the heartbeat alone says the worker lives).
     progress_at = models.DateTimeField(null=True, blank=True)
+    # [seconds since start, bytes done, files done], at most 500 (see execution.logbook):
+    # the run's throughput chart. Left out of the lists that do not draw it.
+    progress_samples = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -456,16 +464,10 @@ class StepRun(models.Model):
 
     @property
     def duration_text(self) -> str:
-        """ "1 h 02 min", "3 min 05 s", "4.2 s"."""
+        """ "1 h 02 min", "3 min 05 s", "4,2 s" (the language's decimal separator)."""
         if self.duration is None:
             return ""
-        seconds = self.duration.total_seconds()
-        if seconds < 60:
-            return f"{seconds:.1f} s"
-        minutes, secs = divmod(int(seconds), 60)
-        if minutes < 60:
-            return f"{minutes} min {secs:02d} s"
-        return f"{minutes // 60} h {minutes % 60:02d} min"
+        return seconds_text(self.duration.total_seconds())
 
 
 class LogLine(models.Model):

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from migrations_app.actions import derogations
+from migrations_app.charts import mirror_chart
 from migrations_app.choices import IncidentStatus, StepStatus
 from migrations_app.models import AuditEvent, Evidence, Incident, MigrationJob, StepRun
 from migrations_app.steps.registry import PHASES
@@ -56,7 +57,7 @@ def build_report(job: MigrationJob) -> dict:
         "operators": operators(job, steps),
         "runs": [(step, run) for step in steps for run in step.all_runs],
         "copies": [
-            {"run": run, "table": copy_table(run.result)}
+            {"run": run, "table": copy_table(run.result), "chart": mirror_chart(run)}
             for run in getattr(by_key.get(COPY_STEP), "all_runs", [])
         ],
         "fse": [

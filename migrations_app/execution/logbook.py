@@ -87,12 +87,27 @@ class StepLogger:
             self._seq = last + len(batch) + len(self._pending)
 
 
+# Progress samples for the run's chart: at most one every SAMPLE_SECONDS, at most MAX_SAMPLES
+# kept (beyond, every other one is dropped and the spacing doubles), stored on the run as
+# [seconds since start, bytes done, files done] with the counts summed over successive roots
+# (the mirror's counters start again at 0 for each data root).
+SAMPLE_SECONDS = 2.0
+MAX_SAMPLES = 500
+# The ETA uses the rate over the last RECENT_SECONDS (a copy slows down on small files).
+RECENT_SECONDS = 60.0
+
+
 class Progress:
     def __init__(self):
         self.values: dict = {}
         self.started = time.monotonic()
         self.dirty = False
         self.lock = threading.Lock()
+        self.samples: list[list] = []
+        self.sample_every = SAMPLE_SECONDS
+        self.samples_dirty = False
+        self._raw = {"done_bytes": 0, "done_units": 0}
+        self._base = {"done_bytes": 0, "done_units": 0}
 
     def update(self, *, done=None, total=None, done_bytes=None, total_bytes=None, label=None):
         with self.lock:
@@ -105,23 +120,91 @@ class Progress:
             ):
                 if value is not None:
                     self.values[key] = value[:500] if isinstance(value, str) else value
+            self._count(done_bytes=done_bytes, done_units=done)
+            self._sample(time.monotonic() - self.started)
             self.values["eta_seconds"] = self._eta()
             self.dirty = True
 
+    def _count(self, **done) -> None:
+        """Cumulative counts: a counter that goes back down started again (the next root)."""
+        for key, value in done.items():
+            if value is None:
+                continue
+            if value < self._raw[key]:
+                self._base[key] += self._raw[key]
+            self._raw[key] = value
+
+    def _point(self, t: float) -> list:
+        return [
+            round(t, 1),
+            self._base["done_bytes"] + self._raw["done_bytes"],
+            self._base["done_units"] + self._raw["done_units"],
+        ]
+
+    def _sample(self, t: float, force: bool = False) -> None:
+        if self.samples and not force and t - self.samples[-1][0] < self.sample_every:
+            return
+        if self.samples and t - self.samples[-1][0] < 0.05:
+            return
+        self.samples.append(self._point(t))
+        if len(self.samples) > MAX_SAMPLES:
+            self.samples = self.samples[:-1:2] + self.samples[-1:]
+            self.sample_every *= 2
+        self.samples_dirty = True
+
     def _eta(self) -> int | None:
+        """Seconds left: what remains of the current totals at the recent rate (the last
+        minute of samples), else at the average rate since the start."""
         elapsed = time.monotonic() - self.started
-        for done_key, total_key in (("done_bytes", "total_bytes"), ("done_units", "total_units")):
+        for done_key, total_key, column in (
+            ("done_bytes", "total_bytes", 1),
+            ("done_units", "total_units", 2),
+        ):
             done, total = self.values.get(done_key), self.values.get(total_key)
-            if done and total and elapsed > 1:
-                return max(0, int((total - done) * elapsed / done))
+            if not (done and total and elapsed > 1):
+                continue
+            rate = recent_rate(self.samples, column, RECENT_SECONDS)
+            if rate is None:
+                rate = done / elapsed
+            if rate > 0:
+                return max(0, int((total - done) / rate))
         return None
+
+    def finish(self) -> None:
+        """The last sample, whatever the spacing: the chart ends where the run ended."""
+        with self.lock:
+            if self.values:
+                self._sample(time.monotonic() - self.started, force=True)
+                self.dirty = self.dirty or self.samples_dirty
 
     def take(self) -> dict:
         with self.lock:
             if not self.dirty:
                 return {}
             self.dirty = False
-            return dict(self.values)
+            values = dict(self.values)
+            if self.samples_dirty:
+                self.samples_dirty = False
+                values["progress_samples"] = list(self.samples)
+            return values
+
+    def retake(self) -> None:
+        """The last take was not written: write it again with the next one."""
+        with self.lock:
+            self.dirty = True
+            self.samples_dirty = bool(self.samples)
+
+
+def recent_rate(samples: list[list], column: int, window: float) -> float | None:
+    """Units per second over the last `window` seconds of samples (None: too few)."""
+    if len(samples) < 2:
+        return None
+    last = samples[-1]
+    first = next((s for s in samples if last[0] - s[0] <= window), samples[-2])
+    if first is last:
+        first = samples[-2]
+    span = last[0] - first[0]
+    return (last[column] - first[column]) / span if span > 0 else None
 
 
 class Flusher(threading.Thread):
@@ -149,6 +232,9 @@ class Flusher(threading.Thread):
                 else:
                     self._back_off()
         finally:
+            # The last progress and sample, so the chart ends where the run ended.
+            self.progress.finish()
+            self._tick(force_beat=False)
             connection.close()
 
     def _back_off(self) -> None:
@@ -178,7 +264,7 @@ class Flusher(threading.Thread):
             return True
         except Exception as exc:
             if fields:  # written again with the next tick
-                self.progress.dirty = True
+                self.progress.retake()
             if self.failures == 0:
                 logger.exception(
                     "run %s: flush failed, will retry with a growing wait", self.run_id

@@ -4,11 +4,12 @@ Times are shown in the site's time zone as « 01/12/2026 19:27:05 »; ISO 8601 o
 exports, where it is labelled."""
 
 from django import template
-from django.template.defaultfilters import filesizeformat
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy
 
+from migrations_app import formatting
 from migrations_app.audit_labels import action_label
+from migrations_app.formatting import seconds_text
 
 register = template.Library()
 
@@ -25,16 +26,10 @@ def when(value) -> str:
     return formats.date_format(value, WHEN_FORMAT)
 
 
-def seconds_text(seconds: float | None) -> str:
-    """ "1 h 02 min", "3 min 05 s", "4,2 s" (the decimal separator of the language)."""
-    if seconds is None:
-        return ""
-    if seconds < 60:
-        return f"{formats.number_format(seconds, 1)} s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
+@register.filter
+def seconds(value) -> str:
+    """A number of seconds as « 1 h 02 min », « 3 min 05 s », « 4,2 s »."""
+    return seconds_text(value) if value is not None else ""
 
 
 @register.simple_tag
@@ -55,13 +50,13 @@ def run_duration(run) -> str:
 @register.filter
 def size(value) -> str:
     """Bytes in the language's units and separators: « 3,7 Mo »."""
-    return str(filesizeformat(value or 0)).replace("\xa0", " ")
+    return formatting.size(value)
 
 
 @register.filter
 def number(value) -> str:
     """A whole number with the language's thousands separator: « 12 345 »."""
-    return formats.number_format(value or 0, 0, use_l10n=True, force_grouping=True)
+    return formatting.number(value)
 
 
 VERDICT_LABELS = {

@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Min, Prefetch, Q
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from migrations_app import actions
+from migrations_app.charts import mirror_chart
 from migrations_app.choices import RunStatus, StepStatus
 from migrations_app.execution import watch
 from migrations_app.models import (
@@ -133,7 +134,10 @@ def run_watch(run) -> dict:
 def _job_page(
     request: HttpRequest, job, *, selected_step=None, selected_run=None, error=None, status=200
 ) -> HttpResponse:
-    runs_qs = StepRun.objects.select_related("requested_by").order_by("-pk")
+    # The samples (up to 500 points) are read for the selected copy's chart only.
+    runs_qs = (
+        StepRun.objects.select_related("requested_by").defer("progress_samples").order_by("-pk")
+    )
     steps = list(
         job.steps.select_related("done_by", "approved_by").prefetch_related(
             Prefetch("runs", queryset=runs_qs, to_attr="all_runs")
@@ -195,6 +199,7 @@ def _job_page(
         "clients": list(job.clients.all()),
         "timeline": timeline,
         "timeline_svg": timeline_svg(timeline),
+        "chart": mirror_chart(selected_run),
         "job_panels": JOB_PANELS,
         **run_watch(selected_run),
         # The order of the procedure: what the selected step waits for, and the derogations.
@@ -337,8 +342,13 @@ def job_tool(request: HttpRequest, pk: int, tool: str) -> HttpResponse:
 def run_log(request: HttpRequest, pk: int, run_pk: int) -> HttpResponse:
     """htmx poll: the log lines after ?after=<seq>, plus status and progress out of band.
     Answers 286 (stop polling) once the run is over and every line was sent."""
-    # The run, its step and its job in one query: this comes every second from each open page.
-    run = get_object_or_404(StepRun.objects.select_related("step__job"), pk=run_pk, step__job_id=pk)
+    # The run, its step and its job in one query: this comes every second from each open page
+    # (without the chart's samples, refreshed apart).
+    run = get_object_or_404(
+        StepRun.objects.select_related("step__job").defer("progress_samples"),
+        pk=run_pk,
+        step__job_id=pk,
+    )
     job = run.step.job
     try:
         after = read_int(request.GET.get("after")) or 0
@@ -370,6 +380,20 @@ def run_log(request: HttpRequest, pk: int, run_pk: int) -> HttpResponse:
         # being typed is preserved, see _log_poller.html).
         response.status_code = HttpResponseStopPolling.status_code
     return response
+
+
+@permission("view_migrationjob")
+def run_chart(request: HttpRequest, pk: int, run_pk: int) -> HttpResponse:
+    """htmx refresh of a running copy's chart (every 10 s; it stops once the run is over)."""
+    run = get_object_or_404(StepRun.objects.select_related("step__job"), pk=run_pk, step__job_id=pk)
+    chart = mirror_chart(run)
+    if chart is None:
+        raise Http404
+    return render(
+        request,
+        "migrations_app/_mirror_chart.html",
+        {"job": run.step.job, "run": run, "chart": chart, "live": run.is_active},
+    )
 
 
 @permission("view_migrationjob")

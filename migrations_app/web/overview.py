@@ -34,10 +34,12 @@ from migrations_app.web.forms import JobFilterForm
 logger = logging.getLogger(__name__)
 
 SIGNOFF = "post.signoff"
-MAX_ACTIVE_RUNS = 100
 # Rows of the long lists: with a team's 200+ active jobs, rendering every one cost ~100 ms
-# per refresh and made a page nobody reads to the end. The counts stay complete.
-OVERVIEW_ROWS = 50
+# per refresh and made a page nobody reads to the end (25 rows: a ~50 KB page at 2,000
+# jobs instead of ~95 KB). The counts stay complete, with a link to the full list.
+OVERVIEW_ROWS = 25
+# Warnings (a run queued with no worker, a stalled run) shown before « and N more ».
+OVERVIEW_WARNINGS = 10
 # What the overview shows of an active job (a job's title falls back on customer and site).
 OVERVIEW_JOB_FIELDS = (
     "title", "status", "created_at", "customer__name", "site__name",
@@ -117,22 +119,36 @@ def needs_a_person(steps: list[dict]) -> list[dict]:
     return found
 
 
-# The overview's slow part (active jobs, what waits for a person, the figures) is computed at
-# most once per OVERVIEW_CACHE_SECONDS per filter and language, and again as soon as anything
-# is audited (every run's end, every tick, approval, incident): the key carries the newest audit
-# event. Failed steps, running steps and their progress are read fresh on every request. The
-# page says when the cached part was computed.
-OVERVIEW_CACHE_SECONDS = getattr(settings, "JULIEOPS_OVERVIEW_CACHE_SECONDS", 10)
+# The overview is rendered once per OVERVIEW_CACHE_SECONDS per filter, language and role
+# (everything but the failures, the reaper's warning and the waiting runs, which are read
+# fresh on every request), and again as soon as anything is audited (every run's end, every
+# tick, approval, incident): the cached value carries the newest audit event. The page says
+# how old it is. While one process renders it again, the others serve the previous one for
+# up to OVERVIEW_STALE_SECONDS (with its age shown) instead of all rendering it at once.
+OVERVIEW_CACHE_SECONDS = getattr(settings, "JULIEOPS_OVERVIEW_CACHE_SECONDS", 5)
+OVERVIEW_STALE_SECONDS = 60
 
 
-def _cache_key(job_filter: Q) -> str:
-    newest_event = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
-    raw = f"{job_filter!r}|{get_language()}|{newest_event}"
-    return "overview:v1:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+def role_key(user) -> str:
+    """What the cached overview may depend on about the person: what they may do (their
+    permissions, read once per request by the permission check anyway), never who they are;
+    two people with the same role share it."""
+    perms = sorted(user.get_all_permissions()) if user.is_authenticated else []
+    digest = hashlib.sha256("|".join(perms).encode()).hexdigest()[:16]
+    return f"{int(user.is_superuser)}:{digest}"
 
 
-def _slow_part(job_filter: Q) -> dict:
-    """Seven queries, whatever the number of jobs, steps and runs."""
+def _cache_key(job_filter: Q, roles: str = "") -> str:
+    raw = f"{job_filter!r}|{get_language()}|{roles}"
+    return "overview:v2:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def _audit_head() -> int | None:
+    return AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
+
+
+def _slow_part(job_filter: Q, form=None) -> dict:
+    """Nine queries, whatever the number of jobs, steps and runs."""
     jobs = MigrationJob.objects.filter(job_filter)
     by_status = dict(jobs.order_by().values_list("status").annotate(n=Count("pk")))
     active = list(
@@ -194,20 +210,28 @@ def _slow_part(job_filter: Q) -> dict:
         "active_total": len(active),
         "incidents": incidents,
     }
+    runs = _active_runs(job_filter)
+    # Queued with no worker for a minute, still for ten: a few seconds late changes nothing.
+    waiting = watch.waiting_runs(watch.reaper_state(), _prefixed(job_filter, "step__job__"))
+    warnings = {"waiting": waiting[:OVERVIEW_WARNINGS], "more": len(waiting) - OVERVIEW_WARNINGS}
+    failed = _failed_steps(job_filter)
     # What the cache keeps: plain figures and rendered HTML (cheap to read back), no models.
     return {
         "status_counts": data["status_counts"],
         "matrix": matrix,
+        "form": render_to_string("migrations_app/_overview_form.html", {"form": form}),
+        "runs": render_to_string("migrations_app/_overview_runs.html", runs),
+        "warnings": render_to_string("migrations_app/_overview_warnings.html", warnings),
+        "failed_signature": _failed_signature(job_filter),
+        "failed_rows": _render_rows(failed[:OVERVIEW_ROWS]),
+        "failed_total": len(failed),
         "figures": render_to_string("migrations_app/_overview_figures.html", data),
         "jobs": render_to_string("migrations_app/_overview_jobs.html", data),
         "incidents": render_to_string("migrations_app/_overview_incidents.html", data),
         "cutovers": render_to_string(
             "migrations_app/_overview_cutovers.html", cutover_plan(job_filter)
         ),
-        "waiting_rows": [
-            render_to_string("migrations_app/_overview_need_row.html", {"n": item})
-            for item in needs[:OVERVIEW_ROWS]
-        ],
+        "waiting_rows": [_render_rows([item]) for item in needs[:OVERVIEW_ROWS]],
         "waiting_total": len(needs),
         "computed_at": timezone.now(),
     }
@@ -267,15 +291,30 @@ def cutover_plan(job_filter: Q, today: date | None = None) -> dict:
     }
 
 
+def _failed_query(job_filter: Q):
+    return JobStep.objects.filter(
+        _prefixed(job_filter, "job__"),
+        status=StepStatus.FAILED,
+        job__status__in=JobStatus.active(),
+    )
+
+
+def _failed_signature(job_filter: Q) -> list:
+    """What the failed rows show that can change with a failure: one narrow query."""
+    return list(_failed_query(job_filter).order_by("pk").values_list("pk", "summary"))
+
+
+def _render_rows(items: list[dict]) -> str:
+    return "".join(
+        render_to_string("migrations_app/_overview_need_row.html", {"n": item}) for item in items
+    )
+
+
 def _failed_steps(job_filter: Q) -> list[dict]:
     """The failed steps of the active jobs, fresh: a failure is never shown late."""
     found = []
     failed = (
-        JobStep.objects.filter(
-            _prefixed(job_filter, "job__"),
-            status=StepStatus.FAILED,
-            job__status__in=JobStatus.active(),
-        )
+        _failed_query(job_filter)
         .select_related("job__customer", "job__site", "job__assignee")
         .only(
             "id",
@@ -302,47 +341,82 @@ def _failed_steps(job_filter: Q) -> list[dict]:
     return found
 
 
-def overview_context(job_filter: Q) -> dict:
-    """The cached slow part (one query to check its key) and the live part (two queries)."""
-    key = _cache_key(job_filter)
-    slow = cache.get(key) if OVERVIEW_CACHE_SECONDS > 0 else None
-    if slow is None:
-        slow = _slow_part(job_filter)
-        if OVERVIEW_CACHE_SECONDS > 0:
-            cache.set(key, slow, OVERVIEW_CACHE_SECONDS)
-    all_failed = _failed_steps(job_filter)
-    failed = all_failed[:OVERVIEW_ROWS]
-    waiting = slow["waiting_rows"][: OVERVIEW_ROWS - len(failed)]
+def _active_runs(job_filter: Q) -> dict:
+    """The running and queued runs (the newest OVERVIEW_ROWS) and how many there are."""
+    active = StepRun.objects.filter(
+        _prefixed(job_filter, "step__job__"), status__in=RunStatus.active()
+    )
     runs = list(
-        StepRun.objects.filter(_prefixed(job_filter, "step__job__"), status__in=RunStatus.active())
-        .select_related("step__job__customer", "requested_by")
-        .order_by("-pk")[:MAX_ACTIVE_RUNS]
+        active.select_related("step__job__customer", "requested_by")
+        .defer("progress_samples", "result", "params")
+        .order_by("-pk")[:OVERVIEW_ROWS]
     )
     for run in runs:
         run.eta_text = seconds_text(run.eta_seconds)
         definition = REGISTRY.get(run.step.key)
         run.step_title = definition.title if definition else run.step.key
+    total = len(runs) if len(runs) < OVERVIEW_ROWS else active.count()
+    return {"runs": runs, "runs_total": total}
+
+
+def _cached_part(job_filter: Q, roles: str, form) -> dict:
+    """The rendered part, fresh or (while another process renders it) a little stale."""
+    key = _cache_key(job_filter, roles)
+    if OVERVIEW_CACHE_SECONDS <= 0:
+        return _slow_part(job_filter, form)
+    head = _audit_head()
+    slow = cache.get(key)
+    if slow is not None and slow.get("audit_head") == head:
+        return slow
+    # Stale (expired, or something was audited since): one process renders it again, the
+    # others serve the stale copy meanwhile; with no copy at all, each renders its own.
+    stale = slow or cache.get(key + ":stale")
+    if stale is not None and not cache.add(key + ":lock", 1, 30):
+        return stale
+    try:
+        slow = _slow_part(job_filter, form)
+        slow["audit_head"] = head
+        cache.set(key, slow, OVERVIEW_CACHE_SECONDS)
+        cache.set(key + ":stale", slow, OVERVIEW_STALE_SECONDS)
+    finally:
+        if stale is not None:
+            cache.delete(key + ":lock")
+    return slow
+
+
+def overview_context(job_filter: Q, roles: str = "", form=None) -> dict:
+    """The cached part (two queries to check it) and the live part: the failures (one narrow
+    query: rendered again only when they changed) and the reaper's state (one row)."""
+    slow = _cached_part(job_filter, roles, form)
+    if _failed_signature(job_filter) == slow["failed_signature"]:
+        failed_rows, failed_total = slow["failed_rows"], slow["failed_total"]
+    else:  # a failure since the cached part was rendered: never shown late
+        failed = _failed_steps(job_filter)
+        failed_rows, failed_total = _render_rows(failed[:OVERVIEW_ROWS]), len(failed)
+    failed_shown = min(failed_total, OVERVIEW_ROWS)
+    waiting = slow["waiting_rows"][: OVERVIEW_ROWS - failed_shown]
     age = (timezone.now() - slow["computed_at"]).total_seconds()
     state = watch.reaper_state()  # never cached: a missing beat shows at once
     return {
         "reaper_warning": watch.reaper_warning(state),
-        "waiting": watch.waiting_runs(state, _prefixed(job_filter, "step__job__")),
         "status_counts": slow["status_counts"],
         "matrix": slow["matrix"],
-        "cached": {k: mark_safe(slow[k]) for k in ("figures", "jobs", "incidents", "cutovers")},  # noqa: S308 - our own rendered templates
-        "failed": failed,
-        "waiting_rows": mark_safe("".join(waiting)),  # noqa: S308 - our own rendered templates
-        "needs_shown": len(failed) + len(waiting),
-        "needs_total": len(all_failed) + slow["waiting_total"],
-        "runs": runs,
-        "computed_age_seconds": int(age),
+        "cached": {
+            k: mark_safe(slow[k])  # noqa: S308 - our own rendered templates
+            for k in ("form", "runs", "warnings", "figures", "jobs", "incidents", "cutovers")
+        },
+        # Our own rendered templates:
+        "need_rows": mark_safe(failed_rows + "".join(waiting)),  # noqa: S308
+        "needs_shown": failed_shown + len(waiting),
+        "needs_total": failed_total + slow["waiting_total"],
+        "computed_age_seconds": max(0, int(age)),
     }
 
 
 @permission("view_migrationjob")
 def overview(request: HttpRequest) -> HttpResponse:
     form, job_filter = _filters(request)
-    context = {"form": form, **overview_context(job_filter)}
+    context = overview_context(job_filter, role_key(request.user), form)
     if request.htmx:
         return render(request, "migrations_app/_overview_live.html", context)
     return render(request, "migrations_app/overview.html", context)

@@ -20,6 +20,7 @@ jobs_urls = [
     path("jobs/<int:pk>/", jobs.job_detail, name="job_detail"),
     path("jobs/<int:pk>/steps/<int:step_pk>/<slug:action>/", jobs.step_action, name="step_action"),
     path("jobs/<int:pk>/runs/<int:run_pk>/log/", jobs.run_log, name="run_log"),
+    path("jobs/<int:pk>/runs/<int:run_pk>/chart/", jobs.run_chart, name="run_chart"),
     path("jobs/<int:pk>/runs/<int:run_pk>/log.txt", jobs.run_log_download, name="run_log_download"),
     path("jobs/<int:pk>/phases/<int:phase>/verify/", jobs.phase_verify, name="phase_verify"),
     path("jobs/<int:pk>/tools/<slug:tool>/", jobs.job_tool, name="job_tool"),

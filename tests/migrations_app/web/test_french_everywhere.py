@@ -25,12 +25,14 @@ ENGLISH = [
     "Server Error", "Copied", "Skipped", "Bytes/sec", "MegaBytes", "Log out", "Overview",
     "Migrations jobs", "Needs a person", "Running now", "Timeline", "Download", "Follow",
     "Queued", "Started", "Finished", "Duration", "passed", "failed", "warning", "Cut-overs",
-    "Retry", "Cancel", "Status", "Step", " ago", "Open incidents", "Sign-off",
+    "Retry", "Cancel", "Status", "Step", " ago", "Open incidents", "Sign-off", "Throughput",
+    "Files copied", "Actual duration", "time since", "per second", "Updated",
 ]  # fmt: skip
 SKIPPED_TAGS = {"code", "pre", "script", "style", "textarea"}
 CODES = set(ACTION_LABELS) | set(REGISTRY) | {"in_progress", "fse_rejected"}
 VERDICTS = re.compile(r"^(ok|warn|fail|unknown)$")
-DOT_SIZE = re.compile(r"\d\.\d+ ?(Ko|Mo|Go|To|KB|MB|GB)\b")
+DOT_SIZE = re.compile(r"\d\.\d+ ?(Ko|Mo|Go|To|Kio|Mio|Gio|KB|MB|GB)\b")
+DOT_DURATION = re.compile(r"\d\.\d+ ?(s|min|h)\b")
 ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
 
 
@@ -73,6 +75,13 @@ def full_demo_job(job, alice, bob):
         queued_at=now - timedelta(minutes=9), started_at=now - timedelta(minutes=6),
         finished_at=now - timedelta(minutes=5), summary="10 000 fichiers copiés (3,7 Mo)",
         result=summary.as_json(), done_bytes=3_880_000, total_bytes=3_880_000,
+        progress_samples=[[0.0, 0, 0], [1.5, 2_000_000, 5_000], [2.5, 3_880_000, 10_000]],
+    )  # fmt: skip
+    # A run of 4,2 s: its duration reads with a decimal comma in French.
+    StepRun.objects.create(
+        step=mirror, requested_by=alice, status="failed", attempt=2,
+        started_at=now - timedelta(seconds=64.2), finished_at=now - timedelta(seconds=60),
+        progress_samples=[[0.0, 0, 0], [2.0, 1_000_000, 10], [4.2, 1_500_000, 12]],
     )  # fmt: skip
     LogLine.objects.bulk_create(
         LogLine(run=run, seq=i, ts=now, text=line)
@@ -100,10 +109,15 @@ def full_demo_job(job, alice, bob):
     MigrationJob.objects.filter(pk=job.pk).update(
         cutover_date=timezone.localdate(), cutover_slot="evening", assignee=bob
     )
+    world.mirror_run = run
     return world
 
 
 def pages(world):
+    # The copy's run on the job page and its chart (the walk's own run is another step's).
+    job_id, run_id = world.mirror_run.step.job_id, world.mirror_run.pk
+    yield "job_detail mirror run", f"/jobs/{job_id}/?step=data.mirror&run={run_id}"
+    yield "run_chart mirror run", f"/jobs/{job_id}/runs/{run_id}/chart/"
     for name, route in app_routes():
         if name in PUBLIC:
             continue
@@ -131,7 +145,7 @@ def test_every_page_reads_in_its_language_without_raw_codes(job, alice, bob, lan
                 problems.append((name, url, "raw code", raw, text[:120]))
             if ISO_TIME.search(text):
                 problems.append((name, url, "ISO time", text[:120]))
-            if language == "fr" and DOT_SIZE.search(text):
+            if language == "fr" and (DOT_SIZE.search(text) or DOT_DURATION.search(text)):
                 problems.append((name, url, "decimal point", text[:120]))
             if language == "fr":
                 english = [e for e in ENGLISH if e in text]

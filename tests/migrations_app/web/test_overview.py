@@ -186,7 +186,7 @@ def test_its_slow_part_is_cached_briefly_and_says_how_old_it_is(job, alice, bob)
     page = client.get("/overview/", HTTP_HX_REQUEST="true").content.decode()
     assert f"/jobs/{job.pk}/?step=install.server" in page
     # ...and the page says how old its figures are.
-    key = overview._cache_key(Q_ALL())
+    key = overview._cache_key(Q_ALL(), overview.role_key(alice))
     slow = cache.get(key)
     slow["computed_at"] -= timedelta(seconds=7)
     cache.set(key, slow, 60)
@@ -246,3 +246,73 @@ def test_it_shows_this_weeks_cut_overs_the_late_ones_and_those_without_pre_copy(
     near = section[section.index("pré-copie non faite") :]
     assert "Bascule Évry" in near  # today, data.mirror not run
     assert f"/jobs/{ready.pk}/?step=data.mirror" not in near  # its pre-copy ran
+
+
+def test_its_cached_part_is_shared_by_a_role_never_across_roles_nor_with_outsiders(
+    practice, job, alice, bob, carol, mallory, django_user_model
+):
+    from django.contrib.auth.models import Group
+    from django.core.cache import cache
+
+    from migrations_app.web import overview
+
+    cache.clear()
+    other_tech = django_user_model.objects.create_user("dave", password="x" * 16)
+    other_tech.groups.add(Group.objects.get(name="technicien"))
+    roles = {u.username: overview.role_key(u) for u in (alice, bob, carol, other_tech)}
+    assert roles["alice"] == roles["dave"]  # the same role: one cached copy
+    assert len({roles["alice"], roles["bob"], roles["carol"]}) == 3
+    assert client_for(alice).get("/overview/").status_code == 200
+    assert cache.get(overview._cache_key(Q_ALL(), roles["alice"])) is not None
+    assert cache.get(overview._cache_key(Q_ALL(), roles["bob"])) is None
+    # Someone without the permission gets nothing, however warm the cache.
+    response = client_for(mallory).get("/overview/", HTTP_HX_REQUEST="true")
+    assert response.status_code == 403 and b"overview-live" not in response.content
+    # Logged out: the log-in page, not the cached overview.
+    from django.test import Client
+
+    response = Client().get("/overview/", HTTP_HX_REQUEST="true")
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_while_another_process_renders_it_again_the_stale_copy_is_served_with_its_age(job, alice):
+    from datetime import timedelta
+
+    from django.core.cache import cache
+
+    from migrations_app.web import overview
+
+    cache.clear()
+    pass_steps(job, "source.pxdatas_snapshot", "data.mirror", "cutover.retire_old")
+    client = client_for(alice)
+    client.get("/overview/", HTTP_HX_REQUEST="true")
+    key = overview._cache_key(Q_ALL(), overview.role_key(alice))
+    stale = cache.get(key)
+    stale["computed_at"] -= timedelta(seconds=3)
+    cache.set(key + ":stale", stale, 60)
+    cache.delete(key)  # expired
+    JobStep.objects.filter(job=job, key="install.server").update(status="done")
+    assert cache.add(key + ":lock", 1, 30)  # another process is rendering it
+    page = client.get("/overview/", HTTP_HX_REQUEST="true").content.decode()
+    assert f"/jobs/{job.pk}/?step=install.server" in page and "il y a 3 secondes" in page
+    cache.delete(key + ":lock")
+    page = client.get("/overview/", HTTP_HX_REQUEST="true").content.decode()
+    assert f"/jobs/{job.pk}/?step=install.server" not in page and "Chiffres à jour" in page
+
+
+def test_its_lists_are_limited_with_the_full_count_and_a_link(practice, alice):
+    from migrations_app.web import overview
+
+    for i in range(overview.OVERVIEW_ROWS + 2):
+        job = actions.create_job(
+            alice, customer=practice.customer, site=practice.site, source=practice.source,
+            target=practice.target, title=f"job {i}",
+        )  # fmt: skip
+        step = job.steps.get(key="source.locate")
+        StepRun.objects.create(step=step, status="running", started_at=timezone.now())
+    page = client_for(alice).get("/overview/").content.decode()
+    total, shown = overview.OVERVIEW_ROWS + 2, overview.OVERVIEW_ROWS
+    assert f'En cours <span class="muted">({total})</span>' in page
+    assert f"Les {shown} premières sur {total}." in page
+    assert '/jobs/?status=in_progress">Migrations en cours</a>' in page
+    assert page.count("?step=source.locate&amp;run=") == shown
