@@ -19,6 +19,11 @@ from .base import NETWORK_BUFFER, Endpoint, RemoteTreeWalk, temp_name
 
 # Requests kept in flight while prefetching a read (OpenSSH's sftp client uses 64).
 PREFETCH_REQUESTS = 64
+# Small files go through store_many: several in flight on one channel (see _Pipeline).
+PIPELINE_MAX_FILE = 256 * 1024
+PIPELINE_FILES = 16  # files started and not yet renamed, per channel
+PIPELINE_BYTES = 4 * 1024 * 1024  # their data not yet acknowledged
+WRITE_REQUEST = 32768  # paramiko's (and OpenSSH sftp's) write size
 WINDOW_SIZE = 2 * 1024 * 1024  # paramiko default; larger windows slowed prefetching reads
 WINDOWS_DRIVE_ROOT = re.compile(r"^/?[A-Za-z]:/?$")
 
@@ -75,6 +80,7 @@ class SftpEndpoint(Endpoint):
         self.host, self.port, self.username = host, port, username
         self.host_key, self.pkey, self.password, self.timeout = host_key, pkey, password, timeout
         self._local = threading.local()
+        self.posix_rename = True  # False once the server refused posix-rename@openssh.com
         self._all: list[tuple[paramiko.Transport, paramiko.SFTPClient]] = []
         self._lock = threading.Lock()
         client = self._client()
@@ -241,6 +247,16 @@ class SftpEndpoint(Endpoint):
                 client.remove(tmp)
             raise
 
+    pipeline_max_file = PIPELINE_MAX_FILE
+
+    def store_many(self, jobs, done, cancelled=lambda: False) -> None:
+        """Small files, several in flight on this thread's channel: `jobs` are (rel, entry,
+        read, on_bytes) with read() -> the file's bytes; done(index, error) once per job
+        started (error None: renamed into place). A job not started (cancelled) gets no call.
+        Each file still goes to a temporary name, renamed once its data, mode and times are
+        acknowledged; a failed file's temporary is removed."""
+        _Pipeline(self, self._client(), jobs, done, cancelled).run()
+
     def makedirs(self, rel: str) -> None:
         """mkdir -p: missing parents too (the destination root may not exist yet)."""
         client = self._client()
@@ -280,3 +296,159 @@ class SftpEndpoint(Endpoint):
         for transport, client in pairs:
             client.close()
             transport.close()
+
+
+class _InFlight:
+    __slots__ = ("index", "final", "tmp", "entry", "data", "on_bytes", "handle", "pending")
+
+    def __init__(self, index, final, tmp, entry, data, on_bytes):
+        self.index, self.final, self.tmp, self.entry = index, final, tmp, entry
+        self.data, self.on_bytes, self.handle, self.pending = data, on_bytes, None, 0
+
+
+class _Pipeline:
+    """Upload many small files on one SFTP channel without a round trip per request, as
+    rsync's pipeline does: OPEN requests for the next files go out while earlier replies are
+    still on their way; each file's WRITEs, FSETSTAT (mode, times) and CLOSE go out together
+    once its handle arrives (the SFTP drafts have a server process the requests on one file in
+    order, as OpenSSH's sftp-server does); its RENAME goes out once they are all acknowledged,
+    so a real name only ever holds a complete file. Replies come through paramiko's
+    _read_response, which hands each one to `_async_response` by request number."""
+
+    def __init__(self, endpoint: SftpEndpoint, client, jobs, done, cancelled):
+        self.endpoint, self.client, self.jobs = endpoint, client, jobs
+        self.done_cb, self.cancelled = done, cancelled
+        self.waiting: dict[int, tuple[_InFlight, str]] = {}  # request number -> (file, what)
+        self.errors: dict[int, BaseException] = {}  # file index -> its first error
+        self.plain_renames: list[_InFlight] = []  # posix-rename refused: done the plain way
+        self.files = 0  # started, not finished
+        self.held = 0  # bytes of the files started, not finished
+
+    def run(self) -> None:
+        # Every reply arrives within the timeout, or the channel (and every file) fails.
+        self.client.get_channel().settimeout(self.endpoint.timeout)
+        jobs = iter(enumerate(self.jobs))
+        more = True
+        try:
+            while more or self.waiting or self.plain_renames:
+                while more and self.files < PIPELINE_FILES and self.held < PIPELINE_BYTES:
+                    job = next(jobs, None)
+                    if job is None or self.cancelled():
+                        more = False
+                        break
+                    self.start(*job)
+                while self.plain_renames:
+                    self.plain_rename(self.plain_renames.pop())
+                if self.waiting:
+                    self.client._read_response()  # one reply, handed to _async_response
+        except BaseException as exc:
+            # The channel failed (timeout, connection lost): every file in flight fails with
+            # it (a later reply, if any, finds nothing waiting for it).
+            pending = [f for f, _ in self.waiting.values()] + self.plain_renames
+            self.waiting.clear()
+            for f in pending:
+                self.finish(f, self.errors.get(f.index) or exc)
+            if not isinstance(exc, Exception):
+                raise
+
+    def send(self, f: _InFlight, what: str, cmd: int, *args) -> None:
+        self.waiting[self.client._async_request(self, cmd, *args)] = (f, what)
+        f.pending += 1
+
+    def start(self, index, job) -> None:
+        rel, entry, read, on_bytes = job
+        try:
+            data = read()
+        except Exception as exc:
+            self.done_cb(index, exc)
+            return
+        final = self.endpoint.path(rel)
+        tmp = f"{final.rsplit('/', 1)[0]}/{temp_name(entry.name)}"
+        f = _InFlight(index, final, tmp, entry, data, on_bytes)
+        self.files += 1
+        self.held += len(data)
+        flags = paramiko.sftp.SFTP_FLAG_WRITE | paramiko.sftp.SFTP_FLAG_CREATE
+        flags |= paramiko.sftp.SFTP_FLAG_TRUNC
+        self.send(f, "open", paramiko.sftp.CMD_OPEN, tmp, flags, paramiko.SFTPAttributes())
+
+    def _async_response(self, t, msg, num) -> None:
+        waited = self.waiting.pop(num, None)
+        if waited is None:
+            return  # a reply after the channel was given up
+        f, what = waited
+        f.pending -= 1
+        error = None
+        try:
+            if t == paramiko.sftp.CMD_STATUS:
+                self.client._convert_status(msg)  # raises on an error status
+                if what == "open":
+                    raise paramiko.SFTPError("Expected handle")
+            elif what == "open" and t == paramiko.sftp.CMD_HANDLE:
+                f.handle = msg.get_binary()
+            else:
+                raise paramiko.SFTPError(f"unexpected reply {t} to {what}")
+        except Exception as exc:
+            error = exc
+        if what == "rename" and error is not None:  # e.g. no posix-rename: the plain way
+            self.plain_renames.append(f)
+            return
+        if error is not None:
+            self.errors.setdefault(f.index, error)
+        if what == "open":
+            if error is None:
+                self.write(f)
+            else:
+                self.finish(f, error)
+        elif what == "rename":
+            self.finish(f, None)
+        elif f.pending == 0:  # the file's last write, setstat, close or cleanup answered
+            failed = self.errors.get(f.index)
+            if what == "cleanup":
+                self.finish(f, failed)
+            elif failed is not None:
+                self.send(f, "cleanup", paramiko.sftp.CMD_REMOVE, f.tmp)
+            elif self.endpoint.posix_rename:
+                extended = "posix-rename@openssh.com"
+                self.send(f, "rename", paramiko.sftp.CMD_EXTENDED, extended, f.tmp, f.final)
+            else:
+                self.plain_renames.append(f)
+
+    def write(self, f: _InFlight) -> None:
+        data, handle = memoryview(f.data), f.handle
+        for offset in range(0, len(data), WRITE_REQUEST):
+            chunk = data[offset : offset + WRITE_REQUEST]
+            offset64 = paramiko.sftp.int64(offset)
+            self.send(f, "write", paramiko.sftp.CMD_WRITE, handle, offset64, chunk)
+            if f.on_bytes:
+                f.on_bytes(len(chunk))
+        attr = paramiko.SFTPAttributes()
+        attr.st_mode = f.entry.mode or (0o444 if f.entry.readonly else 0o644)
+        if f.entry.mtime_ns:
+            attr.st_atime = attr.st_mtime = f.entry.mtime_ns // 1_000_000_000
+        self.send(f, "setstat", paramiko.sftp.CMD_FSETSTAT, handle, attr)
+        self.send(f, "close", paramiko.sftp.CMD_CLOSE, handle)
+
+    def plain_rename(self, f: _InFlight) -> None:
+        """As store() does on a server without posix-rename: remove the old file, rename."""
+        try:
+            self.client.rename(f.tmp, f.final)
+        except OSError:
+            try:
+                with contextlib.suppress(OSError):
+                    self.client.remove(f.final)
+                self.client.rename(f.tmp, f.final)
+            except Exception as exc:
+                with contextlib.suppress(OSError):
+                    self.client.remove(f.tmp)
+                self.finish(f, exc)
+                return
+        self.endpoint.posix_rename = False  # the plain way works here: the next files too
+        self.finish(f, None)
+
+    def finish(self, f: _InFlight, error) -> None:
+        if f.data is None:
+            return  # already finished
+        self.held -= len(f.data)
+        f.data = None
+        self.files -= 1
+        self.done_cb(f.index, error)
