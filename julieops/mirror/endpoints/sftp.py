@@ -81,6 +81,7 @@ class SftpEndpoint(Endpoint):
         self.host_key, self.pkey, self.password, self.timeout = host_key, pkey, password, timeout
         self._local = threading.local()
         self.posix_rename = True  # False once the server refused posix-rename@openssh.com
+        self._orphans: list[str] = []
         self._all: list[tuple[paramiko.Transport, paramiko.SFTPClient]] = []
         self._lock = threading.Lock()
         client = self._client()
@@ -130,7 +131,17 @@ class SftpEndpoint(Endpoint):
         pair = getattr(self._local, "pair", None)
         if pair is None or not pair[0].is_active():
             pair = self._local.pair = self._connect()
+            self._remove_orphans(pair[1])
         return pair[1]
+
+    def _remove_orphans(self, client: paramiko.SFTPClient) -> None:
+        """Temporaries of files that were in flight on a channel that failed (no request
+        could remove them there): removed through the next channel opened, or at close."""
+        with self._lock:
+            orphans, self._orphans = self._orphans, []
+        for path in orphans:
+            with contextlib.suppress(OSError):
+                client.remove(path)
 
     def path(self, rel: str) -> str:
         return f"{self.root.rstrip('/')}/{rel}" if rel else self.root
@@ -292,6 +303,11 @@ class SftpEndpoint(Endpoint):
 
     def close(self) -> None:
         with self._lock:
+            live = [pair for pair in self._all if pair[0].is_active()]
+        if self._orphans and live:
+            with contextlib.suppress(OSError, paramiko.SSHException, EOFError):
+                self._remove_orphans(live[0][1])
+        with self._lock:
             pairs, self._all = self._all, []
         for transport, client in pairs:
             client.close()
@@ -346,6 +362,8 @@ class _Pipeline:
             # it (a later reply, if any, finds nothing waiting for it).
             pending = [f for f, _ in self.waiting.values()] + self.plain_renames
             self.waiting.clear()
+            with self.endpoint._lock:
+                self.endpoint._orphans += sorted({f.tmp for f in pending})
             for f in pending:
                 self.finish(f, self.errors.get(f.index) or exc)
             if not isinstance(exc, Exception):
