@@ -422,19 +422,15 @@ class _Run:
         store_many = None if dry_run or both_local else getattr(self.dest, "store_many", None)
 
         def pipelined(batch: list[Copy]) -> list[tuple[Copy, Exception | None]]:
-            """The batch's small files in flight together on the destination's channel
-            (SFTP: dest.store_many); each outcome is recorded as it arrives. Returns what is
-            left for copy_one: the larger files, and the failed ones with their first error
-            (their retries follow there)."""
-            limit = self.dest.pipeline_max_file
-            small = [c for c in batch if c.entry.size <= limit]
-            if len(small) < 2:
-                return [(c, None) for c in batch]
+            """The batch's files in flight together on the destination's channel (SFTP:
+            dest.store_many); each outcome is recorded as it arrives. Returns what is left for
+            copy_one: the failed files with their first error (their retries follow there)
+            and any the pipeline did not report on."""
             outcome: dict[int, Exception | None] = {}
-            sent = [0] * len(small)
+            sent = [0] * len(batch)
 
             def jobs():
-                for i, c in enumerate(small):
+                for i, c in enumerate(batch):
                     if c.reason != "mismatch":  # else already logged
                         self.log("info", c.reason, c.rel, c.entry.size)
                     on_bytes = None
@@ -445,15 +441,15 @@ class _Run:
                             sent[i] += n
                             tracker.add(n)
 
-                    def read(c=c):
-                        return b"".join(self.source.read_chunks(c.rel, c.entry.size))
+                    def chunks(c=c):
+                        return self.source.read_chunks(c.rel, c.entry.size)
 
-                    yield c.rel, c.entry, read, on_bytes
+                    yield c.rel, c.entry, chunks, on_bytes
 
             def done(i: int, error: Exception | None) -> None:
                 outcome[i] = error
                 if error is None:
-                    record(small[i], None)
+                    record(batch[i], None)
                     if track:
                         tracker.add(files=1)
                 elif track:
@@ -464,12 +460,11 @@ class _Run:
                 store_many(jobs(), done, self.is_cancelled)
             except Exception as exc:  # the channel could not be opened: a failed attempt
                 unreported = exc
-            left = [(c, None) for c in batch if c.entry.size > limit]
-            for i, c in enumerate(small):
-                error = outcome.get(i, unreported)
-                if i not in outcome or error is not None:
-                    left.append((c, error))
-            return left
+            return [
+                (c, outcome.get(i, unreported))
+                for i, c in enumerate(batch)
+                if i not in outcome or outcome[i] is not None
+            ]
 
         def copy_batch(batch):
             for c, failed in pipelined(batch) if store_many else ((c, None) for c in batch):

@@ -1,12 +1,14 @@
 """An SFTP tree through paramiko: pinned host key, one connection per worker thread."""
 
 import base64
+import collections
 import contextlib
 import hashlib
 import posixpath
 import re
 import socket
 import stat
+import struct
 import threading
 from pathlib import PurePosixPath
 from typing import BinaryIO
@@ -19,11 +21,11 @@ from .base import NETWORK_BUFFER, Endpoint, RemoteTreeWalk, temp_name
 
 # Requests kept in flight while prefetching a read (OpenSSH's sftp client uses 64).
 PREFETCH_REQUESTS = 64
-# Small files go through store_many: several in flight on one channel (see _Pipeline).
-PIPELINE_MAX_FILE = 256 * 1024
-PIPELINE_FILES = 16  # files started and not yet renamed, per channel
-PIPELINE_BYTES = 4 * 1024 * 1024  # their data not yet acknowledged
+# Uploads go through store_many: several files in flight on one channel (see _Pipeline).
+PIPELINE_FILES = 16  # files opened and not yet renamed, per channel
+WRITE_WINDOW = 64 * 32768  # bytes written and not yet acknowledged (OpenSSH sftp: 64 x 32 KiB)
 WRITE_REQUEST = 32768  # paramiko's (and OpenSSH sftp's) write size
+FLUSH_BYTES = 256 * 1024  # queued requests sent together (channel.send cuts SSH packets)
 WINDOW_SIZE = 2 * 1024 * 1024  # paramiko default; larger windows slowed prefetching reads
 WINDOWS_DRIVE_ROOT = re.compile(r"^/?[A-Za-z]:/?$")
 
@@ -258,14 +260,12 @@ class SftpEndpoint(Endpoint):
                 client.remove(tmp)
             raise
 
-    pipeline_max_file = PIPELINE_MAX_FILE
-
     def store_many(self, jobs, done, cancelled=lambda: False) -> None:
-        """Small files, several in flight on this thread's channel: `jobs` are (rel, entry,
-        read, on_bytes) with read() -> the file's bytes; done(index, error) once per job
-        started (error None: renamed into place). A job not started (cancelled) gets no call.
-        Each file still goes to a temporary name, renamed once its data, mode and times are
-        acknowledged; a failed file's temporary is removed."""
+        """Files several at once on this thread's channel (see _Pipeline): `jobs` are (rel,
+        entry, chunks, on_bytes) with chunks() -> an iterator of the file's bytes; done(index,
+        error) once per job started (error None: renamed into place); a job not started
+        (cancelled) gets no call. Each file goes to a temporary name, renamed once its data,
+        mode and times are acknowledged; a failed file's temporary is removed."""
         _Pipeline(self, self._client(), jobs, done, cancelled).run()
 
     def makedirs(self, rel: str) -> None:
@@ -315,30 +315,36 @@ class SftpEndpoint(Endpoint):
 
 
 class _InFlight:
-    __slots__ = ("index", "final", "tmp", "entry", "data", "on_bytes", "handle", "pending")
+    __slots__ = ("index", "final", "tmp", "entry", "chunks", "on_bytes", "handle", "pending")
+    __slots__ += ("offset", "piece", "done")
 
-    def __init__(self, index, final, tmp, entry, data, on_bytes):
+    def __init__(self, index, final, tmp, entry, chunks, on_bytes):
         self.index, self.final, self.tmp, self.entry = index, final, tmp, entry
-        self.data, self.on_bytes, self.handle, self.pending = data, on_bytes, None, 0
+        self.chunks, self.on_bytes, self.handle, self.pending = chunks, on_bytes, None, 0
+        self.offset, self.piece, self.done = 0, memoryview(b""), False
 
 
 class _Pipeline:
-    """Upload many small files on one SFTP channel without a round trip per request, as
-    rsync's pipeline does: OPEN requests for the next files go out while earlier replies are
-    still on their way; each file's WRITEs, FSETSTAT (mode, times) and CLOSE go out together
-    once its handle arrives (the SFTP drafts have a server process the requests on one file in
-    order, as OpenSSH's sftp-server does); its RENAME goes out once they are all acknowledged,
-    so a real name only ever holds a complete file. Replies come through paramiko's
-    _read_response, which hands each one to `_async_response` by request number."""
+    """Upload files on one SFTP channel without a round trip per request, as rsync's pipeline
+    does: OPEN requests for the next files go out while earlier replies are still on their
+    way; WRITEs go out as long as less than WRITE_WINDOW is unacknowledged (the C client's
+    window, not paramiko's drain-everything-past-100), a file's FSETSTAT (mode, times) and
+    CLOSE right after its last WRITE (the SFTP drafts have a server process the requests on
+    one file in order, as OpenSSH's sftp-server does); its RENAME once they are all
+    acknowledged, so a real name only ever holds a complete file. Replies come through
+    paramiko's _read_response, which hands each one to `_async_response` by request number."""
 
     def __init__(self, endpoint: SftpEndpoint, client, jobs, done, cancelled):
         self.endpoint, self.client, self.jobs = endpoint, client, jobs
         self.done_cb, self.cancelled = done, cancelled
-        self.waiting: dict[int, tuple[_InFlight, str]] = {}  # request number -> (file, what)
+        # request number -> (file, what, bytes written by it)
+        self.waiting: dict[int, tuple[_InFlight, str, int]] = {}
         self.errors: dict[int, BaseException] = {}  # file index -> its first error
+        self.writing: collections.deque[_InFlight] = collections.deque()  # opened, data left
         self.plain_renames: list[_InFlight] = []  # posix-rename refused: done the plain way
         self.files = 0  # started, not finished
-        self.held = 0  # bytes of the files started, not finished
+        self.unacked = 0  # bytes of WRITEs not answered yet
+        self.out = bytearray()  # requests queued, not sent yet
 
     def run(self) -> None:
         # Every reply arrives within the timeout, or the channel (and every file) fails.
@@ -346,8 +352,8 @@ class _Pipeline:
         jobs = iter(enumerate(self.jobs))
         more = True
         try:
-            while more or self.waiting or self.plain_renames:
-                while more and self.files < PIPELINE_FILES and self.held < PIPELINE_BYTES:
+            while more or self.waiting or self.plain_renames or self.writing:
+                while more and self.files < PIPELINE_FILES and len(self.writing) < 2:
                     job = next(jobs, None)
                     if job is None or self.cancelled():
                         more = False
@@ -355,46 +361,120 @@ class _Pipeline:
                     self.start(*job)
                 while self.plain_renames:
                     self.plain_rename(self.plain_renames.pop())
+                self.pump()
+                self.flush()
                 if self.waiting:
                     self.client._read_response()  # one reply, handed to _async_response
         except BaseException as exc:
             # The channel failed (timeout, connection lost): every file in flight fails with
-            # it (a later reply, if any, finds nothing waiting for it).
-            pending = [f for f, _ in self.waiting.values()] + self.plain_renames
+            # it (a later reply, if any, finds nothing waiting for it); their temporaries are
+            # removed through the next channel.
+            pending = {id(f): f for f, _, _ in self.waiting.values()}
+            pending.update((id(f), f) for f in [*self.plain_renames, *self.writing])
             self.waiting.clear()
             with self.endpoint._lock:
-                self.endpoint._orphans += sorted({f.tmp for f in pending})
-            for f in pending:
+                self.endpoint._orphans += sorted(f.tmp for f in pending.values())
+            for f in pending.values():
                 self.finish(f, self.errors.get(f.index) or exc)
             if not isinstance(exc, Exception):
                 raise
 
-    def send(self, f: _InFlight, what: str, cmd: int, *args) -> None:
-        self.waiting[self.client._async_request(self, cmd, *args)] = (f, what)
+    def send(self, f: _InFlight, what: str, cmd: int, *args, size: int = 0) -> None:
+        self.waiting[self.queue(cmd, *args)] = (f, what, size)
         f.pending += 1
 
+    def queue(self, cmd: int, *args) -> int:
+        """paramiko's _async_request, but into a buffer sent by flush(): SFTP is a byte
+        stream, so many requests share one SSH packet (a small file's OPEN, WRITE, FSETSTAT
+        and CLOSE, the next file's OPEN...) instead of one packet, one encryption and one
+        MAC each; a 32 KiB WRITE no longer spills a few bytes into a packet of its own."""
+        client = self.client
+        with client._lock:
+            msg = paramiko.Message()
+            num = client.request_number
+            msg.add_int(num)
+            for item in args:
+                if isinstance(item, paramiko.sftp.int64):
+                    msg.add_int64(item)
+                elif isinstance(item, int):
+                    msg.add_int(item)
+                elif isinstance(item, paramiko.SFTPAttributes):
+                    item._pack(msg)
+                else:
+                    msg.add_string(item)
+            client._expecting[num] = self
+            client.request_number += 1
+        packet = msg.asbytes()
+        self.out += struct.pack(">IB", len(packet) + 1, cmd)
+        self.out += packet
+        if len(self.out) >= FLUSH_BYTES:
+            self.flush()
+        return num
+
+    def flush(self) -> None:
+        out, channel = memoryview(self.out), self.client.sock
+        while out:
+            n = channel.send(out[:FLUSH_BYTES].tobytes())  # one SSH packet at most per call
+            if n <= 0:
+                raise EOFError()
+            out = out[n:]
+        self.out = bytearray()
+
     def start(self, index, job) -> None:
-        rel, entry, read, on_bytes = job
+        rel, entry, chunks, on_bytes = job
+        final = self.endpoint.path(rel)
+        tmp = f"{final.rsplit('/', 1)[0]}/{temp_name(entry.name)}"
+        f = _InFlight(index, final, tmp, entry, None, on_bytes)
         try:
-            data = read()
+            f.chunks = iter(chunks())
         except Exception as exc:
             self.done_cb(index, exc)
             return
-        final = self.endpoint.path(rel)
-        tmp = f"{final.rsplit('/', 1)[0]}/{temp_name(entry.name)}"
-        f = _InFlight(index, final, tmp, entry, data, on_bytes)
         self.files += 1
-        self.held += len(data)
         flags = paramiko.sftp.SFTP_FLAG_WRITE | paramiko.sftp.SFTP_FLAG_CREATE
         flags |= paramiko.sftp.SFTP_FLAG_TRUNC
         self.send(f, "open", paramiko.sftp.CMD_OPEN, tmp, flags, paramiko.SFTPAttributes())
+
+    def pump(self) -> None:
+        """WRITEs while the window has room, the first opened file first; after a file's
+        last one, its FSETSTAT and CLOSE."""
+        while self.writing and self.unacked < WRITE_WINDOW:
+            f = self.writing[0]
+            if not f.piece:
+                try:
+                    f.piece = memoryview(next(f.chunks))
+                except StopIteration:
+                    self.writing.popleft()
+                    self.close(f)
+                    continue
+                except Exception as exc:  # the source could not be read: this file fails
+                    self.writing.popleft()
+                    self.errors.setdefault(f.index, exc)
+                    self.send(f, "close", paramiko.sftp.CMD_CLOSE, f.handle)
+                    continue
+            chunk, f.piece = f.piece[:WRITE_REQUEST], f.piece[WRITE_REQUEST:]
+            offset = paramiko.sftp.int64(f.offset)
+            self.send(f, "write", paramiko.sftp.CMD_WRITE, f.handle, offset, chunk, size=len(chunk))
+            f.offset += len(chunk)
+            self.unacked += len(chunk)
+            if f.on_bytes:
+                f.on_bytes(len(chunk))
+
+    def close(self, f: _InFlight) -> None:
+        attr = paramiko.SFTPAttributes()
+        attr.st_mode = f.entry.mode or (0o444 if f.entry.readonly else 0o644)
+        if f.entry.mtime_ns:
+            attr.st_atime = attr.st_mtime = f.entry.mtime_ns // 1_000_000_000
+        self.send(f, "setstat", paramiko.sftp.CMD_FSETSTAT, f.handle, attr)
+        self.send(f, "close", paramiko.sftp.CMD_CLOSE, f.handle)
 
     def _async_response(self, t, msg, num) -> None:
         waited = self.waiting.pop(num, None)
         if waited is None:
             return  # a reply after the channel was given up
-        f, what = waited
+        f, what, size = waited
         f.pending -= 1
+        self.unacked -= size
         error = None
         try:
             if t == paramiko.sftp.CMD_STATUS:
@@ -414,12 +494,15 @@ class _Pipeline:
             self.errors.setdefault(f.index, error)
         if what == "open":
             if error is None:
-                self.write(f)
+                self.writing.append(f)
             else:
                 self.finish(f, error)
         elif what == "rename":
             self.finish(f, None)
-        elif f.pending == 0:  # the file's last write, setstat, close or cleanup answered
+        elif what == "write" and error is not None and f in self.writing:
+            self.writing.remove(f)  # no more WRITEs for it: close, then remove
+            self.send(f, "close", paramiko.sftp.CMD_CLOSE, f.handle)
+        elif f.pending == 0 and f not in self.writing:  # its last request answered
             failed = self.errors.get(f.index)
             if what == "cleanup":
                 self.finish(f, failed)
@@ -431,23 +514,9 @@ class _Pipeline:
             else:
                 self.plain_renames.append(f)
 
-    def write(self, f: _InFlight) -> None:
-        data, handle = memoryview(f.data), f.handle
-        for offset in range(0, len(data), WRITE_REQUEST):
-            chunk = data[offset : offset + WRITE_REQUEST]
-            offset64 = paramiko.sftp.int64(offset)
-            self.send(f, "write", paramiko.sftp.CMD_WRITE, handle, offset64, chunk)
-            if f.on_bytes:
-                f.on_bytes(len(chunk))
-        attr = paramiko.SFTPAttributes()
-        attr.st_mode = f.entry.mode or (0o444 if f.entry.readonly else 0o644)
-        if f.entry.mtime_ns:
-            attr.st_atime = attr.st_mtime = f.entry.mtime_ns // 1_000_000_000
-        self.send(f, "setstat", paramiko.sftp.CMD_FSETSTAT, handle, attr)
-        self.send(f, "close", paramiko.sftp.CMD_CLOSE, handle)
-
     def plain_rename(self, f: _InFlight) -> None:
         """As store() does on a server without posix-rename: remove the old file, rename."""
+        self.flush()  # what is queued goes first
         try:
             self.client.rename(f.tmp, f.final)
         except OSError:
@@ -464,9 +533,8 @@ class _Pipeline:
         self.finish(f, None)
 
     def finish(self, f: _InFlight, error) -> None:
-        if f.data is None:
-            return  # already finished
-        self.held -= len(f.data)
-        f.data = None
+        if f.done:
+            return
+        f.done, f.chunks, f.piece = True, None, memoryview(b"")
         self.files -= 1
         self.done_cb(f.index, error)

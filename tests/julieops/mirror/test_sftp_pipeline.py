@@ -5,7 +5,6 @@ temporary behind and goes on through the engine's retries."""
 
 import os
 
-import paramiko
 import pytest
 
 from julieops.mirror import MirrorOptions, open_endpoint, run_mirror
@@ -50,14 +49,13 @@ def sftp_dest(sshd):
 
 def test_small_files_are_uploaded_several_at_once_and_exactly(tmp_path, sftp_dest, monkeypatch):
     src, remote = many_small(tmp_path / "src"), tmp_path / "remote"
-    in_flight = []
-    send = paramiko.SFTPClient._async_request
+    in_flight, flush = [], sftp_module._Pipeline.flush
 
-    def counting(client, fileobj, t, *args):
-        in_flight.append(len(client._expecting))  # requests sent, not yet answered
-        return send(client, fileobj, t, *args)
+    def counting(pipeline):
+        in_flight.append(len(pipeline.client._expecting))  # requests sent, not yet answered
+        flush(pipeline)
 
-    monkeypatch.setattr(paramiko.SFTPClient, "_async_request", counting)
+    monkeypatch.setattr(sftp_module._Pipeline, "flush", counting)
     with open_endpoint(str(src)) as a, sftp_dest(str(remote)) as b:
         pushed = run_mirror(a, b, MirrorOptions(threads=1, verify=True))
     assert pushed.exit_code == 1, pushed.failures
@@ -88,15 +86,16 @@ def test_a_write_refused_by_the_server_leaves_no_temporary_and_is_retried(
     tmp_path, sftp_dest, monkeypatch
 ):
     src, remote = many_small(tmp_path / "src", folders=1, per_folder=10), tmp_path / "remote"
-    write, spoiled = sftp_module._Pipeline.write, []
+    pump, spoiled = sftp_module._Pipeline.pump, []
 
-    def spoil_one(pipeline, f):
-        if f.final.endswith("f_004.dat") and not spoiled:
-            spoiled.append(f.tmp)
-            f.handle = b"not-a-handle"  # the server answers this WRITE with an error status
-        write(pipeline, f)
+    def spoil_one(pipeline):
+        for f in pipeline.writing:
+            if f.final.endswith("f_004.dat") and not spoiled:
+                spoiled.append(f.tmp)
+                f.handle = b"not-a-handle"  # the server answers its WRITE with an error status
+        pump(pipeline)
 
-    monkeypatch.setattr(sftp_module._Pipeline, "write", spoil_one)
+    monkeypatch.setattr(sftp_module._Pipeline, "pump", spoil_one)
     lines = []
     with open_endpoint(str(src)) as a, sftp_dest(str(remote)) as b:
         pushed = run_mirror(
@@ -114,14 +113,15 @@ def test_without_retries_the_failed_file_is_reported_and_the_others_copied(
     tmp_path, sftp_dest, monkeypatch
 ):
     src, remote = many_small(tmp_path / "src", folders=1, per_folder=10), tmp_path / "remote"
-    write = sftp_module._Pipeline.write
+    pump = sftp_module._Pipeline.pump
 
-    def spoil(pipeline, f):
-        if f.final.endswith("f_007.dat"):
-            f.handle = b"not-a-handle"
-        write(pipeline, f)
+    def spoil(pipeline):
+        for f in pipeline.writing:
+            if f.final.endswith("f_007.dat"):
+                f.handle = b"not-a-handle"
+        pump(pipeline)
 
-    monkeypatch.setattr(sftp_module._Pipeline, "write", spoil)
+    monkeypatch.setattr(sftp_module._Pipeline, "pump", spoil)
     with open_endpoint(str(src)) as a, sftp_dest(str(remote)) as b:
         pushed = run_mirror(a, b, MirrorOptions(retries=0))
     assert pushed.files.failed == 1 and pushed.files.copied == 11
@@ -133,14 +133,14 @@ def test_without_retries_the_failed_file_is_reported_and_the_others_copied(
 
 def test_a_server_refusing_posix_rename_gets_the_plain_rename(tmp_path, sftp_dest, monkeypatch):
     src, remote = many_small(tmp_path / "src", folders=2, per_folder=8), tmp_path / "remote"
-    send = paramiko.SFTPClient._async_request
+    queue = sftp_module._Pipeline.queue
 
-    def no_posix_rename(client, fileobj, t, *args):
+    def no_posix_rename(pipeline, cmd, *args):
         if args[:1] == ("posix-rename@openssh.com",):  # as a server without the extension
             args = ("no-such-extension@example.invalid", *args[1:])
-        return send(client, fileobj, t, *args)
+        return queue(pipeline, cmd, *args)
 
-    monkeypatch.setattr(paramiko.SFTPClient, "_async_request", no_posix_rename)
+    monkeypatch.setattr(sftp_module._Pipeline, "queue", no_posix_rename)
     with open_endpoint(str(src)) as a, sftp_dest(str(remote)) as b:
         pushed = run_mirror(a, b, MirrorOptions())
         (src / "dossier_0" / "f_003.dat").write_bytes(b"remplace")
@@ -220,4 +220,51 @@ def test_a_cancel_stops_starting_files(tmp_path, sftp_dest):
     assert 5 <= len(copied) <= 5 + sftp_module.PIPELINE_FILES
     assert pushed.files.copied == len(copied)
     assert pushed.files.copied + pushed.files.failed == 82
+    assert temporaries(remote) == []
+
+
+def test_large_files_stream_through_a_window_and_a_failure_mid_file_is_cleaned_up(
+    tmp_path, sftp_dest, monkeypatch
+):
+    big = os.urandom(3 * 1024 * 1024 + 123)
+    src = make_tree(tmp_path / "src", {"Images": {f"radio_{i}.jpg": big[i:] for i in range(3)}})
+    remote = tmp_path / "remote"
+    monkeypatch.setattr(sftp_module, "WRITE_WINDOW", 4 * 32768)  # the window fills mid-file
+    pump, spoiled, most = sftp_module._Pipeline.pump, [], []
+
+    def spoil_mid_file(pipeline):
+        f = pipeline.writing[0] if pipeline.writing else None
+        if f and f.final.endswith("radio_1.jpg") and f.offset > 1024 * 1024 and not spoiled:
+            spoiled.append(f.tmp)
+            f.handle = b"not-a-handle"  # this WRITE fails while more of the file is to come
+        pump(pipeline)
+        most.append(pipeline.unacked)
+
+    monkeypatch.setattr(sftp_module._Pipeline, "pump", spoil_mid_file)
+    with open_endpoint(str(src)) as a, sftp_dest(str(remote)) as b:
+        pushed = run_mirror(a, b, MirrorOptions(threads=1, retry_wait=0.01, verify=True))
+    assert spoiled, "the fault was not injected"
+    assert pushed.exit_code == 1 and pushed.files.failed == 0, pushed.failures
+    assert files_of(snapshot(remote)) == files_of(snapshot(src))
+    assert temporaries(remote) == []
+    assert 0 < max(most) < 5 * 32768  # the window (its last request may cross it), no more
+
+
+def test_a_source_failing_mid_file_leaves_no_temporary(tmp_path, sftp_dest):
+    src = make_tree(tmp_path / "src", {"a.dat": os.urandom(200_000), "b.dat": b"b"})
+    remote = tmp_path / "remote"
+    with open_endpoint(str(src)) as a, sftp_dest(str(remote)) as b:
+        read_chunks = a.read_chunks
+
+        def broken(rel, size, *args):
+            for n, chunk in enumerate(read_chunks(rel, size, 65536)):
+                if rel == "a.dat" and n == 1:
+                    raise OSError(5, "Input/output error")
+                yield chunk
+
+        a.read_chunks = broken
+        pushed = run_mirror(a, b, MirrorOptions(retries=1, retry_wait=0.01))
+    assert pushed.files.failed == 1 and pushed.files.copied == 1
+    assert "Input/output error" in pushed.failures[0]["error"]
+    assert not (remote / "a.dat").exists() and (remote / "b.dat").read_bytes() == b"b"
     assert temporaries(remote) == []
