@@ -24,7 +24,8 @@ PREFETCH_REQUESTS = 64
 # Uploads go through store_many: several files in flight on one channel (see _Pipeline).
 PIPELINE_FILES = 16  # files opened and not yet renamed, per channel
 WRITE_WINDOW = 64 * 32768  # bytes written and not yet acknowledged (OpenSSH sftp: 64 x 32 KiB)
-WRITE_REQUEST = 32768  # paramiko's (and OpenSSH sftp's) write size
+WRITE_REQUEST = 32768  # paramiko's write size: what every SFTP server takes
+MAX_WRITE_REQUEST = 256 * 1024  # larger, when the server's limits@openssh.com allows it
 FLUSH_BYTES = 256 * 1024  # queued requests sent together (channel.send cuts SSH packets)
 WINDOW_SIZE = 2 * 1024 * 1024  # paramiko default; larger windows slowed prefetching reads
 WINDOWS_DRIVE_ROOT = re.compile(r"^/?[A-Za-z]:/?$")
@@ -84,6 +85,7 @@ class SftpEndpoint(Endpoint):
         self._local = threading.local()
         self.posix_rename = True  # False once the server refused posix-rename@openssh.com
         self._orphans: list[str] = []
+        self.write_size: int | None = None  # bytes per WRITE request, once asked
         self._all: list[tuple[paramiko.Transport, paramiko.SFTPClient]] = []
         self._lock = threading.Lock()
         client = self._client()
@@ -266,7 +268,10 @@ class SftpEndpoint(Endpoint):
         error) once per job started (error None: renamed into place); a job not started
         (cancelled) gets no call. Each file goes to a temporary name, renamed once its data,
         mode and times are acknowledged; a failed file's temporary is removed."""
-        _Pipeline(self, self._client(), jobs, done, cancelled).run()
+        client = self._client()
+        if self.write_size is None:
+            self.write_size = write_size(client)
+        _Pipeline(self, client, jobs, done, cancelled).run()
 
     def makedirs(self, rel: str) -> None:
         """mkdir -p: missing parents too (the destination root may not exist yet)."""
@@ -312,6 +317,20 @@ class SftpEndpoint(Endpoint):
         for transport, client in pairs:
             client.close()
             transport.close()
+
+
+def write_size(client: paramiko.SFTPClient) -> int:
+    """Bytes per WRITE: the server's max-write-length (OpenSSH's limits@openssh.com) up to
+    MAX_WRITE_REQUEST, so a large file costs fewer requests and replies; 32 KiB when the
+    server does not say."""
+    try:
+        kind, msg = client._request(paramiko.sftp.CMD_EXTENDED, "limits@openssh.com")
+    except (OSError, paramiko.SSHException):
+        return WRITE_REQUEST
+    if kind != paramiko.sftp.CMD_EXTENDED_REPLY:
+        return WRITE_REQUEST
+    _max_packet, _max_read, max_write = (msg.get_int64() for _ in range(3))
+    return max(WRITE_REQUEST, min(max_write, MAX_WRITE_REQUEST)) if max_write else WRITE_REQUEST
 
 
 class _InFlight:
@@ -452,7 +471,8 @@ class _Pipeline:
                     self.errors.setdefault(f.index, exc)
                     self.send(f, "close", paramiko.sftp.CMD_CLOSE, f.handle)
                     continue
-            chunk, f.piece = f.piece[:WRITE_REQUEST], f.piece[WRITE_REQUEST:]
+            size = self.endpoint.write_size or WRITE_REQUEST
+            chunk, f.piece = f.piece[:size], f.piece[size:]
             offset = paramiko.sftp.int64(f.offset)
             self.send(f, "write", paramiko.sftp.CMD_WRITE, f.handle, offset, chunk, size=len(chunk))
             f.offset += len(chunk)

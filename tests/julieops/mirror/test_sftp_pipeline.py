@@ -58,6 +58,8 @@ def test_small_files_are_uploaded_several_at_once_and_exactly(tmp_path, sftp_des
     monkeypatch.setattr(sftp_module._Pipeline, "flush", counting)
     with open_endpoint(str(src)) as a, sftp_dest(str(remote)) as b:
         pushed = run_mirror(a, b, MirrorOptions(threads=1, verify=True))
+        # OpenSSH says its max-write-length (limits@openssh.com): fewer, larger WRITEs.
+        assert sftp_module.WRITE_REQUEST < b.write_size <= sftp_module.MAX_WRITE_REQUEST
     assert pushed.exit_code == 1, pushed.failures
     assert pushed.files.copied == 122 and pushed.files.failed == 0
     assert files_of(snapshot(remote)) == files_of(snapshot(src))
@@ -230,6 +232,7 @@ def test_large_files_stream_through_a_window_and_a_failure_mid_file_is_cleaned_u
     src = make_tree(tmp_path / "src", {"Images": {f"radio_{i}.jpg": big[i:] for i in range(3)}})
     remote = tmp_path / "remote"
     monkeypatch.setattr(sftp_module, "WRITE_WINDOW", 4 * 32768)  # the window fills mid-file
+    monkeypatch.setattr(sftp_module, "MAX_WRITE_REQUEST", 32768)
     pump, spoiled, most = sftp_module._Pipeline.pump, [], []
 
     def spoil_mid_file(pipeline):
