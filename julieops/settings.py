@@ -36,14 +36,15 @@ EMBEDDED = not os.environ.get("DATABASE_URL") and not os.environ.get("DEBUG")
 def _dev_secret(name: str) -> str:
     """Secrets for DEBUG only: generated once and kept under var/ so restarts keep them."""
     import json
-    import secrets
-
-    from cryptography.fernet import Fernet
 
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     path = VAR_DIR / "dev-secrets.json"
     values = json.loads(path.read_text()) if path.exists() else {}
-    if name not in values:
+    if name not in values:  # generated once: cryptography loads only then (start-up time)
+        import secrets
+
+        from cryptography.fernet import Fernet
+
         values.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
         values.setdefault("JULIEOPS_FERNET_KEYS", Fernet.generate_key().decode())
         path.write_text(json.dumps(values))
@@ -71,7 +72,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG e
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "julieops.apps.AdminConfig",  # the admin, its modules discovered with the URLconf
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

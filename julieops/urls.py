@@ -4,6 +4,8 @@ from django.urls import include, path
 
 from migrations_app.web.login import LoginView, rate_limited
 
+admin.autodiscover()  # the apps' admin modules (julieops.apps: not at start-up)
+
 urlpatterns = [
     path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

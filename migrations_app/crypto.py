@@ -6,13 +6,17 @@ re-encrypted with `rotate()` (`manage.py rotate_secrets` does it for every crede
 
 from functools import cache
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+# cryptography is imported by the first use, not with the models: a command that handles no
+# secret (`manage.py help`, `steps`) does not load it.
+
 
 @cache
-def _fernet() -> MultiFernet:
+def _fernet():
+    from cryptography.fernet import Fernet, MultiFernet
+
     try:
         return MultiFernet([Fernet(key.encode()) for key in settings.FERNET_KEYS])
     except (ValueError, TypeError) as exc:
@@ -26,6 +30,8 @@ def encrypt(plaintext: str) -> str:
 
 
 def decrypt(token: str) -> str:
+    from cryptography.fernet import InvalidToken
+
     try:
         return _fernet().decrypt(token.encode()).decode()
     except InvalidToken as exc:

@@ -1,16 +1,120 @@
-"""Start-up stays lean: `manage.py help` loads neither the step catalogue, Celery, paramiko nor
-WeasyPrint (each is imported by what needs it), and the registry still finds every step once
-it is read. Times are measured in bench/, not here."""
+"""Start-up stays lean: `manage.py help` and `manage.py mirror --help`, run as a technician runs
+them, load neither the step catalogue, Celery, paramiko, smbprotocol, WeasyPrint nor psycopg
+(unless PostgreSQL is the database in use), nor the admin modules, the URLconf or the readers'
+evaluation; each is imported by what needs it, and the registry still finds every step once
+it is read. Times are measured in bench/ (`BENCH_PARTS=startup`), not here."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("celery", "paramiko", "weasyprint", "migrations_app.steps.catalogue", "kombu")
+import pytest
 
-PROBE = """
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = (
+    "celery",
+    "kombu",
+    "paramiko",
+    "smbprotocol",
+    "weasyprint",
+    "psycopg",
+    "psycopg2",
+    "cryptography",
+    "migrations_app.steps.catalogue",
+    "migrations_app.admin",
+    "migrations_app.web.forms",
+    "migrations_app.execution.machines",
+    "readers.evaluation",
+    "julieops.urls",
+)
+# The real manage.py, run as `python manage.py ARGS`; at exit the modules it loaded go to
+# stderr's last line (atexit runs after sys.exit too).
+RUN_MANAGE_PY = (
+    "import atexit, json, runpy, sys; sys.argv = ['manage.py', *sys.argv[1:]]; "
+    "atexit.register(lambda: print(json.dumps(sorted(sys.modules)), file=sys.stderr)); "
+    "runpy.run_path('manage.py', run_name='__main__')"
+)
+SECRETS = {
+    "SECRET_KEY": "startup-test-secret-key-not-for-production",
+    "JULIEOPS_FERNET_KEYS": "Wc1_xS7WzY1m0fLwXsD2oU9xQ6zj1hJcYkqYVx0mJ8k=",
+}
+
+
+def manage_py(tmp_path, *args, **env):
+    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DEBUG")}
+    clean.update(JULIEOPS_VAR_DIR=str(tmp_path / "var"), **SECRETS, **env)
+    out = subprocess.run(
+        [sys.executable, "-c", RUN_MANAGE_PY, *args],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+    )
+    loaded = set(json.loads(out.stderr.strip().splitlines()[-1]))
+    return out, loaded
+
+
+def heavy_in(loaded: set[str]) -> list[str]:
+    return sorted(m for m in loaded if any(m == h or m.startswith(h + ".") for h in HEAVY))
+
+
+@pytest.mark.parametrize(
+    "database",
+    [
+        pytest.param({}, id="sqlite-embedded-default"),
+        # A production shape naming PostgreSQL: its driver is the database in use (Django's
+        # auth models ask the backend for its name length), nothing else heavy is.
+        pytest.param({"DATABASE_URL": "postgres://julieops@127.0.0.1:1/none"}, id="postgresql"),
+    ],
+)
+def test_manage_py_help_loads_nothing_heavy(tmp_path, database):
+    out, loaded = manage_py(tmp_path, "help", **database)
+    assert out.returncode == 0, out.stderr[-2000:]
+    for command in ("mirror", "steps", "verify_audit", "migrate", "runserver"):
+        assert f"    {command}\n" in out.stdout  # the full list, the apps' commands included
+    assert "django" in loaded  # the probe sees what Django loaded
+    heavy = heavy_in(loaded)
+    if database:
+        assert any(m.startswith("psycopg") for m in heavy)  # the probe would see it
+        heavy = [m for m in heavy if not m.startswith("psycopg")]
+    assert heavy == []
+
+
+def test_manage_py_mirror_help_loads_neither_django_nor_a_transport(tmp_path):
+    out, loaded = manage_py(tmp_path, "mirror", "--help")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "--host-key" in out.stdout and "--smb-user" in out.stdout
+    assert "julieops.mirror.cli" in loaded
+    assert heavy_in(loaded) == []
+    assert not any(m == "django" or m.startswith("django.") for m in loaded)
+
+
+def test_the_admin_modules_load_with_the_urlconf_and_before_the_admin_checks():
+    probe = (
+        "import json, sys, django; django.setup()\n"
+        "from django.contrib import admin\n"
+        "from django.core import checks\n"
+        "before = 'migrations_app.admin' in sys.modules\n"
+        "errors = checks.run_checks(tags=[checks.Tags.admin])\n"
+        "from migrations_app.models import Credential\n"
+        "import julieops.urls\n"
+        "print(json.dumps({'before': before, 'errors': [str(e) for e in errors],\n"
+        "    'credential': admin.site.is_registered(Credential),\n"
+        "    'readers': 'readers.admin' in sys.modules}))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DEBUG")}
+    env.update(SECRETS, DJANGO_SETTINGS_MODULE="julieops.settings")
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    assert found == {"before": False, "errors": [], "credential": True, "readers": True}
+
+
+PROBE_REGISTRY = """
 import json, sys
 import django
 django.setup()
@@ -22,9 +126,13 @@ print(json.dumps({{"loaded": loaded, "steps": len(REGISTRY), "readers": "post.re
 """
 
 
-def test_manage_py_help_imports_nothing_heavy_and_the_registry_loads_on_first_read():
+# What the catalogue brings (the probe runs with the suite's database, PostgreSQL).
+CATALOGUE_HEAVY = ("celery", "kombu", "paramiko", "weasyprint", "migrations_app.steps.catalogue")
+
+
+def test_the_registry_loads_the_catalogue_on_first_read():
     out = subprocess.run(
-        [sys.executable, "-c", PROBE.format(heavy=HEAVY)],
+        [sys.executable, "-c", PROBE_REGISTRY.format(heavy=CATALOGUE_HEAVY)],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -212,10 +212,16 @@ class _Run:
             self.log("warning", "cancel", "")
         return self.cancelled
 
-    def with_retries(self, what: str, rel: str, action: Callable[[], None]) -> str | None:
-        """Run `action`; on error wait and retry. Returns the last error, or None."""
+    def with_retries(
+        self, what: str, rel: str, action: Callable[[], None], failed: Exception | None = None
+    ) -> str | None:
+        """Run `action`; on error wait and retry. Returns the last error, or None. `failed`:
+        the first attempt was already made (a pipelined store) and failed with this."""
         for attempt in range(self.options.retries + 1):
             try:
+                if failed is not None:
+                    first, failed = failed, None
+                    raise first
                 action()
                 return None
             except Exception as exc:
@@ -365,11 +371,11 @@ class _Run:
         track = tracker.callback is not None  # without a progress display: no counting
         dry_run = self.options.dry_run
 
-        def copy_one(c: Copy) -> None:
+        def copy_one(c: Copy, failed: Exception | None = None) -> None:
             if self.is_cancelled():
                 return
             size = c.entry.size
-            if c.reason != "mismatch":  # already logged when the mismatch was resolved
+            if c.reason != "mismatch" and failed is None:  # else already logged
                 self.log("info", c.reason, c.rel, size)
             sent = [0]
             on_bytes = None
@@ -392,7 +398,7 @@ class _Run:
                     chunks = self.source.read_chunks(c.rel, size)
                     self.dest.store(c.rel, chunks, c.entry, on_bytes)
 
-            error = self.with_retries("copy", c.rel, attempt)
+            error = self.with_retries("copy", c.rel, attempt, failed)
             record(c, error)
             if track:
                 tracker.add(size - sent[0] if dry_run else 0, files=1)
@@ -413,9 +419,56 @@ class _Run:
             if error:
                 self.log("error", "failed", c.rel, size, error)
 
+        store_many = None if dry_run or both_local else getattr(self.dest, "store_many", None)
+
+        def pipelined(batch: list[Copy]) -> list[tuple[Copy, Exception | None]]:
+            """The batch's files in flight together on the destination's channel (SFTP:
+            dest.store_many); each outcome is recorded as it arrives. Returns what is left for
+            copy_one: the failed files with their first error (their retries follow there)
+            and any the pipeline did not report on."""
+            outcome: dict[int, Exception | None] = {}
+            sent = [0] * len(batch)
+
+            def jobs():
+                for i, c in enumerate(batch):
+                    if c.reason != "mismatch":  # else already logged
+                        self.log("info", c.reason, c.rel, c.entry.size)
+                    on_bytes = None
+                    if track:
+                        tracker.add(current=c.rel)
+
+                        def on_bytes(n, i=i):
+                            sent[i] += n
+                            tracker.add(n)
+
+                    def chunks(c=c):
+                        return self.source.read_chunks(c.rel, c.entry.size)
+
+                    yield c.rel, c.entry, chunks, on_bytes
+
+            def done(i: int, error: Exception | None) -> None:
+                outcome[i] = error
+                if error is None:
+                    record(batch[i], None)
+                    if track:
+                        tracker.add(files=1)
+                elif track:
+                    tracker.add(-sent[i])  # copy_one starts over
+
+            unreported = None
+            try:
+                store_many(jobs(), done, self.is_cancelled)
+            except Exception as exc:  # the channel could not be opened: a failed attempt
+                unreported = exc
+            return [
+                (c, outcome.get(i, unreported))
+                for i, c in enumerate(batch)
+                if i not in outcome or outcome[i] is not None
+            ]
+
         def copy_batch(batch):
-            for c in batch:
-                copy_one(c)
+            for c, failed in pipelined(batch) if store_many else ((c, None) for c in batch):
+                copy_one(c, failed)
 
         mine, helped = plan.copies, []
         if both_local and not dry_run and type(self.source) is type(self.dest) is LocalEndpoint:
