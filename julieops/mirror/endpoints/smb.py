@@ -1,14 +1,17 @@
-"""An SMB share through smbprotocol's smbclient: a file up to 1 MiB read or written with one
-related compound (smblist.read_small / write_new: open, I/O, times, close in one round trip),
-larger ones in 1 MiB requests, several outstanding per file (within the credits granted,
-PIPELINE deep), as the C client keeps its pipe full; listings through smblist (one compound
-per folder on the session and tree connection opened once, records read from the response
-buffer).
+"""An SMB share. Listings and reads go through lean channels (smb2wire: smbprotocol sets the
+session up, then our own packing, signing and parsing, one connection per thread from a small
+pool): one related compound per folder, many folders in flight; a file up to 1 MiB read with
+one compound (open, read, close), a larger one in 1 MiB READs, PIPELINE outstanding, each
+chunk a view of its answer. An encrypted session (or JULIEOPS_SMB_LEAN=0) keeps the same work
+on smbprotocol's connection (smblist.SmbLister). Writes go through smbprotocol's smbclient: a
+file up to 1 MiB written with one related compound (smblist.write_new), larger ones in 1 MiB
+requests, several outstanding (within the credits granted, PIPELINE deep).
 
 A non-default port must be passed on every smbclient call (smbprotocol#318), hence `self.kw`.
 """
 
 import contextlib
+import os
 import threading
 from collections import deque
 from pathlib import PurePosixPath
@@ -86,6 +89,10 @@ class SmbEndpoint(Endpoint):
     ):
         super().__init__(url)
         self.host, self.port, self.share = host, port, share
+        self._auth = {"username": username, "password": password, "encrypt": encrypt}
+        self.timeout = timeout
+        self.lean = os.environ.get("JULIEOPS_SMB_LEAN", "1") != "0"
+        self.listing_method = None  # "lean" or "smbprotocol", once the first listing chose
         self.parts = [p for p in path.replace("\\", "/").split("/") if p]
         self.kw = {"port": port, "username": username, "password": password}
         smbclient.register_session(
@@ -99,6 +106,7 @@ class SmbEndpoint(Endpoint):
         )
         self.root = "\\\\" + "\\".join([host, share, *self.parts])
         self._lister = None
+        self._wire = None
         self._lister_lock = threading.Lock()
 
     def path(self, rel: str) -> str:
@@ -130,14 +138,37 @@ class SmbEndpoint(Endpoint):
                 self._lister = SmbLister(tree, base.strip("\\"), self.root)
             return self._lister
 
+    def wire(self):
+        """The WireLister of this tree, or None when the session cannot use a lean channel
+        (encrypted: smbprotocol's path then) or JULIEOPS_SMB_LEAN=0."""
+        with self._lister_lock:
+            if self._wire is None:
+                self._wire = False
+                if self.lean:
+                    from .smb2wire import Channel, Unsupported
+                    from .smblist import WireLister
+
+                    def open_channel():
+                        return Channel(
+                            self.host, self.port, self.share, timeout=self.timeout, **self._auth
+                        )
+
+                    with contextlib.suppress(Unsupported):
+                        self._wire = WireLister(open_channel, "\\".join(self.parts), self.root)
+                self.listing_method = "lean" if self._wire else "smbprotocol"
+            return self._wire or None
+
+    def _reader(self):
+        return self.wire() or self.lister()
+
     def list_dir(self, rel: str) -> list[Entry]:
-        return [Entry._make(r) for r in self.lister().list_dir(rel)]
+        return [Entry._make(r) for r in self._reader().list_dir(rel)]
 
     def tree_walker(self):
         """The planner's whole-tree walker; None when `list_dir` was specialised (tests)."""
         if type(self).list_dir is not SmbEndpoint.list_dir:
             return None
-        return RemoteTreeWalk(lambda patterns: self.lister().walk(patterns))
+        return RemoteTreeWalk(lambda patterns: self._reader().walk(patterns))
 
     def open_read(self, rel: str, size: int) -> BinaryIO:
         return smbclient.open_file(self.path(rel), "rb", buffering=0, share_access="r", **self.kw)
@@ -147,12 +178,17 @@ class SmbEndpoint(Endpoint):
         (smblist.read_small), a larger one with PIPELINE reads outstanding."""
         from .smblist import SMALL_READ
 
-        if 0 <= size <= SMALL_READ and type(self).open_read is SmbEndpoint.open_read:
-            data = self.lister().read_small(rel, size)
+        plain = type(self).open_read is SmbEndpoint.open_read
+        if 0 <= size <= SMALL_READ and plain:
+            data = self._reader().read_small(rel, size)
             if data is not None:
                 if data:
                     yield data
                 return
+        wire = self.wire() if plain else None
+        if wire is not None:
+            yield from wire.read_whole(rel, bufsize, PIPELINE)
+            return
         with self.open_read(rel, size) as fh:
             pipe = _Pipe(fh.fd)
             step = min(bufsize, fh.fd.connection.max_read_size)
@@ -225,6 +261,8 @@ class SmbEndpoint(Endpoint):
         smbclient.rmdir(self.path(rel), **self.kw)
 
     def close(self) -> None:
+        if self._wire:
+            self._wire.close()
         with contextlib.suppress(Exception):
             smbclient.delete_session(self.host, port=self.port)
 
