@@ -145,9 +145,13 @@ class Channel:
         password=None,
         encrypt=None,
         timeout: float = 30.0,
+        dialect=None,
+        signing_algorithms=None,
     ):
+        """`dialect` and `signing_algorithms` narrow the negotiation (tests; a server that
+        needs it); by default the newest the server offers."""
         conn = Connection(uuid.uuid4(), host, port, require_signing=True)
-        conn.connect(timeout=timeout)
+        conn.connect(timeout=timeout, dialect=dialect, preferred_signing_algos=signing_algorithms)
         try:
             session = Session(conn, username, password, require_encryption=encrypt is True)
             session.connect()
