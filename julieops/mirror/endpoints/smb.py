@@ -209,6 +209,10 @@ class SmbEndpoint(Endpoint):
                 pipe.drain()
 
     def store(self, rel, chunks, entry: Entry, on_bytes=None) -> None:
+        wire = self.wire()
+        if wire is not None:
+            self._store_lean(wire, rel, chunks, entry, on_bytes)
+            return
         final = self.path(rel)
         tmp = final.rsplit("\\", 1)[0] + "\\" + temp_name(entry.name)
         try:
@@ -223,6 +227,33 @@ class SmbEndpoint(Endpoint):
         except BaseException:
             with contextlib.suppress(OSError, SMBOSError):
                 smbclient.remove(tmp, **self.kw)
+            raise
+
+    def _store_lean(self, wire, rel, chunks, entry: Entry, on_bytes) -> None:
+        """On a lean channel: a temporary name written (one compound up to 1 MiB, else
+        pipelined WRITEs), its times set and flushed, then renamed over the real name in one
+        more compound; on any failure the temporary is removed and the real name untouched."""
+        from .smblist import SMALL_READ
+
+        parent = rel.rpartition("/")[0]
+        name = temp_name(entry.name)
+        tmp = f"{parent}/{name}" if parent else name
+        try:
+            if entry.size <= SMALL_READ:
+                data = b"".join(chunks)
+                if len(data) <= min(SMALL_READ, wire.max_write_size):
+                    wire.write_new(tmp, data, entry.mtime_ns)
+                    if on_bytes and data:
+                        on_bytes(len(data))
+                    chunks = None
+                else:  # it grew since it was listed
+                    chunks = [data]
+            if chunks is not None:
+                wire.write_whole(tmp, chunks, entry.mtime_ns, NETWORK_BUFFER, PIPELINE, on_bytes)
+            wire.rename(tmp, rel)
+        except BaseException:
+            with contextlib.suppress(OSError, SMBException):
+                smbclient.remove(self.path(tmp), **self.kw)
             raise
 
     def _store_small(self, rel, tmp: str, chunks, entry: Entry, on_bytes):
@@ -245,6 +276,10 @@ class SmbEndpoint(Endpoint):
         return None
 
     def makedirs(self, rel: str) -> None:
+        wire = self.wire()
+        if wire is not None:
+            wire.makedir(rel)
+            return
         try:
             smbclient.mkdir(self.path(rel), **self.kw)
         except OSError:
@@ -252,6 +287,10 @@ class SmbEndpoint(Endpoint):
                 raise
 
     def set_mtime(self, rel: str, mtime_ns: int) -> None:
+        wire = self.wire()
+        if wire is not None:
+            wire.set_mtime(rel, mtime_ns)
+            return
         smbclient.utime(self.path(rel), ns=(mtime_ns, mtime_ns), **self.kw)
 
     def remove_file(self, rel: str) -> None:

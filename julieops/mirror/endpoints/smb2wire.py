@@ -199,7 +199,9 @@ class Channel:
     # --- sending ------------------------------------------------------------------------------
     def send(self, messages, related=True) -> list[int]:
         """Send [(command, body, credit charge)] as one compound (related: each request after
-        the first uses the file the previous one opened). Returns their message ids."""
+        the first uses the file the previous one opened); a body is bytes or a tuple of
+        buffers (a WRITE's head and its data: copied once, into the signed PDU). Returns
+        their message ids."""
         if self.broken is not None:
             raise ChannelBroken(f"canal SMB fermé: {self.broken}")
         need = sum(c for _, _, c in messages)
@@ -210,13 +212,15 @@ class Channel:
         out, ids = [], []
         last = len(messages) - 1
         for i, (command, body, credit) in enumerate(messages):
+            parts = body if isinstance(body, tuple) else (body,)
+            size = sum(len(p) for p in parts)
             mid = self.next_id
             self.next_id += credit
-            length = HEAD + len(body)
+            length = HEAD + size
             pad = (-length) % 8 if i != last else 0
             flags = FLAG_SIGNED | (FLAG_RELATED if related and i else 0)
             want = credit + (8 if self.credits() < CREDITS_WANTED else 0)
-            pdu = bytearray(HEAD + len(body) + pad)
+            pdu = bytearray(length + pad)
             HEADER.pack_into(
                 pdu,
                 0,
@@ -234,18 +238,35 @@ class Channel:
                 self.sid,
                 b"",
             )
-            pdu[HEAD : HEAD + len(body)] = body
+            at = HEAD
+            for p in parts:
+                pdu[at : at + len(p)] = p
+                at += len(p)
             pdu[48:64] = self.sign(pdu, mid, False)
             out.append(pdu)
             ids.append(mid)
         self.outstanding.update(ids)
-        frame = b"".join(out)
+        total = sum(len(p) for p in out)
         try:
-            self.sock.sendall(struct.pack(">I", len(frame)) + frame)
+            self._send_all([struct.pack(">I", total), *out], total + 4)
         except OSError as exc:
             self._break(exc)
             raise
         return ids
+
+    def _send_all(self, buffers, total: int) -> None:
+        """sendmsg until every byte went (no joined copy of the frame)."""
+        views = [memoryview(b) for b in buffers]
+        while total:
+            sent = self.sock.sendmsg(views)
+            total -= sent
+            while sent:
+                if sent >= len(views[0]):
+                    sent -= len(views[0])
+                    views.pop(0)
+                else:
+                    views[0] = views[0][sent:]
+                    sent = 0
 
     # --- receiving ----------------------------------------------------------------------------
     def _recv_exact(self, n: int) -> bytearray:

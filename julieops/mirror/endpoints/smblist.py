@@ -457,6 +457,11 @@ def _data_of(answer) -> memoryview:
     return answer.data[offset : offset + length]
 
 
+def _written(answer) -> int:
+    """Count of a WRITE answer (MS-SMB2 2.2.22)."""
+    return struct.unpack_from("<I", answer.data, _HEAD + 4)[0]
+
+
 def _first_error(answers, allowed=()):
     """The status that fails a compound: the first one not a success nor `allowed`."""
     for answer in answers:
@@ -633,6 +638,159 @@ class WireLister:
                         ch.take(mid)
                 with contextlib.suppress(OSError, SMBException):
                     ch.call([(Commands.SMB2_CLOSE, close_body(file_id), 1)])
+
+    # --- writing (destination only) ------------------------------------------------------------
+    def _check(self, answers, rel: str) -> None:
+        error = _first_error(answers)
+        if error is not None:
+            raise error.error(self._unc(rel))
+
+    @staticmethod
+    def _times(mtime_ns: int, file_id: bytes = _RELATED_FILE_ID):
+        when = mtime_ns // 100 + _FILETIME_EPOCH
+        basic = _BASIC_INFO.pack(0, when, when, 0, 0, 0)  # 0: left as it is
+        head = _SET_INFO.pack(33, 1, 4, len(basic), _HEAD + 32, 0, 0, file_id)
+        return (Commands.SMB2_SET_INFO, head + basic, 1)
+
+    @staticmethod
+    def _write(offset: int, data, file_id: bytes = _RELATED_FILE_ID):
+        head = _WRITE.pack(49, _HEAD + 48, len(data), offset, file_id, 0, 0, 0, 0, 0)
+        return (Commands.SMB2_WRITE, (head, data), charge(len(data)))
+
+    def _create_new(self, rel: str) -> bytes:
+        """CREATE of a new file (a temporary name: FILE_CREATE fails if it exists)."""
+        return create_body(
+            self._share_path(rel),
+            access=_WRITE_ACCESS,
+            attributes=FileAttributes.FILE_ATTRIBUTE_NORMAL,
+            share=0,
+            options=CreateOptions.FILE_NON_DIRECTORY_FILE,
+            disposition=CreateDisposition.FILE_CREATE,
+        )
+
+    def write_new(self, rel: str, data, mtime_ns: int) -> None:
+        """SmbLister.write_new on a channel: CREATE new + WRITE + SET_INFO (times) + FLUSH +
+        CLOSE in one compound; every answer checked, the byte count too."""
+        messages = [(Commands.SMB2_CREATE, self._create_new(rel), 1)]
+        if data:
+            messages.append(self._write(0, data))
+        if mtime_ns:
+            messages.append(self._times(mtime_ns))
+        messages.append((Commands.SMB2_FLUSH, _FLUSH.pack(24, 0, 0, _RELATED_FILE_ID), 1))
+        messages.append((Commands.SMB2_CLOSE, self._close, 1))
+        with self.channel() as ch:
+            answers = ch.call(messages)
+        self._check(answers, rel)
+        if data and _written(answers[1]) != len(data):
+            raise OSError(f"SMB write: {_written(answers[1])} of {len(data)} bytes written")
+
+    def write_whole(self, rel: str, chunks, mtime_ns: int, step: int, depth: int, on_bytes=None):
+        """A new file written with WRITEs of up to `step` bytes, `depth` outstanding, then
+        its times, FLUSH and CLOSE; a short write is an error (the server is out of room)."""
+        with self.channel() as ch:
+            (opened,) = ch.call([(Commands.SMB2_CREATE, self._create_new(rel), 1)])
+            self._check([opened], rel)
+            file_id = bytes(opened.data[_FILE_ID : _FILE_ID + 16])
+            step = min(step, ch.max_write)
+            pending: collections.deque = collections.deque()
+            offset, failed = 0, None
+
+            def settle():
+                mid, length, counted = pending.popleft()
+                answer = ch.take(mid)
+                self._check([answer], rel)
+                if _written(answer) != length:
+                    raise OSError(f"SMB write: {_written(answer)} of {length} bytes written")
+                if on_bytes and counted:
+                    on_bytes(counted)
+
+            try:
+                for chunk in chunks:
+                    view = memoryview(chunk)
+                    while view:
+                        piece = view[:step]
+                        while len(pending) >= depth:
+                            settle()
+                        last = len(view) <= step
+                        (mid,) = ch.send([self._write(offset, piece, file_id)], False)
+                        pending.append((mid, len(piece), len(chunk) if last else 0))
+                        offset += len(piece)
+                        view = view[len(piece) :]
+                while pending:
+                    settle()
+                tail = [(Commands.SMB2_FLUSH, _FLUSH.pack(24, 0, 0, file_id), 1)]
+                if mtime_ns:
+                    tail.insert(0, self._times(mtime_ns, file_id))
+                self._check(ch.call(tail, False), rel)
+            except BaseException as exc:
+                failed = exc
+                raise
+            finally:
+                for mid, _, _ in pending:
+                    with contextlib.suppress(OSError, SMBException):
+                        ch.take(mid)
+                try:
+                    (closed,) = ch.call([(Commands.SMB2_CLOSE, close_body(file_id), 1)])
+                except (OSError, SMBException):
+                    if failed is None:
+                        raise
+                else:
+                    if failed is None:
+                        self._check([closed], rel)
+
+    def rename(self, rel: str, new_rel: str) -> None:
+        """`rel` renamed to `new_rel` (replacing it) in one compound: CREATE (DELETE access)
+        + SET_INFO FileRenameInformation + CLOSE."""
+        create = create_body(
+            self._share_path(rel),
+            access=FilePipePrinterAccessMask.DELETE
+            | FilePipePrinterAccessMask.FILE_READ_ATTRIBUTES,
+            attributes=0,
+            share=_SHARE,
+            options=CreateOptions.FILE_OPEN_REPARSE_POINT,
+        )
+        name = self._share_path(new_rel).encode("utf-16-le")
+        info = struct.pack("<B7xQI", 1, 0, len(name)) + name
+        head = _SET_INFO.pack(33, 1, 10, len(info), _HEAD + 32, 0, 0, _RELATED_FILE_ID)
+        with self.channel() as ch:
+            answers = ch.call(
+                [
+                    (Commands.SMB2_CREATE, create, 1),
+                    (Commands.SMB2_SET_INFO, head + info, 1),
+                    (Commands.SMB2_CLOSE, self._close, 1),
+                ]
+            )
+        self._check(answers, rel)
+
+    def makedir(self, rel: str) -> None:
+        """One folder (its parent exists), left as it is when it exists already."""
+        create = create_body(
+            self._share_path(rel),
+            disposition=CreateDisposition.FILE_OPEN_IF,
+        )
+        with self.channel() as ch:
+            answers = ch.call(
+                [(Commands.SMB2_CREATE, create, 1), (Commands.SMB2_CLOSE, self._close, 1)]
+            )
+        self._check(answers, rel)
+
+    def set_mtime(self, rel: str, mtime_ns: int) -> None:
+        create = create_body(
+            self._share_path(rel),
+            access=FilePipePrinterAccessMask.FILE_WRITE_ATTRIBUTES,
+            attributes=0,
+            share=_SHARE,
+            options=0,
+        )
+        with self.channel() as ch:
+            answers = ch.call(
+                [
+                    (Commands.SMB2_CREATE, create, 1),
+                    self._times(mtime_ns),
+                    (Commands.SMB2_CLOSE, self._close, 1),
+                ]
+            )
+        self._check(answers, rel)
 
     # --- a whole tree -------------------------------------------------------------------------
     def walk(self, patterns: list[str] | None = None) -> tuple[dict, dict]:

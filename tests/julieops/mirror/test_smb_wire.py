@@ -320,3 +320,37 @@ def test_an_encrypted_session_keeps_smbprotocols_path(tmp_path, samba):
         pulled = run_mirror(ep, b, MirrorOptions(verify=True))
     assert errors == {} and smb_listing(listings) == os_listing(src)
     assert pulled.exit_code == 1 and pulled.files.copied == 2, pulled.failures
+
+
+def test_lean_writes_land_whole_under_their_name_or_not_at_all(tmp_path, samba):
+    from julieops.mirror.endpoints.base import is_temp_name
+    from julieops.mirror.entry import Entry
+
+    sizes = {"petit.dat": 70_000, "gros.dat": 3 * 2**20 + 77, "vide.dat": 0}
+    src = make_tree(tmp_path / "src", {"Datas": {n: os.urandom(s) for n, s in sizes.items()}})
+    for i, name in enumerate(sizes):
+        os.utime(src / "Datas" / name, ns=(1_500_000_000_123_456_700 + i * 10**9,) * 2)
+    remote = samba.share_path / "envoi_lean"
+    with open_endpoint(str(src)) as a, smb(samba, "envoi_lean") as b:
+        pushed = run_mirror(a, b, MirrorOptions(verify=True))
+        assert b.listing_method == "lean"
+        with pytest.raises(OSError) as exists:  # FILE_CREATE: never over an existing name
+            b.wire().write_new("Datas/petit.dat", b"x", 0)
+        good = (remote / "Datas" / "gros.dat").read_bytes()
+
+        def failing_chunks():
+            yield os.urandom(2**20)
+            yield os.urandom(2**20)
+            raise OSError(errno.EIO, "source lost mid-file")
+
+        entry = Entry("gros.dat", FILE, 4 * 2**20, 1_600_000_000_000_000_000, False, 0)
+        with pytest.raises(OSError, match="mid-file"):
+            b.store("Datas/gros.dat", failing_chunks(), entry)
+    assert pushed.exit_code == 1 and pushed.files.copied == 3, pushed.failures
+    for i, name in enumerate(sizes):
+        path = remote / "Datas" / name
+        assert path.read_bytes() == (src / "Datas" / name).read_bytes()
+        assert path.stat().st_mtime_ns == 1_500_000_000_123_456_700 + i * 10**9
+    assert exists.value.errno == errno.EEXIST
+    assert (remote / "Datas" / "gros.dat").read_bytes() == good  # the good copy untouched
+    assert not [p for p in remote.rglob("*") if is_temp_name(p.name)]
