@@ -97,20 +97,38 @@ class SmbEndpoint(Endpoint):
         self.lean = os.environ.get("JULIEOPS_SMB_LEAN", "1") != "0"
         self.listing_method = None  # "lean" or "smbprotocol", once the first listing chose
         self.parts = [p for p in path.replace("\\", "/").split("/") if p]
-        self.kw = {"port": port, "username": username, "password": password}
-        smbclient.register_session(
-            host,
-            username=username,
-            password=password,
-            port=port,
-            encrypt=encrypt,
-            connection_timeout=timeout,
-            require_signing=True,  # never an unsigned session (relay, tampering)
-        )
+        self._kw = {"port": port, "username": username, "password": password}
+        self._registered = False
+        self._session_lock = threading.Lock()
         self.root = "\\\\" + "\\".join([host, share, *self.parts])
         self._lister = None
         self._wire = None
         self._lister_lock = threading.Lock()
+        # Connected here, so a refused address or password fails the opening as before: the
+        # lean channel when it can serve (then smbprotocol's pooled session only if a rare
+        # operation needs it), else the pooled session.
+        if not self.wire():
+            self._register()
+
+    def _register(self) -> None:
+        with self._session_lock:
+            if not self._registered:
+                smbclient.register_session(
+                    self.host,
+                    username=self._kw["username"],
+                    password=self._kw["password"],
+                    port=self.port,
+                    encrypt=self._auth["encrypt"],
+                    connection_timeout=self.timeout,
+                    require_signing=True,  # never an unsigned session (relay, tampering)
+                )
+                self._registered = True
+
+    @property
+    def kw(self) -> dict:
+        """smbclient's keyword arguments, its pooled session registered on first use."""
+        self._register()
+        return self._kw
 
     def path(self, rel: str) -> str:
         return f"{self.root}\\{rel.replace('/', chr(92))}" if rel else self.root
@@ -125,6 +143,9 @@ class SmbEndpoint(Endpoint):
 
     def exists(self) -> bool:
         try:
+            wire = self.wire()
+            if wire is not None:
+                return wire.is_dir("")
             return smbclient.path.isdir(self.root, **self.kw)
         except (OSError, ValueError):
             return False
@@ -256,7 +277,7 @@ class SmbEndpoint(Endpoint):
             wire.rename(tmp, rel)
         except BaseException:
             with contextlib.suppress(OSError, SMBException):
-                smbclient.remove(self.path(tmp), **self.kw)
+                wire.remove(tmp, directory=False)
             raise
 
     def _store_small(self, rel, tmp: str, chunks, entry: Entry, on_bytes):
@@ -297,16 +318,25 @@ class SmbEndpoint(Endpoint):
         smbclient.utime(self.path(rel), ns=(mtime_ns, mtime_ns), **self.kw)
 
     def remove_file(self, rel: str) -> None:
+        wire = self.wire()
+        if wire is not None:
+            wire.remove(rel, directory=False)
+            return
         smbclient.remove(self.path(rel), **self.kw)
 
     def remove_dir(self, rel: str) -> None:
+        wire = self.wire()
+        if wire is not None:
+            wire.remove(rel, directory=True)
+            return
         smbclient.rmdir(self.path(rel), **self.kw)
 
     def close(self) -> None:
         if self._wire:
             self._wire.close()
-        with contextlib.suppress(Exception):
-            smbclient.delete_session(self.host, port=self.port)
+        if self._registered:
+            with contextlib.suppress(Exception):
+                smbclient.delete_session(self.host, port=self.port)
 
 
 def _write_pipelined(fd, chunks, on_bytes=None) -> None:

@@ -774,6 +774,46 @@ class WireLister:
             )
         self._check(answers, rel)
 
+    def is_dir(self, rel: str) -> bool:
+        """True when `rel` opens as a folder; False when missing or not a folder."""
+        with self.channel() as ch:
+            answers = ch.call(
+                [
+                    (Commands.SMB2_CREATE, create_body(self._share_path(rel)), 1),
+                    (Commands.SMB2_CLOSE, self._close, 1),
+                ]
+            )
+        return _first_error(answers) is None
+
+    def remove(self, rel: str, directory: bool) -> None:
+        """A file, or an empty folder, deleted: CREATE (DELETE access) + SET_INFO
+        FileDispositionInformation + CLOSE, one compound. The disposition, not
+        FILE_DELETE_ON_CLOSE: a folder not empty is refused with an error, not left silently."""
+        kind = (
+            CreateOptions.FILE_DIRECTORY_FILE
+            if directory
+            else CreateOptions.FILE_NON_DIRECTORY_FILE
+        )
+        create = create_body(
+            self._share_path(rel),
+            access=FilePipePrinterAccessMask.DELETE
+            | FilePipePrinterAccessMask.FILE_READ_ATTRIBUTES,
+            attributes=0,
+            share=_SHARE,
+            options=kind | CreateOptions.FILE_OPEN_REPARSE_POINT,
+        )
+        info = b"\x01"  # DeletePending
+        head = _SET_INFO.pack(33, 1, 13, len(info), _HEAD + 32, 0, 0, _RELATED_FILE_ID)
+        with self.channel() as ch:
+            answers = ch.call(
+                [
+                    (Commands.SMB2_CREATE, create, 1),
+                    (Commands.SMB2_SET_INFO, head + info, 1),
+                    (Commands.SMB2_CLOSE, self._close, 1),
+                ]
+            )
+        self._check(answers, rel)
+
     def set_mtime(self, rel: str, mtime_ns: int) -> None:
         create = create_body(
             self._share_path(rel),

@@ -356,3 +356,26 @@ def test_lean_writes_land_whole_under_their_name_or_not_at_all(tmp_path, samba):
     assert exists.value.errno == errno.EEXIST
     assert (remote / "Datas" / "gros.dat").read_bytes() == good  # the good copy untouched
     assert not [p for p in remote.rglob("*") if is_temp_name(p.name)]
+
+
+def test_lean_removals_and_existence_as_the_engine_needs_them(samba):
+    root = make_tree(samba.share_path / "retrait", {"plein": {"f.txt": b"f"}, "seul.txt": b"s"})
+    (root / "vide").mkdir()
+    with smb(samba, "retrait") as ep, smb(samba, "retrait/absent") as missing:
+        assert ep.listing_method == "lean" and ep.exists() and not missing.exists()
+        with pytest.raises(OSError) as not_empty:
+            ep.remove_dir("plein")  # refused, not left silently
+        ep.remove_file("seul.txt")
+        ep.remove_dir("vide")
+        with pytest.raises(OSError) as gone:
+            ep.remove_file("seul.txt")
+    assert not_empty.value.errno == errno.ENOTEMPTY and (root / "plein" / "f.txt").exists()
+    assert gone.value.errno == errno.ENOENT
+    assert sorted(p.name for p in root.iterdir()) == ["plein"]
+
+
+def test_a_wrong_password_fails_the_opening(samba):
+    from smbprotocol.exceptions import LogonFailure
+
+    with pytest.raises(LogonFailure):  # as smbprotocol raised it before the lean channel
+        open_endpoint(samba.url("retrait"), username=samba.username, password="faux")
