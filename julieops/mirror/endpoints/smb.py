@@ -1,11 +1,10 @@
-"""An SMB share. Listings and reads go through lean channels (smb2wire: smbprotocol sets the
-session up, then our own packing, signing and parsing, one connection per thread from a small
-pool): one related compound per folder, many folders in flight; a file up to 1 MiB read with
-one compound (open, read, close), a larger one in 1 MiB READs, PIPELINE outstanding, each
-chunk a view of its answer. An encrypted session (or JULIEOPS_SMB_LEAN=0) keeps the same work
-on smbprotocol's connection (smblist.SmbLister). Writes go through smbprotocol's smbclient: a
-file up to 1 MiB written with one related compound (smblist.write_new), larger ones in 1 MiB
-requests, several outstanding (within the credits granted, PIPELINE deep).
+"""An SMB share, worked through lean channels (smb2wire: smbprotocol sets the session up, then
+our own packing, signing and parsing; one connection per thread from a small pool): a folder
+listed with one related compound, many in flight; a file up to 1 MiB read or written with one
+compound (open, I/O, times, close), a larger one in 4 MiB READs (two outstanding, each chunk a
+view of its answer) or 1 MiB WRITEs (PIPELINE outstanding) to a temporary name, renamed over
+the real name in one more compound. An encrypted session (or JULIEOPS_SMB_LEAN=0) keeps the
+same work on smbprotocol's connection and smbclient (smblist.SmbLister, `_Pipe`).
 
 A non-default port must be passed on every smbclient call (smbprotocol#318), hence `self.kw`.
 """

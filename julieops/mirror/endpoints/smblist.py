@@ -8,6 +8,10 @@ on the session and tree connection opened once, the records are cut out of the b
 struct call each, and many folders are in flight at once from a single thread.
 
 Read-only: folders are opened with FILE_LIST_DIRECTORY | FILE_READ_ATTRIBUTES, FILE_OPEN.
+
+SmbLister does this on smbprotocol's connection (kept for encrypted sessions); WireLister does
+the same, and the endpoint's writes, on smb2wire's lean channels, where the messages are packed
+and parsed here with struct and no smbprotocol object is built per request.
 """
 
 import collections

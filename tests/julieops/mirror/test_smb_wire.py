@@ -379,3 +379,17 @@ def test_a_wrong_password_fails_the_opening(samba):
 
     with pytest.raises(LogonFailure):  # as smbprotocol raised it before the lean channel
         open_endpoint(samba.url("retrait"), username=samba.username, password="faux")
+
+
+def test_the_switch_off_keeps_smbprotocols_path_both_ways(tmp_path, samba, monkeypatch):
+    monkeypatch.setenv("JULIEOPS_SMB_LEAN", "0")
+    src = make_tree(tmp_path / "src", {"Datas": {"a.dat": os.urandom(3 * 2**20), "b": {}}})
+    with open_endpoint(str(src)) as a, smb(samba, "sans_lean") as b:
+        pushed = run_mirror(a, b, MirrorOptions(verify=True))
+        assert b.listing_method == "smbprotocol" and b._wire is False
+    with smb(samba, "sans_lean") as a, open_endpoint(str(tmp_path / "back")) as b:
+        pulled = run_mirror(a, b, MirrorOptions(verify=True))
+    assert pushed.exit_code == pulled.exit_code == 1 and pulled.files.copied == 1
+    assert (tmp_path / "back" / "Datas" / "a.dat").read_bytes() == (
+        src / "Datas" / "a.dat"
+    ).read_bytes()
