@@ -49,6 +49,9 @@ STATUS_PENDING = NtStatus.STATUS_PENDING
 STATUS_NO_MORE_FILES = NtStatus.STATUS_NO_MORE_FILES
 STATUS_END_OF_FILE = NtStatus.STATUS_END_OF_FILE
 CREDITS_WANTED = 512  # asked for once, with the echo that hands the socket over
+# Longest silence awaited for an answer: an open on a file another client holds with an
+# oplock waits for the break (Windows gives the holder 35 s) behind an interim STATUS_PENDING.
+ANSWER_WAIT = 120.0
 
 
 class Unsupported(Exception):
@@ -176,7 +179,7 @@ class Channel:
             raise
         self.conn, self.tcp = conn, tcp
         self.sock: socket.socket = tcp._sock
-        self.sock.settimeout(timeout)
+        self.sock.settimeout(max(timeout, ANSWER_WAIT))
         self.sid, self.tid = session.session_id, tree.tree_connect_id
         self.next_id = conn.sequence_window["low"]
         self.high = conn.sequence_window["high"]
