@@ -172,6 +172,38 @@ def fresh(*dirs: Path) -> None:
         shutil.rmtree(d, ignore_errors=True)
 
 
+def generate_deep(root: Path, files: int, folders: int, seed: int) -> None:
+    """A practice's X-ray share: few files per patient folder (the issue's 50,000 files in
+    18,000 folders), where the per-folder cost of a listing shows."""
+    rng = random.Random(seed)
+    blob = os.urandom(4096)
+    for d in range(folders):
+        (root / f"patients_{d // 300:02d}" / f"patient_{d:05d}").mkdir(parents=True)
+    for i in range(files):
+        d = i % folders
+        folder = root / f"patients_{d // 300:02d}" / f"patient_{d:05d}"
+        (folder / f"radio_{i:06d}.jpg").write_bytes(blob[: rng.randint(0, 4096)])
+
+
+def smb_deep_rerun(server, client, work: Path, user, env, ours_first: bool) -> dict:
+    """The no-change re-run of the 50,000-file / 18,000-folder tree (the issue's target) vs
+    smbclient's recursive ls; the first copy is made once, untimed."""
+    name = "50k-deep"
+    shared = server.share_path / name
+    if not shared.exists():
+        generate_deep(shared, int(50000 * SCALE), max(int(18000 * SCALE), 1), seed=4)
+    dest = work / f"smb_{name}_ours"
+    if not dest.exists():
+        ours(server.url(name), dest, *user, env=env)
+    ls = [*client, "-D", name, "-c", "recurse ON; ls"]
+    return side_by_side(
+        f"smb {name} (g) re-run, no change",
+        lambda: ours(server.url(name), dest, *user, env=env),
+        {"smbclient recursive ls": lambda: timed(ls)},
+        ours_first,
+    )
+
+
 def smb_suite(trees: dict[str, Path], work: Path, ours_first: bool) -> list[dict]:
     """A worker reading the old server's share (download), and writing a share (upload), vs
     smbclient on the same private Samba: mget, recursive ls (a no-change pass lists), mput."""
@@ -229,6 +261,7 @@ def smb_suite(trees: dict[str, Path], work: Path, ours_first: bool) -> list[dict
                 )
             )
             fresh(server.share_path / up_ours, server.share_path / up_c)
+        rows.append(smb_deep_rerun(server, client, work, user, env, ours_first))
     finally:
         server.stop()
     return rows

@@ -144,14 +144,22 @@ def test_large_files_go_both_ways_over_smb_with_several_requests_in_flight(tmp_p
 
     sizes = {"big.dat": 5 * 2**20 + 12345, "exact.dat": 3 * 2**20, "one.dat": 1, "vide.dat": 0}
     src = make_tree(tmp_path / "src", {"Datas": {n: os.urandom(s) for n, s in sizes.items()}})
+    from julieops.mirror.endpoints.smb2wire import Channel
+
     sent = []
     real_send = smb_module._Pipe.send
+    real_take = Channel.take
 
     def counting_send(self, message, receive, extra):
         sent.append(len(self.pending))
         return real_send(self, message, receive, extra)
 
+    def counting_take(self, mid):  # the lean channel: others outstanding when one is taken
+        sent.append(len(self.outstanding) - 1)
+        return real_take(self, mid)
+
     smb_module._Pipe.send = counting_send
+    Channel.take = counting_take
     try:
         with open_endpoint(str(src)) as a, smb(samba, "gros") as b:
             pushed = run_mirror(a, b, MirrorOptions(verify=True))
@@ -160,6 +168,7 @@ def test_large_files_go_both_ways_over_smb_with_several_requests_in_flight(tmp_p
             pulled = run_mirror(a, b, MirrorOptions(verify=True))
     finally:
         smb_module._Pipe.send = real_send
+        Channel.take = real_take
     assert pushed.exit_code == 1 and pushed.files.copied == 4, pushed.failures
     assert pulled.exit_code == 1 and pulled.files.copied == 4, pulled.failures
     assert pushed.bytes.copied == pulled.bytes.copied == sum(sizes.values())
@@ -179,13 +188,16 @@ def test_small_files_are_read_over_smb_with_one_compound_and_a_changed_file_in_f
     sizes = [0, 1, 1000, 2**20 - 1, 2**20, 2**20 + 1]
     src = make_tree(samba.share_path / "petits", {"Datas": {f"f{s}": os.urandom(s) for s in sizes}})
     used = []
-    real = smblist.SmbLister.read_small
+    # Either lister does it: the lean channel's (smb2wire), or smbprotocol's when encrypted.
+    classes = (smblist.SmbLister, smblist.WireLister)
+    real = {cls: cls.read_small for cls in classes}
 
     def spy(self, rel, size):
         used.append(rel)
-        return real(self, rel, size)
+        return real[type(self)](self, rel, size)
 
-    smblist.SmbLister.read_small = spy
+    for cls in classes:
+        cls.read_small = spy
     try:
         back = tmp_path / "back"
         with smb(samba, "petits") as a, open_endpoint(str(back)) as b:
@@ -194,7 +206,8 @@ def test_small_files_are_read_over_smb_with_one_compound_and_a_changed_file_in_f
             with pytest.raises(OSError) as missing:
                 b"".join(a.read_chunks("Datas/absent", 10))
     finally:
-        smblist.SmbLister.read_small = real
+        for cls in classes:
+            cls.read_small = real[cls]
     assert pulled.exit_code == 1 and pulled.files.copied == len(sizes), pulled.failures
     assert same_content(src, back, resolution_ns=1000)
     assert {f"Datas/f{s}" for s in sizes[:-1]} <= set(used)
@@ -214,20 +227,24 @@ def test_small_files_are_written_over_smb_with_one_compound_then_renamed(tmp_pat
     for i, s in enumerate(sizes):
         os.utime(src / "Datas" / f"f{s}", ns=(1_500_000_000_123_456_700 + i * 10**9,) * 2)
     used = []
-    real = smblist.SmbLister.write_new
+    # Either lister does it: the lean channel's (smb2wire), or smbprotocol's when encrypted.
+    classes = (smblist.SmbLister, smblist.WireLister)
+    real = {cls: cls.write_new for cls in classes}
 
     def spy(self, rel, data, mtime_ns):
         used.append(len(data))
-        return real(self, rel, data, mtime_ns)
+        return real[type(self)](self, rel, data, mtime_ns)
 
-    smblist.SmbLister.write_new = spy
+    for cls in classes:
+        cls.write_new = spy
     try:
         with open_endpoint(str(src)) as a, smb(samba, "envoi") as b:
             pushed = run_mirror(a, b, MirrorOptions(verify=True))
             with pytest.raises(OSError) as exists:
                 b.lister().write_new("Datas/f1", b"x", 0)
     finally:
-        smblist.SmbLister.write_new = real
+        for cls in classes:
+            cls.write_new = real[cls]
     assert pushed.exit_code == 1 and pushed.files.copied == len(sizes), pushed.failures
     assert same_content(src, samba.share_path / "envoi", resolution_ns=100)
     assert set(sizes[:-1]) <= set(used)  # (and the marker, and the refused write)
