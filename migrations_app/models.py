@@ -507,6 +507,7 @@ class RawCapture(models.Model):
     class Meta:
         ordering = ["run", "seq"]
         constraints = [models.UniqueConstraint(fields=["run", "seq"], name="rawcapture_run_seq")]
+        permissions = [("export_capture", "Can download a job's field-capture bundle")]
 
     def __str__(self):
         return f"{self.seq} {self.kind} {self.name} {self.hostname}"

@@ -51,7 +51,7 @@ from typing import Any
 from django.utils import timezone
 
 from julieops.remote import powershell as ps
-from julieops.remote.base import CommandResult, NotSupported, RemoteError
+from julieops.remote.base import CommandResult, RemoteError
 
 logger = logging.getLogger(__name__)
 
@@ -390,9 +390,8 @@ class Answers:
 class ReplayTransport:
     """Answers what a step asks a machine with what that machine answered in the capture."""
 
-    kind = "replay"
-
     def __init__(self, machine, answers: Answers):
+        self.kind = machine.transport  # as the step saw it (trees name their location by it)
         self.machine = machine
         self.host = machine.hostname
         self.answers = answers
@@ -448,9 +447,6 @@ class ReplayTransport:
 
     def list_tree(self, path):
         return self._winrm("list_tree", path)
-
-    def sftp(self):
-        raise NotSupported("Rejeu : les listes SFTP ne sont pas capturées.")
 
     def close(self):
         pass

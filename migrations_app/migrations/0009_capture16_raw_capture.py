@@ -38,6 +38,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 "ordering": ["run", "seq"],
+                "permissions": [("export_capture", "Can download a job's field-capture bundle")],
                 "constraints": [
                     models.UniqueConstraint(fields=("run", "seq"), name="rawcapture_run_seq")
                 ],
