@@ -274,6 +274,15 @@ def load_bundle(path: str | Path) -> dict:
         return _filled(json.loads(read("manifest.json")), read)
 
 
+def load_bundle_bytes(data: bytes) -> dict:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+
+        def read(name):
+            return archive.read(name).decode("utf-8")
+
+        return _filled(json.loads(read("manifest.json")), read)
+
+
 def _filled(manifest: dict, read) -> dict:
     if manifest.get("schema") != SCHEMA or manifest.get("version") != VERSION:
         raise ValueError(
@@ -300,6 +309,7 @@ class Comparison:
     after: dict
     unanswered: list[str] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)
+    skipped: str = ""  # why the run cannot be replayed (its inputs were not all kept)
 
     @property
     def same(self) -> bool:
@@ -343,7 +353,10 @@ def build_replay_job(manifest: dict, user):
 
     label = f"Rejeu {manifest.get('job', '')} {uuid.uuid4().hex[:6]}"
     customer = Customer.objects.create(name=label)
-    site = Site.objects.create(customer=customer, name=label)
+    first = (manifest["runs"][0].get("context") or {}).get("job") or {} if manifest["runs"] else {}
+    site = Site.objects.create(
+        customer=customer, name=label, workgroup=first.get("site_workgroup") or ""
+    )
     by_place: dict[str, list] = {"source": [], "target": [], "extra_host": [], "client": []}
     for hostname, info in _machines(manifest).items():
         machine = Machine.objects.create(
@@ -369,6 +382,20 @@ def build_replay_job(manifest: dict, user):
     return job
 
 
+def not_replayable(run: dict) -> str:
+    """Why a captured run cannot be played again from its captures alone, or ""."""
+    for entry in run["captures"]:
+        if entry.get("withheld"):
+            return f"contenu non conservé ({entry['name']} sur {entry['hostname']})"
+        if entry.get("truncated"):
+            return f"sortie tronquée ({entry['name']} sur {entry['hostname']})"
+        if entry["kind"] == "report":
+            return f"rapport de l'agent lecteurs ({entry['hostname']}) : rejeu non pris en charge"
+    if (run.get("context") or {}).get("dropped"):
+        return "plafond de capture atteint : des sorties manquent"
+    return ""
+
+
 def replay_bundle(manifest: dict, user=None) -> list[Comparison]:
     """Each captured run played again, in order, against its captured outputs."""
     from migrations_app.execution import runner
@@ -392,6 +419,12 @@ def replay_bundle(manifest: dict, user=None) -> list[Comparison]:
         job.discovered_paths = state.get("discovered_paths") or {}
         job.source_kind = state.get("source_kind") or job.source_kind
         job.save(update_fields=["options", "discovered_paths", "source_kind"])
+        hosts = sorted({e["hostname"] for e in run["captures"]})
+        why = not_replayable(run)
+        if why:
+            verdict = run.get("verdict") or {}
+            results.append(Comparison(run["run"], run["step"], hosts, verdict, {}, skipped=why))
+            continue
         step = job.steps.get(key=run["step"])
         replayed = StepRun.objects.create(
             step=step,
@@ -413,7 +446,6 @@ def replay_bundle(manifest: dict, user=None) -> list[Comparison]:
             "summary": replayed.summary,
             "error": replayed.error,
         }
-        hosts = sorted({e["hostname"] for e in run["captures"]})
         result = compare(run["run"], run["step"], hosts, run.get("verdict") or {}, after)
         result.unanswered = answers.missing
         results.append(result)
@@ -424,7 +456,9 @@ def report(results: list[Comparison]) -> str:
     """What `manage.py replay_capture` prints."""
     lines = []
     for result in results:
-        if result.same:
+        if result.skipped:
+            lines.append(f"{result.run} {result.step} : non rejouée — {result.skipped}")
+        elif result.same:
             lines.append(
                 f"{result.run} {result.step} : verdict inchangé ({result.after.get('status')})"
             )
@@ -434,7 +468,11 @@ def report(results: list[Comparison]) -> str:
                 lines.append(f"    erreur au rejeu : {result.after['error']}")
         lines.extend(f"    sans réponse enregistrée : {m}" for m in result.unanswered)
     changed = sum(not r.same for r in results)
-    lines.append(f"{len(results)} exécution(s) rejouée(s), {changed} verdict(s) changé(s).")
+    skipped = sum(bool(r.skipped) for r in results)
+    lines.append(
+        f"{len(results) - skipped} exécution(s) rejouée(s), {changed} verdict(s) changé(s), "
+        f"{skipped} non rejouée(s)."
+    )
     return "\n".join(lines)
 
 

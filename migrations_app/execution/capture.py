@@ -10,7 +10,8 @@ What is captured, per run (`RawCapture` rows, written once when the run ends):
   text, file contents read over WinRM all arrive inside it), stderr, exit code, or the error
   the transport raised instead;
 - kind "command": any other command run through a transport;
-- kind "file": a file read without PowerShell (SFTP), e.g. galss.ini or server.register.
+- kind "file": a file read without PowerShell (SFTP), e.g. galss.ini or server.register;
+- kind "report": the card-reader agent's report `post.readers` judged (`note()`).
 
 Where it is hooked: `machines.transport_for` hands every transport it opens to `watch()`,
 which records at the transport's `run()` (the one door every PowerShell script goes through,
@@ -164,6 +165,7 @@ class Recorder:
             "options": copy.deepcopy(job.options or {}),
             "discovered_paths": copy.deepcopy(job.discovered_paths or {}),
             "source_kind": job.source_kind,
+            "site_workgroup": job.site.workgroup,  # target.network judges against it
         }
         self.params = copy.deepcopy(run.params or {})
 
@@ -341,6 +343,17 @@ def watch(transport, machine):
 
         transport.read_file = read_file
     return transport
+
+
+def note(machine, kind: str, name: str, output: str, params: dict | None = None) -> None:
+    """Record an input a step read other than through a transport (the card-reader agent's
+    report, from the database), when a run is recording."""
+    recorder = _session.get()
+    if isinstance(recorder, Recorder):
+        text, cut = _capped(output)
+        recorder.add(
+            machine, kind, name, params or {}, output=text, size=len(output), truncated=cut
+        )
 
 
 @contextlib.contextmanager

@@ -91,3 +91,66 @@ def test_it_keeps_configuration_text_and_withholds_patient_files_and_databases()
     assert capture.mask_file_text("[BAL]\r\nLogin=cab\r\nMotDePasse=s3cret\r\n") == (
         "[BAL]\r\nLogin=cab\r\nMotDePasse=***\r\n"
     )
+
+
+def recorder_for(job, alice):
+    from migrations_app.models import StepRun
+
+    run = StepRun.objects.create(step=job.steps.get(key="target.network"), requested_by=alice)
+    return run, capture.Recorder(run, {PASSWORD})
+
+
+def test_it_withholds_a_database_read_over_winrm_and_keeps_galss_ini_masked(job, alice, windows):
+    import base64
+
+    from migrations_app.execution.machines import transport_for
+
+    files = {
+        r"C:\ProgramData\Julie Software\datas\Sms.db": b"SQLite format 3\0 0612345678",
+        r"C:\Windows\galss.ini": b"[CONFIG]\r\nPORT=COM3\r\nMotDePasse=abc\r\n",
+    }
+    answer = {file_scripts.READ_FILE: lambda p: base64.b64encode(files[p["Path"]]).decode()}
+    windows.serve(job.target, answer)
+    run, recorder = recorder_for(job, alice)
+    with capture.recording(recorder):
+        transport = transport_for(job.target)
+        for path, data in files.items():
+            assert transport.read_file(path) == data  # the step gets the file untouched
+    recorder.save("passed", "", {})
+    sms, galss = RawCapture.objects.filter(run=run, kind="powershell").order_by("seq")
+    assert sms.withheld and sms.output == "" and "0612345678" not in json.dumps(sms.params)
+    assert sms.params["_file"]["size"] == len(files[r"C:\ProgramData\Julie Software\datas\Sms.db"])
+    assert not galss.withheld
+    payload = json.loads(galss.output.strip()[len(RESULT_MARKER) :])
+    assert base64.b64decode(payload["result"]) == b"[CONFIG]\r\nPORT=COM3\r\nMotDePasse=***\r\n"
+
+
+class FakeTransport:
+    kind = "winrm"
+
+    def __init__(self, stdout):
+        self.stdout = stdout
+
+    def run(self, command, **kwargs):
+        from julieops.remote.base import CommandResult
+
+        return CommandResult(0, self.stdout, "")
+
+
+def test_it_caps_each_output_and_each_run(job, alice, monkeypatch):
+    from julieops.remote.powershell import bootstrap_argv, build_stdin
+
+    monkeypatch.setattr(capture, "OUTPUT_CAP", 100)
+    monkeypatch.setattr(capture, "RUN_CAP", 250)
+    run, recorder = recorder_for(job, alice)
+    stdin = build_stdin("# julieops-script: windows.network\nparam()", {})
+    with capture.recording(recorder):
+        transport = capture.watch(FakeTransport("x" * 180), job.target)
+        for _ in range(4):
+            assert transport.run(bootstrap_argv(), stdin=stdin).stdout == "x" * 180
+    recorder.save("passed", "", {})
+    rows = list(RawCapture.objects.filter(run=run).order_by("seq"))
+    kept = [r for r in rows if r.kind == "powershell"]
+    assert [len(r.output) for r in kept] == [100, 100]  # 250 characters at most per run
+    assert all(r.truncated and r.size == 180 for r in kept)
+    assert rows[0].params["dropped"] == 2
