@@ -9,14 +9,17 @@ The bundle (schema `julieops.field-capture`, version 1):
 - `outputs/<run>/<seq>-<name>.out` (and `.err`): each output as captured.
 
 Redaction, because the bundle leaves the team: no customer, site, cabinet or job title (a
-pseudonym of the job instead, the same for every export of that job: two bundles of one
-practice can be told apart), no addresses, ports, user names, host-key fingerprints or
-credentials (captures already have the logged secrets and secret-looking parameters masked,
-`execution.capture`); file and folder names below the patient folders (DOCPATIENT, IMAGE,
-XRAY, XRAY3D, fscan, ARCH) are replaced by a pseudonym keeping the extension, in outputs,
-parameters and verdicts (a patient's name often names his folder), with a salt drawn for each
-export and never written. Hostnames are kept: the verdicts name the posts, and a replay needs
-them; they name machines, not patients.
+pseudonym of the job instead, the same for every export of that job, so two bundles of one
+practice can be matched; their names, licence, address, N° PS and BAL are replaced by
+placeholders wherever an output or a verdict repeats them), no addresses, ports, user names,
+host-key fingerprints or credentials (captures already have the logged secrets and
+secret-looking parameters masked, `execution.capture`); file and folder names below the
+patient folders (DOCPATIENT, IMAGE, XRAY, XRAY3D, fscan, ARCH), and document or picture file
+names anywhere (a letter in Datas/courrier), are replaced by a pseudonym keeping the
+extension, in outputs, parameters and verdicts (a patient's name often names them), with a
+salt drawn for each export and never written. Hostnames are kept: the verdicts name the
+posts, and a replay needs them; they name machines, not patients. The site's workgroup is
+kept too (target.network judges against it).
 
 Replay: `replay_bundle()` rebuilds a job with the bundle's machines, then runs each captured
 step again, in order, through the real runner, against `capture.ReplayTransport` (each script
@@ -25,6 +28,7 @@ answered by name and order with the captured output): the verdict must be the re
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import io
@@ -78,8 +82,25 @@ def job_pseudonym(job) -> str:
 class Redactor:
     """Pseudonyms for names below the patient folders, salted once per export."""
 
-    def __init__(self, salt: bytes | None = None):
+    def __init__(self, salt: bytes | None = None, names: dict[str, str] | None = None, keep=()):
         self.salt = salt or secrets.token_bytes(16)
+        # The practice's own names (customer, site, cabinets, N° PS, BAL) -> a placeholder;
+        # `keep` (the hostnames) match first and stay whole: « SRV-MELUN » keeps its « MELUN ».
+        names = {n: m for n, m in (names or {}).items() if len(n) >= 3}
+        names.update({h: None for h in keep if h})
+        known = sorted(names, key=len, reverse=True)
+        self.names = {n.casefold(): names[n] for n in known}
+        self.named = re.compile("|".join(re.escape(n) for n in known), re.I) if known else None
+
+    def words(self, text: str) -> str:
+        if self.named is None or not text:
+            return text
+
+        def swap(match):
+            mask = self.names.get(match.group(0).casefold(), "[masqué]")
+            return match.group(0) if mask is None else mask
+
+        return self.named.sub(swap, text)
 
     def name(self, segment: str) -> str:
         if not segment or segment.casefold() in KNOWN_FOLDERS:
@@ -105,9 +126,11 @@ class Redactor:
                 if segment.strip().casefold() in PATIENT_FOLDERS:
                     below = True
             out.append("".join(parts) + line[len(body) :])
-        return "".join(out)
+        return self.words("".join(out))
 
     def value(self, value, inside: bool = False, key: str = ""):
+        if key == "Chunk" and isinstance(value, str):  # robocopy's UTF-16 log, in base64
+            return self.log_chunk(value)
         if isinstance(value, str):
             listed = key in LISTING_KEYS
             return self.path(value, inside=inside and listed, listed=listed)
@@ -116,6 +139,15 @@ class Redactor:
         if isinstance(value, dict):
             return {k: self.value(v, inside, k) for k, v in value.items()}
         return value
+
+    def log_chunk(self, encoded: str) -> str:
+        try:
+            data = base64.b64decode(encoded, validate=True)
+        except ValueError:
+            return self.path(encoded)
+        even = len(data) - len(data) % 2
+        text = data[:even].decode("utf-16-le", errors="replace")
+        return base64.b64encode(self.path(text).encode("utf-16-le") + data[even:]).decode()
 
     def output(self, text: str, inside: bool) -> str:
         """A PowerShell answer: its JSON walked; any other text line by line."""
@@ -174,11 +206,32 @@ def _file_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name or "sortie")[:80]
 
 
+def practice_names(job) -> dict[str, str]:
+    """What names the practice, to mask in the bundle (hostnames are kept)."""
+    names = {job.customer.name: "[client]", job.site.name: "[site]", job.title: "[titre]"}
+    if job.customer.licence_number:
+        names[job.customer.licence_number] = "[licence]"
+    if job.site.address:
+        names[job.site.address] = "[adresse]"
+    for machine, _place in capture.job_places(job):
+        if machine.address and machine.address.casefold() != "localhost":
+            names[machine.address] = "[adresse]"
+        if machine.credential_id and machine.credential.username:
+            names[machine.credential.username] = "[identifiant]"
+    for number, cabinet in enumerate(job.customer.cabinets.all(), start=1):
+        names[cabinet.name] = f"[cabinet-{number}]"
+        for value in (cabinet.ps_number, cabinet.bal_address):
+            if value:
+                names[value] = f"[cabinet-{number}-ps-bal]"
+    return {name: mask for name, mask in names.items() if name}
+
+
 def stream_bundle(job, *, redactor=None):
     """The job's bundle, as zip bytes in pieces (one output at a time in memory)."""
     from migrations_app.models import RawCapture, StepRun
 
-    redactor = redactor or Redactor()
+    hostnames = [m.hostname for m, _place in capture.job_places(job)]
+    redactor = redactor or Redactor(names=practice_names(job), keep=hostnames)
     sink = _Sink()
     archive = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED)
     runs_out = []
@@ -349,7 +402,7 @@ def _machines(manifest: dict) -> dict[str, dict]:
 def build_replay_job(manifest: dict, user):
     """A job holding the bundle's machines (nothing reachable: the replay answers)."""
     from migrations_app import actions
-    from migrations_app.models import Customer, Machine, Site
+    from migrations_app.models import Credential, Customer, Machine, Site
 
     label = f"Rejeu {manifest.get('job', '')} {uuid.uuid4().hex[:6]}"
     customer = Customer.objects.create(name=label)
@@ -358,13 +411,24 @@ def build_replay_job(manifest: dict, user):
         customer=customer, name=label, workgroup=first.get("site_workgroup") or ""
     )
     by_place: dict[str, list] = {"source": [], "target": [], "extra_host": [], "client": []}
-    for hostname, info in _machines(manifest).items():
-        machine = Machine.objects.create(
+    for number, (hostname, info) in enumerate(_machines(manifest).items(), start=1):
+        machine = Machine(
             site=site,
             hostname=hostname,
             roles=info.get("roles") or [],
             transport=info.get("transport") or "winrm",
         )
+        if machine.transport != "local":
+            # Steps check a credential and a confirmed key before they ask anything (robocopy
+            # passes the password as a secret): a throwaway one, and an address that is
+            # never routed (RFC 5737); the replay answers, nothing is contacted.
+            credential = Credential(name=f"{label} {hostname}", username="rejeu")
+            credential.secret = secrets.token_urlsafe(16)
+            credential.save()
+            machine.credential = credential
+            machine.address = f"192.0.2.{number}"
+            machine.host_key_fingerprint = "rejeu"
+        machine.save()
         for place in info["places"]:
             by_place.setdefault(place, []).append(machine)
     if not by_place["source"] or not by_place["target"]:

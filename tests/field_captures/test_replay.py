@@ -16,9 +16,10 @@ import pytest
 from django.core.management import call_command
 
 from julieops.remote import winrm as file_scripts
-from julieops.windows import firewall, inventory, network
+from julieops.windows import firewall, inventory, network, robocopy_job
 from migrations_app import capture_bundle
 from migrations_app.models import AuditEvent
+from migrations_app.steps.mirror import DESTINATION_STATE
 from tests.conftest import client_for
 from tests.migrations_app.steps.windows.conftest import PASSWORD, load, run_step
 from tests.migrations_app.steps.windows.test_checks11_locate_winrm import windows_disk
@@ -26,6 +27,7 @@ from tests.migrations_app.steps.windows.test_checks11_locate_winrm import window
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BUNDLES = Path(__file__).parent / "bundles"
+ROBOCOPY_LOG = Path(__file__).parents[1] / "fixtures/windows/robocopy/robocopy_fr_unilog.log"
 FOUND = sorted(p for p in BUNDLES.iterdir() if p.suffix == ".zip" or p.is_dir())
 
 
@@ -69,12 +71,25 @@ def practice_over_winrm(job, windows, practice):
     def target_answers(params):
         return load("firewall_ok.json" if params["Apply"] else "firewall_missing_8080.json")
 
+    robocopy_log = ROBOCOPY_LOG.read_bytes()
+
+    def robocopy_status(params):
+        return {
+            "State": "Ready",
+            "ExitCode": 3,
+            "Chunk": base64.b64encode(robocopy_log[params["Offset"] :]).decode(),
+            "Size": len(robocopy_log),
+        }
+
     windows.serve(
         job.target,
         {
             network.SCRIPT: recorded["NOUVEAU-SRV"],
             inventory.SCRIPT: hardware["NOUVEAU-SRV"],
             firewall.SCRIPT: target_answers,
+            DESTINATION_STATE: {"Exists": False, "Entries": 0, "Julie": False},
+            robocopy_job.START_SCRIPT: {"ExitFile": r"C:\ProgramData\JulieOps\jobs\t.exit"},
+            robocopy_job.STATUS_SCRIPT: robocopy_status,
         },
     )
     windows.serve(
@@ -89,6 +104,7 @@ STEPS = [
     "target.hardware",
     "target.network",
     "target.firewall",
+    "data.mirror",  # a pre-copy: robocopy.exe on the new server, its log read back
 ]
 
 
@@ -129,6 +145,7 @@ def test_it_exports_a_bundle_through_the_download_view_and_replays_it(
     names = {e["name"] for r in manifest["runs"] for e in r["captures"]}
     assert {"machine.fixed_drives", "files.list_dir", "files.read"} <= names
     assert {"windows.network", "windows.inventory", "windows.firewall"} <= names
+    assert {"robocopy.start", "robocopy.status", "mirror.destination_state"} <= names
     quser = next(e for e in network_run["captures"] if e["hostname"] == "NOUVEAU-SERVEUR")
     assert "secretariat" in archive.read(quser["output"]).decode()
     # Redacted: nothing secret, nothing naming the practice or its patients.
@@ -195,6 +212,16 @@ def test_a_missing_answer_is_named(job, alice, bob, windows, practice):
         "aucune sortie enregistrée pour « windows.inventory » sur POSTE-ACCUEIL"
     ]
     assert not results[0].same
+
+
+def test_the_practice_s_names_are_masked_but_hostnames_stay_whole():
+    redactor = capture_bundle.Redactor(
+        names={"Cabinet Durand": "[client]", "Melun": "[site]"}, keep=["SRV-MELUN"]
+    )
+    assert redactor.words("SRV-MELUN du cabinet durand à Melun") == "SRV-MELUN du [client] à [site]"
+    assert redactor.value({"label": "SRV-MELUN — Lecteur CPS du Cabinet Durand"}) == {
+        "label": "SRV-MELUN — Lecteur CPS du [client]"
+    }
 
 
 def test_only_a_superviseur_downloads_and_a_reason_is_asked(job, alice, bob, carol, mallory):
