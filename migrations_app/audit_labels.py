@@ -57,6 +57,7 @@ ACTION_LABELS = {
     "credential.create": gettext_lazy("credential created"),
     "credential.change": gettext_lazy("credential changed"),
     "credential.rotate": gettext_lazy("credentials re-encrypted (key rotation)"),
+    "capture.export": gettext_lazy("field captures downloaded"),
     "login": gettext_lazy("signed in"),
     "login.failed": gettext_lazy("failed sign-in"),
     # card readers

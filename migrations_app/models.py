@@ -485,6 +485,36 @@ class LogLine(models.Model):
         return f"{self.seq} {self.text[:80]}"
 
 
+class RawCapture(models.Model):
+    """One raw output a step received from a practice machine during a run (field captures:
+    `execution/capture.py`), secrets masked. seq 0 (kind "context") holds what the job looked
+    like when the run started and, once it ended, the step's verdict."""
+
+    run = models.ForeignKey(StepRun, on_delete=models.CASCADE, related_name="captures")
+    seq = models.PositiveIntegerField()
+    at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=20)  # context, powershell, command, file
+    name = models.CharField(max_length=200, blank=True)  # the script's name, or the operation
+    hostname = models.CharField(max_length=100, blank=True)
+    machine = models.JSONField(default=dict, blank=True)  # role(s), transport, simulated
+    params = models.JSONField(default=dict, blank=True)
+    output = models.TextField(blank=True)  # stdout as received (file text for kind "file")
+    stderr = models.TextField(blank=True)
+    exit_code = models.IntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)  # what the transport raised instead of an answer
+    size = models.BigIntegerField(default=0)  # characters received, before the cap
+    truncated = models.BooleanField(default=False)
+    withheld = models.BooleanField(default=False)  # content not kept (binary/patient data)
+
+    class Meta:
+        ordering = ["run", "seq"]
+        constraints = [models.UniqueConstraint(fields=["run", "seq"], name="rawcapture_run_seq")]
+        permissions = [("export_capture", "Can download a job's field-capture bundle")]
+
+    def __str__(self):
+        return f"{self.seq} {self.kind} {self.name} {self.hostname}"
+
+
 def evidence_path(instance, filename):
     return f"evidence/{instance.job_id}/{uuid.uuid4().hex}/{filename}"
 

@@ -39,6 +39,7 @@ _SUPERVISE = [
     "add_credential",
     "change_credential",
     "delete_credential",
+    "export_capture",
 ]
 
 ROLE_PERMISSIONS = {

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from julieops.julietree.reader import find_child, join
+from migrations_app.execution import capture
 from migrations_app.execution.machines import tree_for
 from migrations_app.steps.registry import StepError
 from readers.agent.atr import classify_atr
@@ -164,6 +165,14 @@ def evaluate_job(job, cabinets: list[dict], *, log=None, evidence=None) -> dict:
     diagnosed: list[tuple] = []  # (machine, report, files) with a report
     for machine in machines:
         report = ReaderReport.latest_for(machine)
+        if report is not None:
+            capture.note(
+                machine,
+                "report",
+                "readers.report",
+                _json_bytes(report.payload).decode(),
+                {"generated_at": report.generated_at.isoformat(), "hostname": report.hostname},
+            )
         files = read_machine_files(machine)
         if log is not None:
             log.info(f"{machine.hostname} : {files.note}")

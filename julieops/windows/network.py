@@ -114,7 +114,14 @@ def network_verdict(machines: dict[str, dict], key_host: str, expected_group: st
     if expected_group:
         reference, where = expected_group, "celui du site"
     else:
-        reference = max(set(groups.values()), key=list(groups.values()).count) if groups else ""
+        # The most common one; a tie goes to the key host's (HASP is shared from it), then to
+        # the first post: never to a set's order, which changes from one process to the next.
+        values = list(groups.values())
+        ranked = sorted(
+            dict.fromkeys(values),
+            key=lambda g: (-values.count(g), g != groups.get(key_host), values.index(g)),
+        )
+        reference = ranked[0] if ranked else ""
         where = "les autres postes"
     for name, data in machines.items():
         same = groups[name].casefold() == reference.casefold()

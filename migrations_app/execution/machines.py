@@ -15,6 +15,7 @@ from julieops.julietree.server_register import is_loopback, same_host
 from julieops.julietree.writer import WriteRefused, local_writer, remote_writer
 from julieops.remote import RemoteError, open_transport
 from migrations_app.choices import Transport
+from migrations_app.execution import capture
 from migrations_app.models import Machine
 from migrations_app.steps.registry import StepError
 
@@ -72,12 +73,15 @@ def _pinned(machine: Machine) -> str:
 def transport_for(machine: Machine, *, on_secret=None):
     """A command transport (nothing is contacted until the first call)."""
     if machine.transport == Transport.LOCAL:
-        return open_transport("local", machine.hostname)
+        return capture.watch(open_transport("local", machine.hostname), machine)
+    replayed = capture.replacement(machine)
+    if replayed is not None:  # replaying a field capture: its outputs answer, nothing is reached
+        return replayed
     access = access_for(machine)
     for secret in access.secrets:
         if on_secret:
             on_secret(secret)
-    return open_transport(
+    transport = open_transport(
         machine.transport,
         machine.address,
         machine.port,
@@ -87,6 +91,7 @@ def transport_for(machine: Machine, *, on_secret=None):
         pinned_fingerprint=_pinned(machine),
         **transport_options(machine),
     )
+    return capture.watch(transport, machine)  # kept for field captures while a run records
 
 
 def transport_options(machine: Machine) -> dict:

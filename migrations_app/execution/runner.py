@@ -20,6 +20,7 @@ from django.utils import timezone
 from julieops.julietree.writer import WriteRefused
 from migrations_app import audit, notifications
 from migrations_app.choices import AuditCategory, LogLevel, RunStatus
+from migrations_app.execution import capture
 from migrations_app.execution.context import Cancelled, RunContext
 from migrations_app.execution.logbook import Flusher, Progress, StepLogger
 from migrations_app.models import LogLine, StepRun
@@ -48,6 +49,8 @@ def execute(run_id: int, worker: str | None = None) -> str | None:
     flusher = Flusher(run, log, progress)
     flusher.start()
     ctx = RunContext(run, log, progress, flusher)
+    # Field captures: what the machines answer, masked with the log's own secrets.
+    ctx.capture = capture.Recorder(run, log.secrets)
     release_idle_connection()
     definition = REGISTRY.get(run.step.key)
     status, summary, result, error = RunStatus.FAILED, "", {}, ""
@@ -55,7 +58,8 @@ def execute(run_id: int, worker: str | None = None) -> str | None:
         if definition is None or not definition.is_automated():
             raise StepError(f"L'étape {run.step.key} n'est pas encore automatisée.")
         log.info(f"Début de « {definition.title} » (tentative {run.attempt}) sur {worker}")
-        outcome = definition().run(ctx)
+        with capture.recording(ctx.capture):
+            outcome = definition().run(ctx)
         if not isinstance(outcome, Outcome):
             raise TypeError(f"step {run.step.key} returned {outcome!r}, not an Outcome")
         status = RunStatus(outcome.status)
@@ -77,6 +81,7 @@ def execute(run_id: int, worker: str | None = None) -> str | None:
         log.error(f"Erreur inattendue : {error}")
     finally:
         flusher.stop()
+    ctx.capture.save(status, summary, result)
     finish(run, status, summary=summary, result=result, error=error, log=log)
     return status
 

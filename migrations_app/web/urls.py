@@ -2,6 +2,7 @@ from django.urls import path
 
 from migrations_app.web import (
     audit,
+    captures,
     connection,
     cutover,
     directory,
@@ -29,6 +30,7 @@ jobs_urls = [
     path("jobs/<int:pk>/source-kind/", jobs.job_source_kind, name="job_source_kind"),
     path("jobs/<int:pk>/report/", signoff.job_report, name="job_report"),
     path("jobs/<int:pk>/report.pdf", signoff.job_report_pdf, name="job_report_pdf"),
+    path("jobs/<int:pk>/captures/", captures.capture_bundle_download, name="capture_bundle"),
 ]
 
 directory_urls = [

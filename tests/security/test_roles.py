@@ -54,6 +54,7 @@ MATRIX = {
     "workers": ((VIEW, 200), (VIEW, 200)),
     "job_report": ((VIEW, 200), (VIEW, 200)),
     "job_report_pdf": ((VIEW, PDF), (VIEW, PDF)),
+    "capture_bundle": ((SUPER, 200), (SUPER, 400)),  # a POST without a reason
     "phase_verify": ((WORK, 405), (WORK, 302)),
     "job_tool": ((WORK, 405), (WORK, 302)),
     "locate_paths": ((WORK, 405), (WORK, 400)),

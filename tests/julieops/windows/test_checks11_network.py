@@ -66,3 +66,33 @@ def test_it_reads_every_share_and_says_to_check_when_the_list_is_missing():
     unread = share.share_verdict({**ok, "Shares": None})
     assert unread["status"] == "warn"
     assert "non lue" in {i["label"]: i for i in unread["items"]}["Liste des partages"]["detail"]
+
+
+def test_it_takes_the_key_host_s_workgroup_when_two_posts_disagree_whatever_the_hash_seed():
+    """Found by replaying a field capture: with one post in each group, the reference was a
+    set's first element, so the verdict changed from one process to the next."""
+    import subprocess
+    import sys
+
+    code = (
+        "from julieops.windows import network\n"
+        "m = {'SRV': {'ComputerSystem': {'Workgroup': 'CABINET'}},"
+        " 'ACCUEIL': {'ComputerSystem': {'Workgroup': 'WORKGROUP'}}}\n"
+        "r = network.network_verdict(m, key_host='SRV')\n"
+        "print(sorted((i['label'], i['status']) for i in r['items'] if 'groupe' in i['label']))\n"
+    )
+    seen = set()
+    for seed in ("1", "2", "3", "4", "5", "6"):
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"},
+            cwd=Path(__file__).parents[3],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        seen.add(out)
+    assert seen == {
+        "[('ACCUEIL — groupe de travail / domaine', 'fail'), "
+        "('SRV — groupe de travail / domaine', 'ok')]\n"
+    }
