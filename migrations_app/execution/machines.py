@@ -1,7 +1,15 @@
 """How a worker reaches a machine of a job: a command transport, a mirror endpoint, a read-only
 tree of its C: drive, a writer into the new server. The one place that opens machines.
 
-Secrets are decrypted here, at the last moment, and handed to the caller for masking."""
+Secrets are decrypted here, at the last moment, and handed to the caller for masking.
+
+A machine marked `simulated` is a post of the training practice's simulator (`python -m
+training`): its commands go over the real WinRM protocol (HTTPS, pinned certificate, HTTP
+Basic: all the simulator speaks) to the simulator on loopback, but SMB is not simulated, so its
+files (trees, mirror endpoints, writer) are reached through its simulator folder as a local
+endpoint: `root_path`, the folder standing for its C:, under JULIEOPS_TRAINING_ROOTS. Only
+`manage.py demo` sets the flag (no form edits it), and the branch refuses a simulated machine
+that is not WinRM on a loopback address, so a real machine never takes it."""
 
 import re
 from dataclasses import dataclass, field
@@ -47,6 +55,35 @@ def local_root_allowed(root: str) -> str:
     )
 
 
+def simulated_root(machine: Machine) -> str:
+    """A simulated post's folder for C: (StepError unless the machine is a WinRM post on
+    loopback whose folder sits under JULIEOPS_TRAINING_ROOTS)."""
+    if machine.transport != Transport.WINRM or not is_loopback(machine.address or ""):
+        raise StepError(
+            f"{machine.hostname} : poste simulé hors du simulateur (WinRM sur la boucle locale "
+            "seulement) : refusé."
+        )
+    root = machine.root_path or ""
+    path = Path(root).resolve() if root else None
+    for allowed in getattr(settings, "JULIEOPS_TRAINING_ROOTS", []):
+        base = Path(allowed).resolve()
+        if path is not None and base in path.parents:
+            return root
+    raise StepError(
+        f"{machine.hostname} : le dossier du poste simulé {root or '(vide)'} n'est pas sous "
+        "JULIEOPS_TRAINING_ROOTS : refusé."
+    )
+
+
+def _files_local(machine: Machine) -> bool:
+    """Its files are a folder of the worker: a `local` machine, or a simulated post."""
+    return machine.transport == Transport.LOCAL or machine.simulated
+
+
+def _files_root(machine: Machine) -> str:
+    return simulated_root(machine) if machine.simulated else local_root(machine)
+
+
 def access_for(machine: Machine) -> Access:
     credential = machine.credential
     if credential is None:
@@ -90,9 +127,14 @@ def transport_for(machine: Machine, *, on_secret=None):
 
 
 def transport_options(machine: Machine) -> dict:
-    """Deployment-wide WinRM settings (authentication, scheme, timeouts)."""
+    """Deployment-wide WinRM settings (authentication, scheme, timeouts); the simulator speaks
+    HTTP Basic over HTTPS only."""
     if machine.transport == Transport.WINRM:
-        return dict(getattr(settings, "JULIEOPS_WINRM_OPTIONS", {}))
+        options = dict(getattr(settings, "JULIEOPS_WINRM_OPTIONS", {}))
+        if machine.simulated:
+            simulated_root(machine)
+            options.update(scheme="https", auth="basic")
+        return options
     return {}
 
 
@@ -100,8 +142,8 @@ def endpoint_spec(machine: Machine, relpath: str, *, on_secret=None) -> tuple[st
     """(url or local path, open_endpoint keyword arguments) for a folder of the machine's C:
     given relative to C: with '/' separators."""
     relpath = relpath.strip("/")
-    if machine.transport == Transport.LOCAL:
-        return f"{local_root(machine).rstrip('/')}/{relpath}", {}
+    if _files_local(machine):
+        return f"{_files_root(machine).rstrip('/')}/{relpath}", {}
     access = access_for(machine)
     for secret in access.secrets:
         if on_secret:
@@ -149,9 +191,9 @@ def local_root(machine: Machine) -> str:
 def tree_for(machine: Machine):
     """A read-only TreeReader over the machine's C: drive: a local folder, or the machine
     itself through its transport (SFTP or WinRM)."""
-    if machine.transport == Transport.LOCAL:
+    if _files_local(machine):
         try:
-            return LocalTree(local_root(machine))
+            return LocalTree(_files_root(machine))
         except (NotADirectoryError, FileNotFoundError) as exc:
             raise StepError(
                 f"Le dossier qui représente le C: de {machine.hostname} est introuvable : "
@@ -184,7 +226,7 @@ def drive_trees(machine: Machine) -> list[tuple[str, object]]:
     D: in `ancien-serveur/D`. Any other root stands for C: alone."""
     main = tree_for(machine)
     drives = [("C:", main)]
-    if machine.transport == Transport.WINRM:
+    if machine.transport == Transport.WINRM and not machine.simulated:
         transport = transport_for(machine)
         try:
             letters = transport.powershell(FIXED_DRIVES, {}) or []
@@ -201,7 +243,7 @@ def drive_trees(machine: Machine) -> list[tuple[str, object]]:
     parent, _, name = root.rpartition("/")
     if name.upper().rstrip(":") != "C":
         return drives
-    if machine.transport == Transport.LOCAL:
+    if _files_local(machine):
         siblings = [p.name for p in Path(parent or "/").iterdir() if p.is_dir()]
     else:
         siblings = [
@@ -211,11 +253,7 @@ def drive_trees(machine: Machine) -> list[tuple[str, object]]:
         letter = sibling.upper().rstrip(":") + ":"
         if DRIVE_NAME.match(sibling) and letter != "C:":
             where = f"{parent}/{sibling}"
-            tree = (
-                LocalTree(where)
-                if machine.transport == Transport.LOCAL
-                else _remote_tree(machine, where)
-            )
+            tree = LocalTree(where) if _files_local(machine) else _remote_tree(machine, where)
             drives.append((letter, tree))
     return drives
 
@@ -231,8 +269,10 @@ def target_writer(job):
     target = job.target
     others = [job.source, *job.extra_hosts.all()]
     try:
-        if target.transport == Transport.LOCAL:
-            local_root(target)
+        if _files_local(target):
+            _files_root(target)
+            if target.simulated:
+                _refuse_same_machine(target, others)
             _refuse_overlap(target.root_path, others)
             return local_writer(target.root_path)
         _refuse_same_machine(target, others)
@@ -248,10 +288,11 @@ def target_writer(job):
 
 
 def _refuse_overlap(root: str, others: list[Machine]) -> None:
-    """A root that is, contains or sits inside a local machine's root is refused."""
+    """A root that is, contains or sits inside a local (or simulated) machine's root is
+    refused."""
     mine = Path(root).resolve()
     for other in others:
-        if other.transport == Transport.LOCAL and other.root_path:
+        if _files_local(other) and other.root_path:
             theirs = Path(other.root_path).resolve()
             if mine == theirs or theirs in mine.parents or mine in theirs.parents:
                 raise StepError(f"La cible {mine} recouvre la source {theirs} : écriture refusée.")
