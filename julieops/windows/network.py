@@ -117,7 +117,9 @@ def network_verdict(machines: dict[str, dict], key_host: str, expected_group: st
         reference = max(set(groups.values()), key=list(groups.values()).count) if groups else ""
         where = "les autres postes"
     for name, data in machines.items():
-        same = groups[name].casefold() == reference.casefold()
+        # The site names its group bare ("CABINET"); _group says which kind it is.
+        bare = groups[name].rsplit(" ", 1)[-1]
+        same = reference.casefold() in (groups[name].casefold(), bare.casefold())
         items.append(
             item(
                 f"{name} — groupe de travail / domaine",

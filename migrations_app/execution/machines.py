@@ -11,6 +11,7 @@ endpoint: `root_path`, the folder standing for its C:, under JULIEOPS_TRAINING_R
 `manage.py demo` sets the flag (no form edits it), and the branch refuses a simulated machine
 that is not WinRM on a loopback address, so a real machine never takes it."""
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,7 +59,7 @@ def local_root_allowed(root: str) -> str:
 def simulated_root(machine: Machine) -> str:
     """A simulated post's folder for C: (StepError unless the machine is a WinRM post on
     loopback whose folder sits under JULIEOPS_TRAINING_ROOTS)."""
-    if machine.transport != Transport.WINRM or not is_loopback(machine.address or ""):
+    if machine.transport != Transport.WINRM or not _loopback_address(machine.address):
         raise StepError(
             f"{machine.hostname} : poste simulé hors du simulateur (WinRM sur la boucle locale "
             "seulement) : refusé."
@@ -73,6 +74,14 @@ def simulated_root(machine: Machine) -> str:
         f"{machine.hostname} : le dossier du poste simulé {root or '(vide)'} n'est pas sous "
         "JULIEOPS_TRAINING_ROOTS : refusé."
     )
+
+
+def _loopback_address(address: str | None) -> bool:
+    """127.0.0.0/8 or ::1 (the simulator gives each post its own loopback address)."""
+    try:
+        return ipaddress.ip_address((address or "").strip()).is_loopback
+    except ValueError:
+        return False
 
 
 def _files_local(machine: Machine) -> bool:
