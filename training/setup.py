@@ -17,6 +17,7 @@ from julieops.julietree.generate import (
     generate_sms_host,
     windows_skeleton,
 )
+from training.agent import CPS_ATR, VITALE_ATR
 from training.certs import self_signed_certificate
 from training.state import State
 
@@ -187,7 +188,19 @@ def _windows_state(posts: dict) -> None:
     }
     for key in ("poste-accueil", "poste-soins"):
         posts[key]["processes"] = [{"Name": "hasplms", "Id": 1820}]  # the Sentinel runtime
-    posts["poste-accueil"]["readers"] = {
-        "galss_ini": None,
-        "pcsc": ["Gemalto USB Smart Card Reader 0", "Gemalto USB Smart Card Reader 1"],
-    }
+    # PC/SC readers, one with the Vitale card and one with the CPS (GALSS not installed);
+    # the practice user's session maps J: on the old server's share.
+    # post.readers reads the new server too: the practice's server is also a desk here.
+    for key in ("nouveau-serveur", "poste-accueil", "poste-soins"):
+        posts[key]["readers"] = {
+            "pcsc": [
+                ("Gemalto USB Smart Card Reader 0", VITALE_ATR),
+                ("Gemalto USB Smart Card Reader 1", CPS_ATR),
+            ]
+        }
+    for key in ("poste-accueil", "poste-soins"):
+        posts[key]["session"] = {
+            "user": "secretariat",
+            "drives": [{"letter": "J:", "remote": r"\\ANCIEN-SERVEUR\partage"}],
+            "enable_linked_connections": True,
+        }

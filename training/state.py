@@ -12,7 +12,7 @@ import threading
 from pathlib import Path, PureWindowsPath
 
 STATE_FILE = "state.json"
-UNC = re.compile(r"^\\\\([^\\]+)\\([A-Za-z])\$(?:\\(.*))?$")
+UNC = re.compile(r"^\\\\([^\\]+)\\([^\\]+)(?:\\(.*))?$")
 
 
 class PathOutside(ValueError):
@@ -95,7 +95,18 @@ class State:
             found = self.post_by_host(match.group(1))
             if found is None:
                 raise PathOutside(f"partage inconnu du simulateur : {text}")
-            name, letter, rest = found[0], match.group(2), match.group(3) or ""
+            name, share, rest = found[0], match.group(2), match.group(3) or ""
+            if re.fullmatch(r"[A-Za-z]\$", share):
+                letter = share[0] + ":"
+            else:  # a named share: the folder it points at
+                path = next(
+                    (x["Path"] for x in self.posts[name]["shares"]
+                     if x["Name"].casefold() == share.casefold() and not x["Special"]),
+                    None,
+                )  # fmt: skip
+                if path is None:
+                    raise PathOutside(f"partage inconnu du simulateur : {text}")
+                return self.local_path(name, path.rstrip("\\") + "\\" + rest)
         else:
             pure = PureWindowsPath(text.replace("/", "\\"))
             if not pure.drive or len(pure.drive) != 2 or not pure.root:

@@ -8,12 +8,16 @@ import os
 from pathlib import Path
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 
 from migrations_app import actions
 from migrations_app.choices import RunStatus
 from migrations_app.management.commands.demo import training_practice
 from migrations_app.models import StepRun
+from readers.models import AgentToken
 from tests.support.worker import Worker, wait_for
+from training import agent
 from training.server import TrainingServer
 from training.state import State
 
@@ -52,6 +56,20 @@ def play(step, alice, bob) -> StepRun | None:
     return wait_for(lambda: _finished(run), timeout=240, interval=0.3)
 
 
+def send_report(job, state, post):
+    """The agent's report through the dashboard's API, with a token issued for the machine."""
+    hostname = state.post(post)["hostname"]
+    machine = job.site.machines.get(hostname=hostname)
+    _token, secret = AgentToken.issue(machine)
+    answer = Client().post(
+        reverse("readers_report"),
+        data=json.dumps(agent.report(state, post)),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {secret}",
+    )
+    assert answer.status_code in (200, 201), answer.content
+
+
 def _finished(run):
     run.refresh_from_db()
     return run if run.status in RunStatus.terminal() else None
@@ -65,6 +83,13 @@ def test_it_plays_every_step_of_the_training_job_to_a_signed_off_report(training
             # The procedure's proof is against a snapshot taken after the freeze.
             again = play(job.steps.get(key="source.pxdatas_snapshot"), alice, bob)
             assert again.status == RunStatus.PASSED, again.summary
+        if step.key == "install.clients":
+            # What the step tells the technician to type in each user's session, then the post
+            # agent's report from that session (new server included, for its readers).
+            for post in ("poste-accueil", "poste-soins"):
+                agent.map_drive(server.state, post, "J:", r"\\NOUVEAU-SERVEUR\partage")
+            for post in ("nouveau-serveur", "poste-accueil", "poste-soins"):
+                send_report(job, server.state, post)
         run = play(step, alice, bob)
         step.refresh_from_db()
         outcomes[step.key] = (step.status, run.summary if run else "")
@@ -74,6 +99,7 @@ def test_it_plays_every_step_of_the_training_job_to_a_signed_off_report(training
                 step.key,
                 run.status,
                 run.summary,
+                [i for i in (run.result or {}).get("items", []) if i.get("status") == "fail"],
                 lines[-15:],
             )
     print(json.dumps(outcomes, ensure_ascii=False, indent=1))
