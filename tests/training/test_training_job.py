@@ -96,6 +96,7 @@ def test_it_plays_every_step_of_the_training_job_to_a_signed_off_report(training
         if run is not None:
             lines = [f"{line.level} {line.text}" for line in run.log_lines.order_by("seq")]
             assert run.status in (RunStatus.PASSED, RunStatus.WARNING), (
+                [i for i in (run.result or {}).get("items", []) if i.get("status") == "fail"],
                 step.key,
                 run.status,
                 run.summary,

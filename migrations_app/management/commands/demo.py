@@ -143,8 +143,12 @@ def training_practice(folder, supervisor, technician, *, reset: bool = False) ->
         name="Cabinet d'entraînement",
         defaults={"licence_number": "J-ENTR-0001", "contact_name": "Dr Camille Exemple"},
     )
-    for name in ("Dr Camille Exemple", "Dr Jules Essai"):
-        Cabinet.objects.get_or_create(customer=customer, name=name)
+    # Each cabinet's CPS reader (its desk's second PC/SC reader, as the post agent names it).
+    for name, reader in (
+        ("Dr Camille Exemple", "Gemalto USB Smart Card Reader 1"),
+        ("Dr Jules Essai", "Gemalto USB Smart Card Reader 1"),
+    ):
+        Cabinet.objects.get_or_create(customer=customer, name=name, defaults={"cps_reader": reader})
     site, _ = Site.objects.get_or_create(
         customer=customer, name="Salle de formation", defaults={"workgroup": "CABINET"}
     )
