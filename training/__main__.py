@@ -24,6 +24,14 @@ def main(argv: list[str] | None = None) -> int:
     programs = sub.add_parser("programs", help="ouvrir ou fermer Julie sur un poste simulé")
     programs.add_argument("post", help="ex. poste-accueil")
     programs.add_argument("action", choices=("open", "close"))
+    report = sub.add_parser("report", help="envoyer le rapport de l'agent du poste simulé")
+    report.add_argument("post")
+    report.add_argument("--url", required=True, help="http://127.0.0.1:8000/api/readers/report/")
+    report.add_argument("--token", required=True)
+    net_use = sub.add_parser("net-use", help="connecter un lecteur dans la session du poste")
+    net_use.add_argument("post")
+    net_use.add_argument("letter")
+    net_use.add_argument("remote")
     args = parser.parse_args(argv)
     if args.command == "init":
         from training.setup import prepare
@@ -42,6 +50,14 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"{key:16} {post['hostname']:16} {post['address']}:{post['port']}  {services or '—'}"
             )
+        return 0
+    if args.command in ("report", "net-use"):
+        from training import agent
+
+        if args.command == "net-use":
+            agent.map_drive(state, args.post, args.letter, args.remote)
+        else:
+            print(json.dumps(agent.send(state, args.post, args.url, args.token)))
         return 0
     post = state.post(args.post)
     names = [p for p in post["processes"] if p["Name"] not in ("Julie", "w32mkde")]
