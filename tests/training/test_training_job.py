@@ -12,10 +12,12 @@ from django.test import Client
 from django.urls import reverse
 
 from migrations_app import actions
-from migrations_app.choices import RunStatus
+from migrations_app.choices import RunStatus, StepStatus
 from migrations_app.management.commands.demo import training_practice
 from migrations_app.models import StepRun
+from migrations_app.signoff import build_report
 from readers.models import AgentToken
+from tests.conftest import client_for
 from tests.support.worker import Worker, wait_for
 from training import agent
 from training.server import TrainingServer
@@ -104,6 +106,13 @@ def test_it_plays_every_step_of_the_training_job_to_a_signed_off_report(training
                 lines[-15:],
             )
     print(json.dumps(outcomes, ensure_ascii=False, indent=1))
+    finished = {key: status for key, (status, _summary) in outcomes.items()}
+    assert set(finished.values()) <= {StepStatus.PASSED, StepStatus.WARNING, StepStatus.DONE}
+    assert finished["cutover.freeze"] == finished["cutover.retire_old"] == StepStatus.PASSED
+    assert finished["data.mirror"] == finished["data.server_register"] == StepStatus.PASSED
+    assert build_report(job)["complete"]
+    report = client_for(bob).get(reverse("job_report", args=[job.pk])).content.decode()
+    assert "ANCIEN-SERVEUR (simulé)" in report and "rien n'est fait sur une vraie machine" in report
     state = State.load(folder)
     for post in ("ancien-serveur", "poste-sms"):
         for service in state.post(post)["services"]:
