@@ -110,8 +110,11 @@ def _post(key, hostname, address, port, lan) -> dict:
     }
 
 
-def prepare(folder: Path | str, *, replace: bool = False, image_bytes: int = 20_000) -> State:
-    """Create the practice's posts under `folder` (refused when it exists, unless `replace`)."""
+def prepare(
+    folder: Path | str, *, replace: bool = False, image_bytes: int = 20_000, port: int = 0
+) -> State:
+    """Create the practice's posts under `folder` (refused when it exists, unless `replace`).
+    `port`: every post's WinRM port (each has its own address), 0 for a free one each."""
     folder = Path(folder)
     if State.exists(folder):
         if not replace:
@@ -122,7 +125,9 @@ def prepare(folder: Path | str, *, replace: bool = False, image_bytes: int = 20_
     now = float(int(time.time()))
     posts = {}
     for index, (key, hostname, address, _what) in enumerate(POSTS, start=1):
-        posts[key] = _post(key, hostname, address, _free_port(address), f"192.168.1.{10 + index}")
+        posts[key] = _post(
+            key, hostname, address, port or _free_port(address), f"192.168.1.{10 + index}"
+        )
         certfile, keyfile, der = self_signed_certificate(
             folder / "certs", hostname, addresses=(address,)
         )

@@ -51,7 +51,11 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Demo practice ready: job #{job.pk} «{job}»."))
         if not no_training:
             training = training_practice(
-                settings.VAR_DIR / "training", users["demo"], users["technicien"], reset=reset
+                settings.VAR_DIR / "training",
+                users["demo"],
+                users["technicien"],
+                reset=reset,
+                port=TRAINING_PORT,
             )
             self.stdout.write(
                 self.style.SUCCESS(f"Training practice ready: job #{training.pk} «{training}».")
@@ -122,17 +126,20 @@ TRAINING_ROLES = {
     "poste-accueil": [MachineRole.CLIENT],
     "poste-soins": [MachineRole.CLIENT],
 }
+TRAINING_PORT = 5986  # WinRM's HTTPS port, on each post's own loopback address
 TRAINING_TITLE = "Cabinet d'entraînement — répétition de la migration"
 
 
-def training_practice(folder, supervisor, technician, *, reset: bool = False) -> MigrationJob:
+def training_practice(
+    folder, supervisor, technician, *, reset: bool = False, port: int = 0
+) -> MigrationJob:
     """The training practice's simulated posts (made under `folder` when missing, or again with
     `reset`) and its customer, site, machines, credentials and job; idempotent."""
     from training.setup import prepare
     from training.state import State
 
     if reset or not State.exists(folder):
-        state = prepare(folder, replace=True)
+        state = prepare(folder, replace=True, port=port)
         # Posts made again have new certificates and accounts: a new job with them.
         MigrationJob.objects.filter(title=TRAINING_TITLE, source__simulated=True).update(
             title=TRAINING_TITLE + " (ancienne)"
