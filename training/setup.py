@@ -4,6 +4,7 @@ before its migration (Julie closed everywhere, the new server freshly installed)
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import shutil
 import socket
@@ -144,7 +145,9 @@ def prepare(
     (d / "IMAGERIE").mkdir(parents=True)
     shutil.move(c["ancien-serveur"] / "partage/Juliew/XRAY3D", d / "IMAGERIE" / "XRAY3D")
     posts["ancien-serveur"]["drives"]["D:"] = "posts/ancien-serveur/D"
-    generate_sms_host(c["poste-sms"], options)
+    # The SMS post's Sms.db is older than the newest JulieServicesDb zip (its service stopped
+    # writing weeks ago): data.services proposes the zip's copy, which a superviseur approves.
+    generate_sms_host(c["poste-sms"], dataclasses.replace(options, sms_db_stale=True))
     windows_skeleton(c["nouveau-serveur"], now, seed=SEED)
     # Julie's installer has run on the new server (a manual step the simulator cannot watch):
     # its program folder, its key server and the paths it was given.
