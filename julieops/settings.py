@@ -315,5 +315,7 @@ JULIEOPS_TRUSTED_PROXIES = int(os.environ.get("JULIEOPS_TRUSTED_PROXIES", "0"))
 # Folders a `local` machine's root may sit under (a local machine must not name any other
 # folder of the worker, which may be the practice's own server). Separated by commas.
 JULIEOPS_LOCAL_ROOTS = env_list("JULIEOPS_LOCAL_ROOTS", str(VAR_DIR / "demo"))
+# Folders the training practice's simulated posts keep their drives in (`python -m training`).
+JULIEOPS_TRAINING_ROOTS = env_list("JULIEOPS_TRAINING_ROOTS", str(VAR_DIR / "training"))
 # A card-reader report generated further than this from its arrival is refused (seconds).
 JULIEOPS_REPORT_MAX_SKEW_SECONDS = int(os.environ.get("JULIEOPS_REPORT_MAX_SKEW_SECONDS", "3600"))

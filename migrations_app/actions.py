@@ -16,7 +16,14 @@ from django.utils.translation import gettext as _
 
 from migrations_app import audit, notifications, status
 from migrations_app.choices import AuditCategory, RunStatus, SourceKind, StepKind, StepStatus
-from migrations_app.models import AuditEvent, JobStep, MigrationJob, StepRun
+from migrations_app.models import (
+    TRAINING_MIX,
+    AuditEvent,
+    JobStep,
+    MigrationJob,
+    StepRun,
+    training_mix,
+)
 
 
 class ActionRefused(Exception):
@@ -416,6 +423,8 @@ def set_source_kind(job: MigrationJob, user, kind: str, reason: str) -> Migratio
 
 def create_job(user, **fields) -> MigrationJob:
     clients = fields.pop("clients", [])
+    if training_mix([fields.get("source"), fields.get("target"), *clients]):
+        raise ActionRefused(str(TRAINING_MIX), status=400)
     with transaction.atomic():
         job = MigrationJob(created_by=user, **fields)
         job.full_clean()

@@ -168,6 +168,9 @@ class Machine(models.Model):
     )
     last_inventory = models.JSONField(default=dict, blank=True)
     last_inventory_at = models.DateTimeField(null=True, blank=True)
+    # A post of the training practice's simulator (`manage.py demo` sets it; no form edits it):
+    # shown « simulé » everywhere, never in a real job, its files read from its simulator folder.
+    simulated = models.BooleanField(_("simulated"), default=False, editable=False)
 
     class Meta:
         ordering = ["site", "hostname"]
@@ -176,6 +179,8 @@ class Machine(models.Model):
         permissions = [("confirm_host_key", "Can confirm a machine's host key fingerprint")]
 
     def __str__(self):
+        if self.simulated:
+            return _("%(hostname)s (simulated)") % {"hostname": self.hostname}
         return self.hostname
 
     def save(self, *args, **kwargs):
@@ -219,6 +224,17 @@ class Machine(models.Model):
     def role_labels(self):
         labels = dict(MachineRole.choices)
         return [labels.get(role, role) for role in self.roles or []]
+
+
+TRAINING_MIX = _(
+    "A simulated post (training practice) cannot be part of a real job, nor a real post part "
+    "of a training job."
+)
+
+
+def training_mix(machines) -> bool:
+    """True when `machines` mix simulated posts and real ones."""
+    return len({bool(m.simulated) for m in machines if m is not None}) > 1
 
 
 class MigrationJob(models.Model):
@@ -292,10 +308,17 @@ class MigrationJob(models.Model):
     def get_absolute_url(self):
         return reverse("job_detail", args=[self.pk])
 
+    @property
+    def is_training(self) -> bool:
+        """A rehearsal on the training practice's simulated posts (never a real practice)."""
+        return bool(self.source_id) and self.source.simulated
+
     def clean(self):
         errors = {}
         if self.source_id and self.target_id and self.source_id == self.target_id:
             errors["target"] = _("The new server must differ from the old server.")
+        if self.source_id and self.target_id and self.source.simulated != self.target.simulated:
+            errors["target"] = TRAINING_MIX
         for field in ("source", "target"):
             machine = getattr(self, field, None) if getattr(self, f"{field}_id") else None
             if machine and self.site_id and machine.site_id != self.site_id:

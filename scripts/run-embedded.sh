@@ -31,6 +31,14 @@ say_in() { # log, words: a line in the terminal and in that log (Django's time z
 say() { say_in "$LOG" "$@"; }
 alive() { kill -0 "$1" 2>/dev/null; }
 
+TRAINING_LOG=$VAR/log/training.log
+training=''
+start_training() {
+  # The training practice's simulated Windows posts (HTTPS on 127.0.0.11-15), made by `demo`.
+  setsid "$PY" -m training --state "$VAR/training" serve >>"$TRAINING_LOG" 2>&1 </dev/null &
+  training=$!
+}
+
 worker='' web='' sleeper='' started=0 restarts=0 delay=1
 reaper='' reaper_started=0 reaper_restarts=0 reaper_delay=1
 start_worker() {
@@ -70,8 +78,10 @@ stop_all() {
   local w=$!
   stop_group "$reaper" &
   local r=$!
+  stop_group "$training" &
   stop_group "$web" &
-  wait "$w" "$r" $! || true
+  wait "$w" "$r" || true
+  wait || true
   say "stopped"
 }
 trap 'stop_all; exit 130' INT
@@ -82,6 +92,8 @@ start_worker
 say "worker started (pid $worker, log $LOG)"
 start_reaper
 say_in "$REAPER_LOG" "reaper started (pid $reaper, queue $REAPER_QUEUE, with beat, log $REAPER_LOG)"
+start_training
+say_in "$TRAINING_LOG" "training simulator started (pid $training, log $TRAINING_LOG)"
 setsid "$PY" manage.py runserver "127.0.0.1:$PORT" </dev/null &
 web=$!
 echo "run: open http://127.0.0.1:$PORT/ — Ctrl-C stops the web server and the workers"
@@ -112,6 +124,15 @@ while true; do
     delay=$((delay * 2 > 30 ? 30 : delay * 2))
     start_worker
     say "worker restarted (pid $worker)"
+  fi
+  if ! alive "$training"; then
+    wait "$training" || true
+    kill -KILL -- "-$training" 2>/dev/null || true
+    say_in "$TRAINING_LOG" "TRAINING SIMULATOR DIED (pid $training); restarting in 2 s"
+    sleep 2 &
+    sleeper=$!
+    wait $sleeper || true
+    start_training
   fi
   if ! alive "$reaper"; then
     status=0

@@ -124,7 +124,9 @@ def network_verdict(machines: dict[str, dict], key_host: str, expected_group: st
         reference = ranked[0] if ranked else ""
         where = "les autres postes"
     for name, data in machines.items():
-        same = groups[name].casefold() == reference.casefold()
+        # The site names its group bare ("CABINET"); _group says which kind it is.
+        bare = groups[name].rsplit(" ", 1)[-1]
+        same = reference.casefold() in (groups[name].casefold(), bare.casefold())
         items.append(
             item(
                 f"{name} — groupe de travail / domaine",

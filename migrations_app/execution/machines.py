@@ -1,8 +1,17 @@
 """How a worker reaches a machine of a job: a command transport, a mirror endpoint, a read-only
 tree of its C: drive, a writer into the new server. The one place that opens machines.
 
-Secrets are decrypted here, at the last moment, and handed to the caller for masking."""
+Secrets are decrypted here, at the last moment, and handed to the caller for masking.
 
+A machine marked `simulated` is a post of the training practice's simulator (`python -m
+training`): its commands go over the real WinRM protocol (HTTPS, pinned certificate, HTTP
+Basic: all the simulator speaks) to the simulator on loopback, but SMB is not simulated, so its
+files (trees, mirror endpoints, writer) are reached through its simulator folder as a local
+endpoint: `root_path`, the folder standing for its C:, under JULIEOPS_TRAINING_ROOTS. Only
+`manage.py demo` sets the flag (no form edits it), and the branch refuses a simulated machine
+that is not WinRM on a loopback address, so a real machine never takes it."""
+
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +55,43 @@ def local_root_allowed(root: str) -> str:
         f"le dossier {root} n'est pas sous un dossier autorisé pour les postes locaux "
         "(JULIEOPS_LOCAL_ROOTS)."
     )
+
+
+def simulated_root(machine: Machine) -> str:
+    """A simulated post's folder for C: (StepError unless the machine is a WinRM post on
+    loopback whose folder sits under JULIEOPS_TRAINING_ROOTS)."""
+    if machine.transport != Transport.WINRM or not _loopback_address(machine.address):
+        raise StepError(
+            f"{machine.hostname} : poste simulé hors du simulateur (WinRM sur la boucle locale "
+            "seulement) : refusé."
+        )
+    root = machine.root_path or ""
+    path = Path(root).resolve() if root else None
+    for allowed in getattr(settings, "JULIEOPS_TRAINING_ROOTS", []):
+        base = Path(allowed).resolve()
+        if path is not None and base in path.parents:
+            return root
+    raise StepError(
+        f"{machine.hostname} : le dossier du poste simulé {root or '(vide)'} n'est pas sous "
+        "JULIEOPS_TRAINING_ROOTS : refusé."
+    )
+
+
+def _loopback_address(address: str | None) -> bool:
+    """127.0.0.0/8 or ::1 (the simulator gives each post its own loopback address)."""
+    try:
+        return ipaddress.ip_address((address or "").strip()).is_loopback
+    except ValueError:
+        return False
+
+
+def _files_local(machine: Machine) -> bool:
+    """Its files are a folder of the worker: a `local` machine, or a simulated post."""
+    return machine.transport == Transport.LOCAL or machine.simulated
+
+
+def _files_root(machine: Machine) -> str:
+    return simulated_root(machine) if machine.simulated else local_root(machine)
 
 
 def access_for(machine: Machine) -> Access:
@@ -95,9 +141,14 @@ def transport_for(machine: Machine, *, on_secret=None):
 
 
 def transport_options(machine: Machine) -> dict:
-    """Deployment-wide WinRM settings (authentication, scheme, timeouts)."""
+    """Deployment-wide WinRM settings (authentication, scheme, timeouts); the simulator speaks
+    HTTP Basic over HTTPS only."""
     if machine.transport == Transport.WINRM:
-        return dict(getattr(settings, "JULIEOPS_WINRM_OPTIONS", {}))
+        options = dict(getattr(settings, "JULIEOPS_WINRM_OPTIONS", {}))
+        if machine.simulated:
+            simulated_root(machine)
+            options.update(scheme="https", auth="basic")
+        return options
     return {}
 
 
@@ -110,8 +161,8 @@ def endpoint_spec(
     machine, the administrative share D$… on a WinRM one)."""
     relpath = relpath.strip("/")
     drive = drive.upper().rstrip(":") + ":"
-    if machine.transport == Transport.LOCAL:
-        base = local_root(machine) if drive == "C:" else _local_drive(machine, drive)
+    if _files_local(machine):
+        base = _files_root(machine) if drive == "C:" else _local_drive(machine, drive)
         return f"{base.rstrip('/')}/{relpath}", {}
     access = access_for(machine)
     for secret in access.secrets:
@@ -154,11 +205,13 @@ def _sibling_drive(machine: Machine, root: str, drive: str) -> str:
 def _local_drive(machine: Machine, drive: str) -> str:
     """A local machine's folder for `drive` (a sibling of its C folder, named `D` or `D:`),
     under JULIEOPS_LOCAL_ROOTS; StepError when it has none."""
-    root = Path(local_root(machine))
+    root = Path(_files_root(machine))
     if root.name.upper().rstrip(":") == "C":
         for name in (drive[0], drive, drive[0].lower(), drive.lower()):
             candidate = root.parent / name
             if candidate.is_dir():
+                if machine.simulated:  # beside a folder already checked under the training roots
+                    return str(candidate)
                 try:
                     return local_root_allowed(str(candidate))
                 except ValueError as exc:
@@ -168,8 +221,8 @@ def _local_drive(machine: Machine, drive: str) -> str:
 
 def drive_letters(machine: Machine) -> list[str]:
     """The fixed drives of the machine ("C:", "D:"…), as `drive_trees` finds them (a WinRM
-    machine is only asked for its list)."""
-    if machine.transport == Transport.WINRM:
+    machine is only asked for its list; a simulated post's drives are its folders)."""
+    if machine.transport == Transport.WINRM and not machine.simulated:
         return ["C:", *[d for d in _fixed_drives(machine) if d != "C:"]]
     return [letter for letter, _tree in drive_trees(machine)]
 
@@ -197,9 +250,9 @@ def local_root(machine: Machine) -> str:
 def tree_for(machine: Machine):
     """A read-only TreeReader over the machine's C: drive: a local folder, or the machine
     itself through its transport (SFTP or WinRM)."""
-    if machine.transport == Transport.LOCAL:
+    if _files_local(machine):
         try:
-            return LocalTree(local_root(machine))
+            return LocalTree(_files_root(machine))
         except (NotADirectoryError, FileNotFoundError) as exc:
             raise StepError(
                 f"Le dossier qui représente le C: de {machine.hostname} est introuvable : "
@@ -232,7 +285,7 @@ def drive_trees(machine: Machine) -> list[tuple[str, object]]:
     D: in `ancien-serveur/D`. Any other root stands for C: alone."""
     main = tree_for(machine)
     drives = [("C:", main)]
-    if machine.transport == Transport.WINRM:
+    if machine.transport == Transport.WINRM and not machine.simulated:
         for letter in _fixed_drives(machine):
             if letter != "C:":
                 drives.append((letter, _remote_tree(machine, f"{letter}/")))
@@ -241,7 +294,7 @@ def drive_trees(machine: Machine) -> list[tuple[str, object]]:
     parent, _, name = root.rpartition("/")
     if name.upper().rstrip(":") != "C":
         return drives
-    if machine.transport == Transport.LOCAL:
+    if _files_local(machine):
         siblings = [p.name for p in Path(parent or "/").iterdir() if p.is_dir()]
     else:
         siblings = [
@@ -251,11 +304,7 @@ def drive_trees(machine: Machine) -> list[tuple[str, object]]:
         letter = sibling.upper().rstrip(":") + ":"
         if DRIVE_NAME.match(sibling) and letter != "C:":
             where = f"{parent}/{sibling}"
-            tree = (
-                LocalTree(where)
-                if machine.transport == Transport.LOCAL
-                else _remote_tree(machine, where)
-            )
+            tree = LocalTree(where) if _files_local(machine) else _remote_tree(machine, where)
             drives.append((letter, tree))
     return drives
 
@@ -288,8 +337,10 @@ def target_writer(job):
     target = job.target
     others = [job.source, *job.extra_hosts.all()]
     try:
-        if target.transport == Transport.LOCAL:
-            local_root(target)
+        if _files_local(target):
+            _files_root(target)
+            if target.simulated:
+                _refuse_same_machine(target, others)
             _refuse_overlap(target.root_path, others)
             return local_writer(target.root_path)
         _refuse_same_machine(target, others)
@@ -305,10 +356,11 @@ def target_writer(job):
 
 
 def _refuse_overlap(root: str, others: list[Machine]) -> None:
-    """A root that is, contains or sits inside a local machine's root is refused."""
+    """A root that is, contains or sits inside a local (or simulated) machine's root is
+    refused."""
     mine = Path(root).resolve()
     for other in others:
-        if other.transport == Transport.LOCAL and other.root_path:
+        if _files_local(other) and other.root_path:
             theirs = Path(other.root_path).resolve()
             if mine == theirs or theirs in mine.parents or mine in theirs.parents:
                 raise StepError(f"La cible {mine} recouvre la source {theirs} : écriture refusée.")

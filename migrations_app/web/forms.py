@@ -9,12 +9,14 @@ from django.utils.translation import gettext_lazy as _
 from migrations_app.actions import ActionRefused
 from migrations_app.choices import CutoverSlot, MachineRole, SourceKind, Transport
 from migrations_app.models import (
+    TRAINING_MIX,
     Cabinet,
     Credential,
     Customer,
     Incident,
     Machine,
     Site,
+    training_mix,
 )
 
 # The largest id a column holds (BigAutoField on PostgreSQL and SQLite alike).
@@ -369,6 +371,11 @@ class JobForm(forms.Form):
             self.add_error("target", _("The new server must differ from the old server."))
         if source and target and {source, target} & set(data.get("clients", [])):
             self.add_error("clients", _("The servers cannot also be client posts."))
+        clients = list(data.get("clients") or [])
+        if training_mix([source, target]):
+            self.add_error("target", TRAINING_MIX)
+        elif training_mix([source or target, *clients]):
+            self.add_error("clients", TRAINING_MIX)
         if not data.get("cutover_slot"):
             data["cutover_slot"] = ""
         return data

@@ -1,4 +1,11 @@
-"""Create the embedded demo: a practice whose old and new servers are local folders."""
+"""Create the embedded demo: a practice whose old and new servers are local folders, and the
+training practice (« cabinet d'entraînement »), whose five posts are simulated Windows machines
+answering WinRM on loopback (`python -m training serve`, started by scripts/run-embedded.sh).
+
+The training posts' certificate fingerprints are recorded as confirmed by the setup itself, with
+an audit entry saying so: the simulator made those certificates a moment ago on this very
+machine, so there is nothing for a superviseur to compare them with; the confirmation exercise
+stays on real posts (« Tester la connexion »). The flag `simulated` is set here and nowhere else."""
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -7,10 +14,11 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from julieops.julietree.generate import build_demo_practice
-from migrations_app import actions
-from migrations_app.choices import MachineRole, Transport
+from julieops.remote.hostkeys import certificate_fingerprint
+from migrations_app import actions, audit
+from migrations_app.choices import AuditCategory, MachineRole, Transport
 from migrations_app.management.schema import ensure_schema
-from migrations_app.models import Cabinet, Customer, Machine, MigrationJob, Site
+from migrations_app.models import Cabinet, Credential, Customer, Machine, MigrationJob, Site
 from migrations_app.roles import AUDITOR, SUPERVISOR, TECHNICIAN
 
 DEMO_USERS = [
@@ -25,8 +33,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--reset", action="store_true", help="rebuild the demo folders")
+        parser.add_argument("--no-training", action="store_true", help="skip the training practice")
 
-    def handle(self, *args, reset=False, **options):
+    def handle(self, *args, reset=False, no_training=False, **options):
         ensure_schema()
         root = settings.VAR_DIR / "demo"
         exists = (root / "ancien-serveur" / "C").exists()
@@ -40,6 +49,17 @@ class Command(BaseCommand):
             users = self._users()
             job = self._practice(paths, users["demo"])
         self.stdout.write(self.style.SUCCESS(f"Demo practice ready: job #{job.pk} «{job}»."))
+        if not no_training:
+            training = training_practice(
+                settings.VAR_DIR / "training",
+                users["demo"],
+                users["technicien"],
+                reset=reset,
+                port=TRAINING_PORT,
+            )
+            self.stdout.write(
+                self.style.SUCCESS(f"Training practice ready: job #{training.pk} «{training}».")
+            )
         for username, password, role in DEMO_USERS:
             self.stdout.write(f"  login: {username:<11} password: {password}  ({role})")
 
@@ -97,3 +117,88 @@ class Command(BaseCommand):
                 assignee=user,
             )
         return job
+
+
+TRAINING_ROLES = {
+    "ancien-serveur": [MachineRole.DATA_SERVER],
+    "nouveau-serveur": [MachineRole.DATA_SERVER, MachineRole.KEY_HOST],
+    "poste-sms": [MachineRole.SERVICES_HOST, MachineRole.SMS_HOST],
+    "poste-accueil": [MachineRole.CLIENT],
+    "poste-soins": [MachineRole.CLIENT],
+}
+TRAINING_PORT = 5986  # WinRM's HTTPS port, on each post's own loopback address
+TRAINING_TITLE = "Cabinet d'entraînement — répétition de la migration"
+
+
+def training_practice(
+    folder, supervisor, technician, *, reset: bool = False, port: int = 0
+) -> MigrationJob:
+    """The training practice's simulated posts (made under `folder` when missing, or again with
+    `reset`) and its customer, site, machines, credentials and job; idempotent."""
+    from training.setup import prepare
+    from training.state import State
+
+    if reset or not State.exists(folder):
+        state = prepare(folder, replace=True, port=port)
+        # Posts made again have new certificates and accounts: a new job with them.
+        MigrationJob.objects.filter(title=TRAINING_TITLE, source__simulated=True).update(
+            title=TRAINING_TITLE + " (ancienne)"
+        )
+    else:
+        state = State.load(folder)
+    customer, _ = Customer.objects.get_or_create(
+        name="Cabinet d'entraînement",
+        defaults={"licence_number": "J-ENTR-0001", "contact_name": "Dr Camille Exemple"},
+    )
+    # Each cabinet's CPS reader (its desk's second PC/SC reader, as the post agent names it).
+    for name, reader in (
+        ("Dr Camille Exemple", "Gemalto USB Smart Card Reader 1"),
+        ("Dr Jules Essai", "Gemalto USB Smart Card Reader 1"),
+    ):
+        Cabinet.objects.get_or_create(customer=customer, name=name, defaults={"cps_reader": reader})
+    site, _ = Site.objects.get_or_create(
+        customer=customer, name="Salle de formation", defaults={"workgroup": "CABINET"}
+    )
+    machines = {}
+    for key, post in state.posts.items():
+        fingerprint = certificate_fingerprint(bytes.fromhex(post["certificate_der"]))
+        machine = Machine.objects.filter(site=site, hostname=post["hostname"]).first()
+        if machine is None or machine.host_key_fingerprint != fingerprint:
+            credential = Credential(name=f"simulé {post['hostname']}", username=post["username"])
+            credential.secret = post["password"]
+            credential.save()
+            machine = machine or Machine(site=site, hostname=post["hostname"])
+            machine.transport, machine.address, machine.port = (
+                Transport.WINRM,
+                post["address"],
+                post["port"],
+            )
+            machine.root_path = str(state.folder / post["drives"]["C:"])
+            machine.roles = [str(r) for r in TRAINING_ROLES[key]]
+            machine.credential, machine.simulated = credential, True
+            machine.host_key_fingerprint, machine.confirmed_for = fingerprint, ""
+            machine.save()
+            audit.record(
+                "machine.host_key_confirm",
+                category=AuditCategory.SECURITY,
+                actor=supervisor,
+                target=str(machine),
+                reason="cabinet d'entraînement : empreinte du certificat du simulateur "
+                "enregistrée par la mise en place (manage.py demo), pas par un superviseur",
+                data={"machine": machine.pk, "fingerprint": fingerprint, "simulated": True},
+            )
+        machines[key] = machine
+    job = MigrationJob.objects.filter(site=site, title=TRAINING_TITLE).first()
+    if job is None:
+        job = actions.create_job(
+            supervisor,
+            customer=customer,
+            site=site,
+            source=machines["ancien-serveur"],
+            target=machines["nouveau-serveur"],
+            clients=[machines["poste-accueil"], machines["poste-soins"]],
+            title=TRAINING_TITLE,
+            assignee=technician,
+        )
+        job.extra_hosts.set([machines["poste-sms"]])
+    return job
