@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("migrations_app", "0008_sec12_audit_protect_machine_identity"),
+        ("migrations_app", "0009_dash15b_progress_samples"),
     ]
 
     operations = [

@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("migrations_app", "0008_sec12_audit_protect_machine_identity"),
+        ("migrations_app", "0009_capture16_raw_capture"),
     ]
 
     operations = [
