@@ -112,7 +112,10 @@ def download(user, job, reason="Vérifier les verdicts réseau du cabinet"):
     response = client_for(user).post(f"/jobs/{job.pk}/captures/", {"reason": reason})
     if response.status_code != 200:
         return response, b""
-    return response, b"".join(response.streaming_content)
+    assert response.streaming  # one output at a time, whatever the bundle's size
+    pieces = list(response.streaming_content)
+    assert len(pieces) > 1
+    return response, b"".join(pieces)
 
 
 def make_bundle(job, alice, bob, windows, practice) -> tuple[bytes, dict]:
@@ -162,6 +165,11 @@ def test_it_exports_a_bundle_through_the_download_view_and_replays_it(
     ):
         assert absent not in everything, absent
     assert "DOCPATIENT" in everything and "NOUVEAU-SERVEUR" in everything
+    start = next(
+        e for r in manifest["runs"] for e in r["captures"] if e["name"] == "robocopy.start"
+    )
+    assert start["params"]["Password"] == "***"  # a PowerShell secret: its name only
+    assert start["params"]["UserName"] == "[identifiant]"
     event = AuditEvent.objects.get(action="capture.export")
     assert event.actor == bob and event.reason == "Vérifier les verdicts réseau du cabinet"
     assert event.job_id == job.pk
@@ -233,6 +241,7 @@ def test_only_a_superviseur_downloads_and_a_reason_is_asked(job, alice, bob, car
     assert page.status_code == 200
     assert "Captures de terrain" in page.content.decode()
     assert "Télécharger le lot" in page.content.decode()
+    assert "0 exécution d'étape capturée" in page.content.decode()
     response, _data = download(bob, job, reason="  ")
     assert response.status_code == 400
     assert "Indiquez pourquoi" in response.content.decode()
