@@ -255,3 +255,18 @@ def test_the_command_prints_the_comparison(bob, capsys):
     out = capsys.readouterr().out
     assert "verdict inchangé" in out
     assert "verdict(s) changé(s)" in out
+
+
+def test_an_extracted_bundle_reads_like_its_zip(tmp_path):
+    zipped = BUNDLES / "suite-winrm-checks.zip"
+    with zipfile.ZipFile(zipped) as archive:
+        archive.extractall(tmp_path)
+    assert capture_bundle.load_bundle(tmp_path) == capture_bundle.load_bundle(zipped)
+    manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    manifest["runs"][0]["captures"][0]["output"] = "../../etc/passwd"
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="hors du lot"):
+        capture_bundle.load_bundle(tmp_path)
+    (tmp_path / "manifest.json").write_text(json.dumps({"schema": "autre", "version": 1}))
+    with pytest.raises(ValueError, match="capture de terrain JulieOps"):
+        capture_bundle.load_bundle(tmp_path)
