@@ -313,9 +313,13 @@ def load_bundle(path: str | Path) -> dict:
     """A bundle (zip, or the folder it was extracted to) with each entry's output read in."""
     path = Path(path)
     if path.is_dir():
+        root = path.resolve()
 
-        def read(name):
-            return (path / name).read_text(encoding="utf-8")
+        def read(name):  # bytes: "\r\n" as received, not turned into "\n"
+            where = (root / name).resolve()
+            if root not in where.parents:
+                raise ValueError(f"chemin hors du lot : {name}")
+            return where.read_bytes().decode("utf-8")
 
         manifest = json.loads(read("manifest.json"))
         return _filled(manifest, read)

@@ -112,7 +112,10 @@ def download(user, job, reason="Vérifier les verdicts réseau du cabinet"):
     response = client_for(user).post(f"/jobs/{job.pk}/captures/", {"reason": reason})
     if response.status_code != 200:
         return response, b""
-    return response, b"".join(response.streaming_content)
+    assert response.streaming  # one output at a time, whatever the bundle's size
+    pieces = list(response.streaming_content)
+    assert len(pieces) > 1
+    return response, b"".join(pieces)
 
 
 def make_bundle(job, alice, bob, windows, practice) -> tuple[bytes, dict]:
@@ -162,6 +165,11 @@ def test_it_exports_a_bundle_through_the_download_view_and_replays_it(
     ):
         assert absent not in everything, absent
     assert "DOCPATIENT" in everything and "NOUVEAU-SERVEUR" in everything
+    start = next(
+        e for r in manifest["runs"] for e in r["captures"] if e["name"] == "robocopy.start"
+    )
+    assert start["params"]["Password"] == "***"  # a PowerShell secret: its name only
+    assert start["params"]["UserName"] == "[identifiant]"
     event = AuditEvent.objects.get(action="capture.export")
     assert event.actor == bob and event.reason == "Vérifier les verdicts réseau du cabinet"
     assert event.job_id == job.pk
@@ -233,6 +241,7 @@ def test_only_a_superviseur_downloads_and_a_reason_is_asked(job, alice, bob, car
     assert page.status_code == 200
     assert "Captures de terrain" in page.content.decode()
     assert "Télécharger le lot" in page.content.decode()
+    assert "0 exécution d'étape capturée" in page.content.decode()
     response, _data = download(bob, job, reason="  ")
     assert response.status_code == 400
     assert "Indiquez pourquoi" in response.content.decode()
@@ -246,3 +255,18 @@ def test_the_command_prints_the_comparison(bob, capsys):
     out = capsys.readouterr().out
     assert "verdict inchangé" in out
     assert "verdict(s) changé(s)" in out
+
+
+def test_an_extracted_bundle_reads_like_its_zip(tmp_path):
+    zipped = BUNDLES / "suite-winrm-checks.zip"
+    with zipfile.ZipFile(zipped) as archive:
+        archive.extractall(tmp_path)
+    assert capture_bundle.load_bundle(tmp_path) == capture_bundle.load_bundle(zipped)
+    manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    manifest["runs"][0]["captures"][0]["output"] = "../../etc/passwd"
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="hors du lot"):
+        capture_bundle.load_bundle(tmp_path)
+    (tmp_path / "manifest.json").write_text(json.dumps({"schema": "autre", "version": 1}))
+    with pytest.raises(ValueError, match="capture de terrain JulieOps"):
+        capture_bundle.load_bundle(tmp_path)
