@@ -8,6 +8,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from migrations_app import cutover_window
 from migrations_app.actions import derogations
 from migrations_app.charts import mirror_chart
 from migrations_app.choices import IncidentStatus, StepStatus
@@ -44,6 +45,7 @@ def build_report(job: MigrationJob) -> dict:
         Incident.objects.filter(job=job, status=IncidentStatus.OPEN).select_related("opened_by")
     )
     done = sum(step.status in StepStatus.finished() for step in steps)
+    in_force = cutover_window.for_job(job)["frozen_at"]
     return {
         "job": job,
         "generated_at": timezone.now(),
@@ -57,7 +59,12 @@ def build_report(job: MigrationJob) -> dict:
         "operators": operators(job, steps),
         "runs": [(step, run) for step in steps for run in step.all_runs],
         "copies": [
-            {"run": run, "table": copy_table(run.result), "chart": mirror_chart(run)}
+            {
+                "run": run,
+                "table": copy_table(run.result),
+                "chart": mirror_chart(run),
+                "superseded": _superseded(run, in_force),
+            }
             for run in getattr(by_key.get(COPY_STEP), "all_runs", [])
         ],
         "fse": [
@@ -109,6 +116,15 @@ def operators(job: MigrationJob, steps) -> list[dict]:
         {"name": name, "roles": [str(ROLE_LABELS[r]) for r in ROLE_LABELS if r in did]}
         for name, did in sorted(roles.items())
     ]
+
+
+def _superseded(run, in_force) -> bool:
+    """A final pass made after a freeze that a later freeze (or an unfreeze) replaced: it no
+    longer counts as the cut-over's final pass."""
+    result = run.result or {}
+    if result.get("pre_copy") or not result.get("frozen_at") or run.started_at is None:
+        return False
+    return in_force is None or run.started_at < in_force
 
 
 def copy_table(result: dict) -> list[dict] | None:

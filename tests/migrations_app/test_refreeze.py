@@ -59,6 +59,12 @@ def test_a_freeze_redone_sends_the_final_pass_and_what_follows_back_to_do(cut_ov
     with pytest.raises(ActionRefused) as refused:
         actions.start_run(job.steps.get(key="data.pxdatas"), alice)
     assert refused.value.status == 409 and "Copie miroir des données" in str(refused.value)
+    # The sign-off report says the earlier final pass no longer counts.
+    from tests.conftest import client_for
+
+    report = client_for(alice).get(f"/jobs/{job.pk}/report/").content.decode()
+    assert "(passe finale qui ne compte plus : l'ancien serveur a été regelé" in report
+    assert "(passe finale)" not in report
     # A new final pass; the pxdatas snapshot of before the new freeze no longer proves anything.
     again = run(job, "data.mirror", alice)
     assert again.status == "passed" and again.result["pre_copy"] is False
@@ -67,6 +73,8 @@ def test_a_freeze_redone_sends_the_final_pass_and_what_follows_back_to_do(cut_ov
     assert stale.status == "failed" and "date d'avant le gel" in stale.summary
     assert run(job, "source.pxdatas_snapshot", alice).status == "passed"
     assert run(job, "data.pxdatas", alice).status == "passed"
+    report = client_for(alice).get(f"/jobs/{job.pk}/report/").content.decode()
+    assert report.count("(passe finale)") == 1
 
 
 def test_an_unfreeze_also_ends_the_final_pass(cut_over, alice, bob):
