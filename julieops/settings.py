@@ -182,6 +182,9 @@ EVIDENCE_ROOT = Path(os.environ.get("JULIEOPS_EVIDENCE_ROOT", VAR_DIR / "evidenc
 # HTTPS when deployed.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(10 * 3600)))
+# Sessions read from the shared cache (Redis in production), written through to the
+# database: every page and every log poll no longer costs a session query.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Exists, Min, OuterRef, Q
+from django.db.models import Count, Exists, Min, OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -147,6 +147,20 @@ def _audit_head() -> int | None:
     return AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
 
 
+def _freshness(job_filter: Q) -> tuple[int | None, list]:
+    """What a cached overview is checked against: the newest audit event and what the failed
+    rows show (their ids and summaries), in one round trip when a step has failed."""
+    newest = AuditEvent.objects.order_by("-pk").values("pk")[:1]
+    rows = list(
+        _failed_query(job_filter)
+        .order_by("pk")
+        .annotate(head=Subquery(newest))
+        .values_list("pk", "summary", "head")
+    )
+    head = rows[0][2] if rows else _audit_head()
+    return head, [(pk, summary) for pk, summary, _head in rows]
+
+
 def _slow_part(job_filter: Q, form=None) -> dict:
     """Nine queries, whatever the number of jobs, steps and runs."""
     jobs = MigrationJob.objects.filter(job_filter)
@@ -211,9 +225,6 @@ def _slow_part(job_filter: Q, form=None) -> dict:
         "incidents": incidents,
     }
     runs = _active_runs(job_filter)
-    # Queued with no worker for a minute, still for ten: a few seconds late changes nothing.
-    waiting = watch.waiting_runs(watch.reaper_state(), _prefixed(job_filter, "step__job__"))
-    warnings = {"waiting": waiting[:OVERVIEW_WARNINGS], "more": len(waiting) - OVERVIEW_WARNINGS}
     failed = _failed_steps(job_filter)
     # What the cache keeps: plain figures and rendered HTML (cheap to read back), no models.
     return {
@@ -221,8 +232,7 @@ def _slow_part(job_filter: Q, form=None) -> dict:
         "matrix": matrix,
         "form": render_to_string("migrations_app/_overview_form.html", {"form": form}),
         "runs": render_to_string("migrations_app/_overview_runs.html", runs),
-        "warnings": render_to_string("migrations_app/_overview_warnings.html", warnings),
-        "failed_signature": _failed_signature(job_filter),
+        "failed_signature": sorted((f["id"], f["summary"]) for f in failed),
         "failed_rows": _render_rows(failed[:OVERVIEW_ROWS]),
         "failed_total": len(failed),
         "figures": render_to_string("migrations_app/_overview_figures.html", data),
@@ -299,11 +309,6 @@ def _failed_query(job_filter: Q):
     )
 
 
-def _failed_signature(job_filter: Q) -> list:
-    """What the failed rows show that can change with a failure: one narrow query."""
-    return list(_failed_query(job_filter).order_by("pk").values_list("pk", "summary"))
-
-
 def _render_rows(items: list[dict]) -> str:
     return "".join(
         render_to_string("migrations_app/_overview_need_row.html", {"n": item}) for item in items
@@ -359,12 +364,11 @@ def _active_runs(job_filter: Q) -> dict:
     return {"runs": runs, "runs_total": total}
 
 
-def _cached_part(job_filter: Q, roles: str, form) -> dict:
+def _cached_part(job_filter: Q, roles: str, form, head: int | None) -> dict:
     """The rendered part, fresh or (while another process renders it) a little stale."""
     key = _cache_key(job_filter, roles)
     if OVERVIEW_CACHE_SECONDS <= 0:
         return _slow_part(job_filter, form)
-    head = _audit_head()
     slow = cache.get(key)
     if slow is not None and slow.get("audit_head") == head:
         return slow
@@ -385,10 +389,12 @@ def _cached_part(job_filter: Q, roles: str, form) -> dict:
 
 
 def overview_context(job_filter: Q, roles: str = "", form=None) -> dict:
-    """The cached part (two queries to check it) and the live part: the failures (one narrow
-    query: rendered again only when they changed) and the reaper's state (one row)."""
-    slow = _cached_part(job_filter, roles, form)
-    if _failed_signature(job_filter) == slow["failed_signature"]:
+    """The cached part, checked against the newest audit event and the failed steps (one
+    narrow query; the failed rows are rendered again only when they changed), and the
+    reaper's state (one row)."""
+    head, failed_signature = _freshness(job_filter)
+    slow = _cached_part(job_filter, roles, form, head)
+    if failed_signature == slow["failed_signature"]:
         failed_rows, failed_total = slow["failed_rows"], slow["failed_total"]
     else:  # a failure since the cached part was rendered: never shown late
         failed = _failed_steps(job_filter)
@@ -397,13 +403,23 @@ def overview_context(job_filter: Q, roles: str = "", form=None) -> dict:
     waiting = slow["waiting_rows"][: OVERVIEW_ROWS - failed_shown]
     age = (timezone.now() - slow["computed_at"]).total_seconds()
     state = watch.reaper_state()  # never cached: a missing beat shows at once
+    # Live too (a run queued with no worker, a stalled run): at most OVERVIEW_WARNINGS + 1
+    # read, the rest is on the workers page.
+    to_look_at = watch.waiting_runs(
+        state, _prefixed(job_filter, "step__job__"), limit=OVERVIEW_WARNINGS + 1
+    )
+    warnings = render_to_string(
+        "migrations_app/_overview_warnings.html",
+        {"waiting": to_look_at[:OVERVIEW_WARNINGS], "more": len(to_look_at) > OVERVIEW_WARNINGS},
+    )
     return {
+        "warnings": warnings,
         "reaper_warning": watch.reaper_warning(state),
         "status_counts": slow["status_counts"],
         "matrix": slow["matrix"],
         "cached": {
             k: mark_safe(slow[k])  # noqa: S308 - our own rendered templates
-            for k in ("form", "runs", "warnings", "figures", "jobs", "incidents", "cutovers")
+            for k in ("form", "runs", "figures", "jobs", "incidents", "cutovers")
         },
         # Our own rendered templates:
         "need_rows": mark_safe(failed_rows + "".join(waiting)),  # noqa: S308

@@ -26,6 +26,8 @@ MATRIX = {
     "step_action": ((WORK, 405), (WORK, 400)),
     "run_log": ((VIEW, 286), (VIEW, 286)),
     "run_log_download": ((VIEW, 200), (VIEW, 200)),
+    # The walk's run is not a copy: it has no chart (404), but only to those who may see jobs.
+    "run_chart": ((VIEW, 404), (VIEW, 404)),
     "customer_list": ((VIEW, 200), (VIEW, 200)),
     "customer_create": ((WORK, 200), (WORK, 400)),
     "customer_detail": ((VIEW, 200), (VIEW, 200)),
