@@ -32,6 +32,9 @@ How it differs from Windows:
 - no NTLM/Kerberos (Basic over HTTPS only); one workgroup; no reboot, no installer: the new
   server starts as Julie's installer leaves it (Julie.exe, key server running, data paths in
   the registry) since `install.server` is a manual step the simulator cannot watch;
+- since files are read from the folders, a field capture of a training job holds the
+  PowerShell answers only: its file-reading runs (inventory, pxdatas, services, transfers)
+  have nothing to replay (tests/training/test_training_job.py replays the others);
 - a copy running when the simulator stops is lost (its exit code becomes 16), where a real
   scheduled task would go on;
 - the practice user's own session (drive mappings, per-user flags, card readers) is not a
