@@ -73,13 +73,20 @@ def walk(root: str, patterns: list[str] | None = None, make=None) -> tuple[dict,
             errors[rel] = (exc.errno, exc.strerror or str(exc), path)
             continue
         listings[rel] = records
-        prefix = f"{rel}/" if rel else ""
-        for record in records:
-            if record[1] == DIR:
-                child = prefix + record[0]
-                if not (patterns and excluded(child, record[0], patterns)):
-                    stack.append(child)
+        stack.extend(subfolders(rel, records, patterns))
     return listings, errors
+
+
+def subfolders(rel: str, records, patterns) -> list[str]:
+    """The folders below `rel` a walk goes on into: its listing's folders, less the excluded."""
+    prefix = f"{rel}/" if rel else ""
+    found = []
+    for record in records:
+        if record[1] == DIR:
+            child = prefix + record[0]
+            if not (patterns and excluded(child, record[0], patterns)):
+                found.append(child)
+    return found
 
 
 _children: dict = {}  # (root, patterns) -> a child started early (see start_child)

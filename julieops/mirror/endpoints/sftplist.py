@@ -17,7 +17,7 @@ import stat
 import threading
 
 from ..entry import DIR, FILE, LINK
-from ..treewalk import excluded
+from ..treewalk import excluded, subfolders
 
 SECOND = 1_000_000_000
 FIND_FORMAT = r"%y %s %T@ %m %P\0"
@@ -126,12 +126,7 @@ def parallel_walk(list_dir, patterns: list[str] | None, threads: int = WALK_THRE
                 with lock:
                     errors[rel] = (number, text, rel)
             else:
-                prefix = f"{rel}/" if rel else ""
-                for record in records:
-                    if record[1] == DIR:
-                        child = prefix + record[0]
-                        if not (patterns and excluded(child, record[0], patterns)):
-                            children.append(child)
+                children = subfolders(rel, records, patterns)
                 with lock:
                     listings[rel] = records
             with lock:

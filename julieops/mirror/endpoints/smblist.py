@@ -35,7 +35,7 @@ from smbprotocol.open import (
 )
 
 from ..entry import DIR, FILE, LINK
-from ..treewalk import excluded
+from ..treewalk import subfolders
 from .smb2wire import charge
 
 FILE_ATTRIBUTE_READONLY = 0x1
@@ -418,12 +418,7 @@ class SmbLister:
                 errors[rel] = (exc.errno or errno.EIO, exc.strerror or str(exc), self._unc(rel))
                 continue
             listings[rel] = records
-            prefix = f"{rel}/" if rel else ""
-            for record in records:
-                if record[1] == DIR:
-                    child = prefix + record[0]
-                    if not (patterns and excluded(child, record[0], patterns)):
-                        todo.append(child)
+            todo.extend(subfolders(rel, records, patterns))
         return listings, errors
 
 
@@ -755,16 +750,7 @@ class WireLister:
         )
         name = self._share_path(new_rel).encode("utf-16-le")
         info = struct.pack("<B7xQI", 1, 0, len(name)) + name
-        head = _SET_INFO.pack(33, 1, 10, len(info), _HEAD + 32, 0, 0, _RELATED_FILE_ID)
-        with self.channel() as ch:
-            answers = ch.call(
-                [
-                    (Commands.SMB2_CREATE, create, 1),
-                    (Commands.SMB2_SET_INFO, head + info, 1),
-                    (Commands.SMB2_CLOSE, self._close, 1),
-                ]
-            )
-        self._check(answers, rel)
+        self._set_file_info(rel, create, 10, info)  # FileRenameInformation
 
     def makedir(self, rel: str) -> None:
         """One folder (its parent exists), left as it is when it exists already."""
@@ -806,8 +792,12 @@ class WireLister:
             share=_SHARE,
             options=kind | CreateOptions.FILE_OPEN_REPARSE_POINT,
         )
-        info = b"\x01"  # DeletePending
-        head = _SET_INFO.pack(33, 1, 13, len(info), _HEAD + 32, 0, 0, _RELATED_FILE_ID)
+        self._set_file_info(rel, create, 13, b"\x01")  # FileDispositionInformation: delete
+
+    def _set_file_info(self, rel: str, create: bytes, info_class: int, info: bytes) -> None:
+        """One related compound: the CREATE given, SET_INFO (file information `info_class`)
+        on the handle it opens, CLOSE."""
+        head = _SET_INFO.pack(33, 1, info_class, len(info), _HEAD + 32, 0, 0, _RELATED_FILE_ID)
         with self.channel() as ch:
             answers = ch.call(
                 [
@@ -855,10 +845,5 @@ class WireLister:
                     errors[rel] = (errno_, exc.strerror or str(exc), self._unc(rel))
                     continue
                 listings[rel] = records
-                prefix = f"{rel}/" if rel else ""
-                for record in records:
-                    if record[1] == DIR:
-                        child = prefix + record[0]
-                        if not (patterns and excluded(child, record[0], patterns)):
-                            todo.append(child)
+                todo.extend(subfolders(rel, records, patterns))
         return listings, errors
