@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("migrations_app", "0009_capture16_raw_capture"),
+        ("migrations_app", "0010_capture16_raw_capture"),
     ]
 
     operations = [
