@@ -3,6 +3,10 @@
 session never shows. migrations_app knows no agent: the readers app plugs its reports in from
 its AppConfig.ready() (`set_provider`). Without a provider or a report: None (« à vérifier »)."""
 
+import json
+
+from migrations_app.execution import capture
+
 _provider = None
 
 
@@ -13,7 +17,18 @@ def set_provider(provider) -> None:
 
 
 def latest(machine) -> dict | None:
-    return _provider(machine) if _provider is not None else None
+    found = _provider(machine) if _provider is not None else None
+    if found is not None:  # an input of the run that no transport carried: kept for captures
+        session = json.dumps(found.get("session") or {}, ensure_ascii=False, sort_keys=True)
+        received = found.get("received_at")
+        capture.note(
+            machine,
+            "report",
+            "readers.user_session",
+            session,
+            {"received_at": received.isoformat() if received else ""},
+        )
+    return found
 
 
 def how_to_report(machine) -> str:

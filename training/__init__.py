@@ -27,14 +27,17 @@ How it differs from Windows:
 - nothing runs PowerShell: a script's text is never executed, only its name and parameters
   are read, so a changed script whose name stays the same is answered with the old shape
   (the verdict tests on recorded outputs remain the check of the shapes);
-- SMB is not simulated: the dashboard reaches a simulated post's files through its folder
-  (`migrations_app.execution.machines`, keyed on `Machine.simulated`), not over C$;
+- SMB is not simulated: the dashboard reads and writes a simulated post's files with the
+  `files.*` scripts over WinRM, as it does a real WinRM post's, and only a mirror endpoint
+  (the engine over SMB, unused when robocopy runs) takes the post's folder directly
+  (`migrations_app.execution.machines`, keyed on `Machine.simulated`);
 - no NTLM/Kerberos (Basic over HTTPS only); one workgroup; no reboot, no installer: the new
   server starts as Julie's installer leaves it (Julie.exe, key server running, data paths in
   the registry) since `install.server` is a manual step the simulator cannot watch;
-- since files are read from the folders, a field capture of a training job holds the
-  PowerShell answers only: its file-reading runs (inventory, pxdatas, services, transfers)
-  have nothing to replay (tests/training/test_training_job.py replays the others);
+- a field capture of a training job therefore holds what every step read; the runs whose
+  inputs are not all kept (a file's content withheld, such as Sms.db or FSE files, or the
+  post agent's reports) are named « non rejouée », the others replay to the same verdict
+  (tests/training/test_training_job.py);
 - a copy running when the simulator stops is lost (its exit code becomes 16), where a real
   scheduled task would go on;
 - the practice user's own session (drive mappings, per-user flags, card readers) is not a

@@ -5,8 +5,10 @@ Secrets are decrypted here, at the last moment, and handed to the caller for mas
 
 A machine marked `simulated` is a post of the training practice's simulator (`python -m
 training`): its commands go over the real WinRM protocol (HTTPS, pinned certificate, HTTP
-Basic: all the simulator speaks) to the simulator on loopback, but SMB is not simulated, so its
-files (trees, mirror endpoints, writer) are reached through its simulator folder as a local
+Basic: all the simulator speaks) to the simulator on loopback, and so do its trees and its
+writer (the `files.*` scripts, which the simulator answers from the post's folder): what a step
+reads of a simulated post is then captured and replayed like a real post's. SMB is not
+simulated, so only its mirror endpoints are reached through its simulator folder as a local
 endpoint: `root_path`, the folder standing for its C:, under JULIEOPS_TRAINING_ROOTS. Only
 `manage.py demo` sets the flag (no form edits it), and the branch refuses a simulated machine
 that is not WinRM on a loopback address, so a real machine never takes it."""
@@ -86,7 +88,8 @@ def _loopback_address(address: str | None) -> bool:
 
 
 def _files_local(machine: Machine) -> bool:
-    """Its files are a folder of the worker: a `local` machine, or a simulated post."""
+    """Its mirror endpoints are a folder of the worker: a `local` machine, or a simulated post
+    (SMB is not simulated)."""
     return machine.transport == Transport.LOCAL or machine.simulated
 
 
@@ -221,8 +224,8 @@ def _local_drive(machine: Machine, drive: str) -> str:
 
 def drive_letters(machine: Machine) -> list[str]:
     """The fixed drives of the machine ("C:", "D:"…), as `drive_trees` finds them (a WinRM
-    machine is only asked for its list; a simulated post's drives are its folders)."""
-    if machine.transport == Transport.WINRM and not machine.simulated:
+    machine is only asked for its list)."""
+    if machine.transport == Transport.WINRM:
         return ["C:", *[d for d in _fixed_drives(machine) if d != "C:"]]
     return [letter for letter, _tree in drive_trees(machine)]
 
@@ -250,15 +253,15 @@ def local_root(machine: Machine) -> str:
 def tree_for(machine: Machine):
     """A read-only TreeReader over the machine's C: drive: a local folder, or the machine
     itself through its transport (SFTP or WinRM)."""
-    if _files_local(machine):
+    if machine.transport == Transport.LOCAL and not machine.simulated:
         try:
-            return LocalTree(_files_root(machine))
+            return LocalTree(local_root(machine))
         except (NotADirectoryError, FileNotFoundError) as exc:
             raise StepError(
                 f"Le dossier qui représente le C: de {machine.hostname} est introuvable : "
                 f"{machine.root_path}"
             ) from exc
-    root = machine.root_path or "C:/"
+    root = _remote_root(machine)
     tree = RemoteTree(transport_for(machine), root, hostname=machine.hostname)
     try:
         if not tree.is_dir(""):
@@ -277,6 +280,15 @@ param()
 DRIVE_NAME = re.compile(r"^[A-Za-z]:?$")
 
 
+def _remote_root(machine: Machine) -> str:
+    """Where a machine's C: starts for its transport: a simulated post's `root_path` is the
+    simulator's folder on the worker, so it is asked for C: like a Windows server."""
+    if machine.simulated:
+        simulated_root(machine)  # refused off loopback or off the training roots
+        return "C:/"
+    return machine.root_path or "C:/"
+
+
 def drive_trees(machine: Machine) -> list[tuple[str, object]]:
     """("C:", tree), ("D:", tree)…: a read-only tree of every fixed drive of the machine, C:
     first. A WinRM machine is asked for its fixed drives. A local or SSH machine whose root
@@ -285,7 +297,7 @@ def drive_trees(machine: Machine) -> list[tuple[str, object]]:
     D: in `ancien-serveur/D`. Any other root stands for C: alone."""
     main = tree_for(machine)
     drives = [("C:", main)]
-    if machine.transport == Transport.WINRM and not machine.simulated:
+    if machine.transport == Transport.WINRM:
         for letter in _fixed_drives(machine):
             if letter != "C:":
                 drives.append((letter, _remote_tree(machine, f"{letter}/")))
@@ -337,15 +349,15 @@ def target_writer(job):
     target = job.target
     others = [job.source, *job.extra_hosts.all()]
     try:
-        if _files_local(target):
-            _files_root(target)
-            if target.simulated:
-                _refuse_same_machine(target, others)
+        if target.transport == Transport.LOCAL and not target.simulated:
+            local_root(target)
             _refuse_overlap(target.root_path, others)
             return local_writer(target.root_path)
         _refuse_same_machine(target, others)
-        root = target.root_path or "C:/"
-        if is_loopback(target.address):
+        root = _remote_root(target)
+        if target.simulated:
+            _refuse_overlap(target.root_path, others)  # its folder is on the worker
+        elif is_loopback(target.address):
             # Reached on the worker itself: its folders must not overlap the local machines'.
             _refuse_overlap(root, others)
         return remote_writer(transport_for(target), root, hostname=target.hostname)
