@@ -177,7 +177,13 @@ def mirror_chart(run, now=None) -> Chart | None:
             }
     elif run.started_at and run.finished_at:
         duration_text = run.duration_text
-    if len(samples) >= 2 and samples[-1][0] > 0:
+    if len(samples) >= 2 and samples[-1][2] and not any(s[1] for s in samples):
+        # robocopy.exe reports files as it goes, not bytes: no throughput, rather than "0 B/s".
+        average_text = _(
+            "%(files)s files; the throughput is not reported during this copy (robocopy gives "
+            "it in its final summary)"
+        ) % {"files": number(samples[-1][2])}
+    elif len(samples) >= 2 and samples[-1][0] > 0:
         average_text = _("%(size)s copied, %(files)s files, on average %(rate)s per second") % {
             "size": size(samples[-1][1]),
             "files": number(samples[-1][2]),

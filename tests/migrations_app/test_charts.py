@@ -126,6 +126,16 @@ def test_it_says_the_time_left_while_running_and_the_actual_duration_once_done(j
     assert charts.mirror_chart(other) is None
 
 
+def test_a_copy_that_reports_files_but_no_bytes_says_so_instead_of_zero(job):
+    """robocopy.exe on the new server reports files as it goes, not bytes."""
+    run = _mirror_run(job, status="passed")
+    run.progress_samples = [[0.0, 0, 0], [2.0, 0, 40], [4.0, 0, 119]]
+    with translation.override("fr"):
+        text = charts.mirror_chart(run).average_text
+    assert text.startswith("119 fichiers ; le débit n'est pas signalé pendant cette copie")
+    assert "0 octet" not in text
+
+
 def test_the_job_page_the_chart_refresh_and_the_report_show_it(job, alice):
     now = timezone.now()
     run = _mirror_run(
