@@ -61,6 +61,7 @@ MATRIX = {
     "job_tool": ((WORK, 405), (WORK, 302)),
     "locate_paths": ((WORK, 405), (WORK, 400)),
     "job_source_kind": ((WORK, 405), (WORK, 400)),
+    "freeze_confirm": ((WORK, 405), (WORK, 400)),  # an empty POST names no post
     "machine_test_connection": ((WORK, 405), (WORK, 302)),
     "machine_connection": ((VIEW, 200), (VIEW, 200)),
     "machine_confirm_key": ((SUPER, 405), (SUPER, 400)),
