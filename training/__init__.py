@@ -3,7 +3,7 @@ real WinRM protocol on loopback, so every automated step of the catalogue can be
 end in the browser, the cut-over included. It lives with the demo and the tests: no module of
 the product imports it (scripts/import-cycles), except the demo command that creates it.
 
-What is simulated (`python -m training serve --state var/training`):
+What is simulated (`python -m training --state var/training serve`):
 - five posts (old server, new server, secondary SMS post, reception with card readers,
   treatment room), each a WS-Management endpoint (`training.wsman`: WinRS Create, Command,
   Send, Receive, Signal, Delete) over HTTPS with its own self-signed certificate, on its own
