@@ -181,7 +181,7 @@ def mark_lost(run: StepRun, user, *, reason: str) -> StepRun:
 
     from migrations_app.execution.runner import lose
 
-    reason = _required(reason, _("A note is required to mark a run lost."))
+    reason = required_text(reason, _("A note is required to mark a run lost."))
     if not user.has_perm("migrations_app.approve_step"):
         raise ActionRefused(_("Only a supervisor can mark a run lost."), 403)
     run = StepRun.objects.select_related("step__job").get(pk=run.pk)
@@ -209,7 +209,7 @@ def mark_lost(run: StepRun, user, *, reason: str) -> StepRun:
 def tick_step(step: JobStep, user, note: str, *, derogation: str = "") -> JobStep:
     """Mark a step done by hand, with a note: once the steps it depends on are done (or a
     supervisor's derogation); an approval step once approved."""
-    note = _required(note, _("A note is required to tick a step by hand."))
+    note = required_text(note, _("A note is required to tick a step by hand."))
     with transaction.atomic():
         step = _lock_step(step)
         if step.status in StepStatus.active():
@@ -222,7 +222,7 @@ def tick_step(step: JobStep, user, note: str, *, derogation: str = "") -> JobSte
 
 
 def skip_step(step: JobStep, user, reason: str) -> JobStep:
-    reason = _required(reason, _("A reason is required to skip a step."))
+    reason = required_text(reason, _("A reason is required to skip a step."))
     with transaction.atomic():
         step = _lock_step(step)
         if step.kind == StepKind.APPROVAL:
@@ -234,7 +234,7 @@ def skip_step(step: JobStep, user, reason: str) -> JobStep:
 def approve_step(step: JobStep, user, reason: str) -> JobStep:
     if not user.has_perm("migrations_app.approve_step"):
         raise ActionRefused(_("Only a supervisor can approve a step."), 403)
-    reason = _required(reason, _("A written reason is required to approve."))
+    reason = required_text(reason, _("A written reason is required to approve."))
     with transaction.atomic():
         step = _lock_step(step)
         if not step.definition.approvable(step):
@@ -253,7 +253,7 @@ def approve_step(step: JobStep, user, reason: str) -> JobStep:
 
 def reopen_step(step: JobStep, user, reason: str) -> JobStep:
     """Undo a tick or a skip (the history keeps both)."""
-    reason = _required(reason, _("A reason is required to reopen a step."))
+    reason = required_text(reason, _("A reason is required to reopen a step."))
     with transaction.atomic():
         step = _lock_step(step)
         if step.status not in (StepStatus.DONE, StepStatus.SKIPPED):
@@ -272,11 +272,22 @@ def derogations(job: MigrationJob) -> list:
     )
 
 
-def _required(text: str, message: str) -> str:
+def required_text(text: str, message: str) -> str:
+    """`text` stripped; 400 with `message` when nothing is left (a reason, a note)."""
     text = (text or "").strip()
     if not text:
         raise ActionRefused(message, 400)
     return text
+
+
+def decided_by(user, reason: str, when=None) -> dict:
+    """Who decided, when and why, as a job keeps it beside what was decided (its options or
+    discovered paths); the audit event records the same decision."""
+    return {
+        "by": user.get_username(),
+        "at": (when or timezone.now()).isoformat(),
+        "reason": reason,
+    }
 
 
 def _finish_by_hand(step: JobStep, user, outcome: str, action: str, note: str) -> None:
@@ -365,7 +376,7 @@ def start_tool(
     if key == UNFREEZE:
         if not user.has_perm("migrations_app.approve_step"):
             raise ActionRefused(_("Only a supervisor can unfreeze the old server."), 403)
-        reason = _required(reason, _("A written reason is required to unfreeze."))
+        reason = required_text(reason, _("A written reason is required to unfreeze."))
         retire = job.steps.filter(key=RETIRE_OLD).first()
         if retire is not None and (
             retire.status == StepStatus.DONE
@@ -392,7 +403,7 @@ def set_source_kind(job: MigrationJob, user, kind: str, reason: str) -> Migratio
         raise ActionRefused(_("You may not change this job."), 403)
     if kind not in SourceKind.values:
         raise ActionRefused(_("Unknown source kind."), 400)
-    reason = _required(reason, _("A written reason is required."))
+    reason = required_text(reason, _("A written reason is required."))
     with transaction.atomic():
         job = MigrationJob.objects.select_for_update().get(pk=job.pk)
         before = job.source_kind

@@ -9,17 +9,14 @@ from django.utils.translation import gettext as _
 
 from julieops.julietree.layout import parse_drive_path
 from migrations_app import audit
-from migrations_app.actions import ActionRefused
+from migrations_app.actions import ActionRefused, decided_by, required_text
 from migrations_app.choices import AuditCategory
 from migrations_app.models import MigrationJob
 from migrations_app.steps.inventory import CONFIRM_IF_MISSING
 
 
 def _reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ActionRefused(_("A written reason is required."), 400)
-    return reason[:2000]
+    return required_text(reason, _("A written reason is required."))[:2000]
 
 
 def _path(text: str) -> str:
@@ -45,12 +42,7 @@ def override_paths(job, user, julie_root: str, imaging_roots: list[str], reason:
         paths = dict(job.discovered_paths or {})
         before = paths.get("override") or {}
         if after["julie_root"] or after["imaging_roots"]:
-            paths["override"] = {
-                **after,
-                "by": user.get_username(),
-                "at": timezone.now().isoformat(),
-                "reason": reason,
-            }
+            paths["override"] = {**after, **decided_by(user, reason)}
         else:
             paths.pop("override", None)
         job.discovered_paths = paths
@@ -80,9 +72,9 @@ def confirm_absent(job, user, folders: list[str], reason: str):
         job = MigrationJob.objects.select_for_update().get(pk=job.pk)
         paths = dict(job.discovered_paths or {})
         confirmed = dict(paths.get("confirmed_absent") or {})
-        when = timezone.now().isoformat()
+        when = timezone.now()
         for name in sorted(wanted):
-            confirmed[name] = {"by": user.get_username(), "at": when, "reason": reason}
+            confirmed[name] = decided_by(user, reason, when)
         paths["confirmed_absent"] = confirmed
         job.discovered_paths = paths
         job.save(update_fields=["discovered_paths", "updated_at"])

@@ -90,29 +90,22 @@ def confirm_post_closed(job, user, hostname: str, reason: str) -> dict:
     """A person confirms that a post of the job the freeze cannot reach is off, or has Julie
     and w32mkde.exe closed: recorded on the job (who, when, why) and audited."""
     from django.db import transaction
-    from django.utils import timezone
     from django.utils.translation import gettext as _
 
     from migrations_app import audit
-    from migrations_app.actions import ActionRefused
+    from migrations_app.actions import ActionRefused, decided_by, required_text
     from migrations_app.models import MigrationJob
 
-    reason = (reason or "").strip()
     if not user.has_perm("migrations_app.run_step"):
         raise ActionRefused(_("You may not change this job."), 403)
-    if not reason:
-        raise ActionRefused(_("A written reason is required."), 400)
+    reason = required_text(reason, _("A written reason is required."))
     with transaction.atomic():
         job = MigrationJob.objects.select_for_update().get(pk=job.pk)
         names = {m.hostname: m for m in freeze_posts(job)}
         machine = names.get((hostname or "").strip())
         if machine is None:
             raise ActionRefused(_("This post is not part of the job."), 400)
-        record = {
-            "by": user.get_username(),
-            "at": timezone.now().isoformat(),
-            "reason": reason[:2000],
-        }
+        record = decided_by(user, reason[:2000])
         options = dict(job.options or {})
         options[CONFIRMED_KEY] = {**(options.get(CONFIRMED_KEY) or {}), machine.hostname: record}
         job.options = options
