@@ -37,9 +37,13 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
   "$VENV/bin/pip" install -q --upgrade pip
 fi
-# Reinstall only when pyproject.toml changed since the last install.
+# Reinstall only when pyproject.toml (or this script) changed since the last install.
 stamp="$VENV/.julieops-installed"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ scripts/bootstrap.sh -nt "$stamp" ]; then
   "$VENV/bin/pip" install -q -e '.[dev]'
   touch "$stamp"
 fi
+# The project's bytecode, compiled here: where PYTHONDONTWRITEBYTECODE is set (as on this
+# workplace's machines), Python would otherwise compile every module at every start, about
+# 25 ms of each `manage.py mirror`. Up-to-date files are skipped; a stale .pyc is never used.
+"$VENV/bin/python" -m compileall -q -j 0 julieops migrations_app readers training bench manage.py >/dev/null
