@@ -5,8 +5,6 @@ its AppConfig.ready() (`set_provider`). Without a provider or a report: None («
 
 import json
 
-from migrations_app.execution import capture
-
 _provider = None
 
 
@@ -19,6 +17,9 @@ def set_provider(provider) -> None:
 def latest(machine) -> dict | None:
     found = _provider(machine) if _provider is not None else None
     if found is not None:  # an input of the run that no transport carried: kept for captures
+        # Imported here: set_provider runs in readers' ready(), at every command's start.
+        from migrations_app.execution import capture
+
         session = json.dumps(found.get("session") or {}, ensure_ascii=False, sort_keys=True)
         received = found.get("received_at")
         capture.note(

@@ -1,7 +1,7 @@
 """Start-up stays lean: `manage.py help` and `manage.py mirror --help`, run as a technician runs
 them, load neither the step catalogue, Celery, paramiko, smbprotocol, WeasyPrint nor psycopg
-(unless PostgreSQL is the database in use), nor the admin modules, the URLconf or the readers'
-evaluation; each is imported by what needs it, and the registry still finds every step once
+(unless PostgreSQL is the database in use), nor the admin modules, the URLconf, the WinRM layer,
+the field captures or the readers' evaluation; each is imported by what needs it, and the registry still finds every step once
 it is read. Times are measured in bench/ (`BENCH_PARTS=startup`), not here."""
 
 import json
@@ -26,6 +26,8 @@ HEAVY = (
     "migrations_app.admin",
     "migrations_app.web.forms",
     "migrations_app.execution.machines",
+    "migrations_app.execution.capture",
+    "julieops.remote",
     "readers.evaluation",
     "julieops.urls",
 )
