@@ -5,14 +5,12 @@ passwords come from JULIEOPS_MIRROR_PASSWORD or an interactive prompt.
 """
 
 import argparse
-import getpass
-import json
 import os
 import sys
 
 from . import treewalk
 
-# The engine is imported in main(), once the destination's listing has started (see there).
+# The engine, json and getpass are imported once the destination's listing has started (main).
 
 PASSWORD_ENV = "JULIEOPS_MIRROR_PASSWORD"  # noqa: S105 - a variable name
 
@@ -46,6 +44,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _password(url: str) -> str | None:
+    import getpass
+
     if not url.lower().startswith(("sftp://", "smb://")):
         return None
     if PASSWORD_ENV in os.environ:
@@ -56,6 +56,8 @@ def _password(url: str) -> str | None:
 
 
 def _open(url: str, args):
+    import getpass
+
     from .endpoints import open_endpoint
 
     pkey = None
@@ -106,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(args) -> int:
+    import json
+
     from .engine import MirrorOptions, run_mirror
 
     out = sys.stdout
@@ -193,6 +197,8 @@ def _header(args, options) -> str:
 
 
 def _fatal(args, message: str) -> int:
+    import json
+
     from .summary import FATAL
 
     if args.json:

@@ -283,7 +283,7 @@ class _Run:
         self.count_plan(plan, dest_existed)
         # Checked before copying: every byte to copy (a replaced file's old version stays
         # until its new one is renamed in place, so this errs on the safe side).
-        self.needed_bytes = sum(c.entry.size for c in plan.copies)
+        self.needed_bytes = plan.bytes_to_copy
         if not self.options.dry_run and self.needed_bytes:
             free = self.dest.free_space()
             if free is not None and free < self.needed_bytes:
@@ -319,9 +319,9 @@ class _Run:
         s.dirs.copied = new_dirs - mismatched_dirs
         s.dirs.mismatch = mismatched_dirs
         s.dirs.skipped = plan.dirs_total - new_dirs
-        s.files.total, s.bytes.total = plan.files_total, plan.bytes_total
-        s.files.skipped = len(plan.same)
-        s.bytes.skipped = sum(e[2] for _, e in plan.same)
+        s.files.total, s.files.skipped = plan.files_total, len(plan.same)
+        s.bytes.skipped = plan.bytes_same  # summed once: a re-run holds every file here
+        s.bytes.total = s.bytes.skipped + plan.bytes_to_copy
         s.files.extras = len(plan.extra_files)
         s.bytes.extras = sum(size for _, size in plan.extra_files)
         s.dirs.extras = len(plan.extra_dirs)

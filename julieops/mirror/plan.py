@@ -59,8 +59,12 @@ class Plan(Record):
         return len(self.copies) + len(self.same)
 
     @property
-    def bytes_total(self) -> int:
-        return sum(c.entry.size for c in self.copies) + sum(e[2] for _, e in self.same)
+    def bytes_same(self) -> int:
+        return sum(e[2] for _, e in self.same)
+
+    @property
+    def bytes_to_copy(self) -> int:
+        return sum(c.entry.size for c in self.copies)
 
 
 def classify(src: Entry, dst: Entry, window_ns: int) -> str | None:

@@ -6,7 +6,6 @@ lists the source itself. Listing is mostly stat() calls made one at a time under
 processes list both trees on two cores at once, where threads only took turns.
 """
 
-import fnmatch
 import marshal
 import os
 import stat
@@ -20,6 +19,8 @@ def excluded(rel: str, name: str, patterns: list[str]) -> bool:
     """Case-insensitive glob on the name, or on the relative path when the pattern has a '/'."""
     if not patterns:
         return False
+    import fnmatch  # here: re is a cost the child and a run without patterns need not pay
+
     low_name, low_rel = name.lower(), rel.lower()
     for pattern in patterns:
         p = pattern.lower().replace("\\", "/").strip("/")
@@ -89,20 +90,79 @@ def subfolders(rel: str, records, patterns) -> list[str]:
     return found
 
 
-_children: dict = {}  # (root, patterns) -> a child started early (see start_child)
+_children: dict = {}  # (root, patterns) -> a child started early (see start_early)
 
 
-def start_child(root: str, patterns: list[str]):
-    """Start listing `root` in a child interpreter; returns the Popen (None if it cannot)."""
-    import subprocess
+class Child:
+    """A child interpreter listing a tree into an in-memory file (memfd on Linux, else an
+    unlinked temporary file outside any tree): it writes its whole answer and exits without
+    waiting on a pipe for this process, which reads only once its own walk ends. Started with
+    posix_spawn where there is one: nothing more to import before the child is on its way."""
 
+    def __init__(self, root: str, patterns: list[str]):
+        argv = [sys.executable, "-I", "-S", __file__, root, *patterns]
+        if hasattr(os, "memfd_create"):
+            self.fd = os.memfd_create("julieops-treewalk", os.MFD_CLOEXEC)
+        else:
+            import tempfile
+
+            with tempfile.TemporaryFile() as tmp:
+                self.fd = os.dup(tmp.fileno())
+        self.pid = self.proc = None
+        try:
+            if hasattr(os, "posix_spawn"):
+                self.pid = os.posix_spawn(
+                    sys.executable,
+                    argv,
+                    os.environ,
+                    file_actions=[
+                        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                        (os.POSIX_SPAWN_DUP2, self.fd, 1),
+                        (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
+                    ],
+                )
+            else:
+                import subprocess
+
+                self.proc = subprocess.Popen(
+                    argv, stdin=subprocess.DEVNULL, stdout=self.fd, stderr=subprocess.DEVNULL
+                )
+        except BaseException:
+            os.close(self.fd)
+            raise
+
+    def _wait(self) -> int:
+        if self.proc is not None:
+            return self.proc.wait()
+        return os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+
+    def result(self) -> tuple[dict, dict] | None:
+        """The child's (listings, errors) once it exits, or None when it failed."""
+        try:
+            if self._wait() != 0:
+                return None
+            size = os.fstat(self.fd).st_size
+            return marshal.loads(os.pread(self.fd, size, 0))  # noqa: S302 - our own child's
+        except (OSError, EOFError, ValueError, TypeError):
+            return None
+        finally:
+            os.close(self.fd)
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+        else:
+            import signal
+
+            os.kill(self.pid, signal.SIGKILL)
+        self._wait()
+        os.close(self.fd)
+
+
+def start_child(root: str, patterns: list[str]) -> Child | None:
+    """Start listing `root` in a child interpreter (None if it cannot)."""
     try:
-        return subprocess.Popen(
-            [sys.executable, "-I", "-S", __file__, root, *patterns],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
+        return Child(root, patterns)
     except (OSError, ValueError):
         return None
 
@@ -111,12 +171,12 @@ def start_early(root: str, patterns: list[str]) -> None:
     """The command line starts the destination's listing before it loads the engine."""
     key = (os.path.abspath(root), tuple(patterns))
     if key not in _children and os.path.isdir(root):
-        proc = start_child(key[0], patterns)
-        if proc is not None:
-            _children[key] = proc
+        child = start_child(key[0], patterns)
+        if child is not None:
+            _children[key] = child
 
 
-def take_early(root: str, patterns: list[str]):
+def take_early(root: str, patterns: list[str]) -> Child | None:
     """The child `start_early` left for this listing, if any (handed over once)."""
     return _children.pop((root, tuple(patterns)), None)
 
@@ -124,10 +184,8 @@ def take_early(root: str, patterns: list[str]):
 def stop_early() -> None:
     """Reap children nobody took (the run stopped before planning)."""
     while _children:
-        _, proc = _children.popitem()
-        proc.kill()
-        proc.stdout.close()
-        proc.wait()
+        _, child = _children.popitem()
+        child.kill()
 
 
 def main(argv: list[str]) -> int:

@@ -1,6 +1,5 @@
 """A local directory tree: scandir listing, kernel copy (copy_file_range/sendfile)."""
 
-import marshal
 import os
 from collections.abc import Callable, Iterator
 from pathlib import PurePosixPath
@@ -151,19 +150,15 @@ class TreeWalk:
         The child only reads (scandir/stat). If it cannot start or fails, the tree is listed
         here instead: the child is a speed-up, never a requirement.
         """
-        proc = treewalk.take_early(self.root, patterns) or treewalk.start_child(self.root, patterns)
-        if proc is None:
+        child = treewalk.take_early(self.root, patterns) or treewalk.start_child(
+            self.root, patterns
+        )
+        if child is None:
             return lambda: self.here(patterns)
 
         def finish():
-            data = proc.stdout.read()
-            proc.stdout.close()
-            if proc.wait() != 0:
-                return self.here(patterns)
-            try:
-                listings, errors = marshal.loads(data)  # noqa: S302 - our own child's output
-            except (EOFError, ValueError, TypeError):
-                return self.here(patterns)
-            return listings, errors  # plain tuples in Entry's order: the planner indexes them
+            result = child.result()
+            # plain tuples in Entry's order (the planner indexes them), or listed here
+            return result if result is not None else self.here(patterns)
 
         return finish

@@ -3,7 +3,9 @@
 import errno
 import os
 
-from julieops.mirror import MirrorOptions, open_endpoint, run_mirror
+import pytest
+
+from julieops.mirror import MirrorOptions, open_endpoint, run_mirror, treewalk
 from julieops.mirror.endpoints.local import LocalEndpoint, TreeWalk
 from julieops.mirror.treewalk import walk
 from tests.julieops.mirror.trees import make_tree
@@ -95,3 +97,31 @@ def test_it_deletes_nothing_when_a_source_directory_is_unlistable(tmp_path):
     assert (dst / "Old" / "x").exists() and summary.deletions_blocked
     assert (dst / "Datas" / "Sub" / "c.db").stat().st_size == 5000
     assert any(f["action"] == "list source" for f in summary.failures)
+
+
+def test_the_child_answers_the_same_without_memfd_nor_posix_spawn(tmp_path, monkeypatch):
+    """Where there is neither (Windows), the child writes to an unlinked temporary file and is
+    started by subprocess: the same answer."""
+    root = make_tree(tmp_path / "t", SPEC)
+    expected = TreeWalk(str(root)).in_child([])()
+    monkeypatch.delattr(os, "memfd_create")
+    monkeypatch.delattr(os, "posix_spawn")
+
+    child = treewalk.start_child(str(root), [])
+    assert child.proc is not None  # the subprocess path, not posix_spawn
+
+    assert child.result() == expected
+
+
+def test_a_child_nobody_took_is_stopped_and_its_file_closed(tmp_path):
+    root = make_tree(tmp_path / "t", SPEC)
+    treewalk.start_early(str(root), [])
+    (child,) = treewalk._children.values()
+
+    treewalk.stop_early()
+
+    assert not treewalk._children
+    with pytest.raises(OSError):
+        os.fstat(child.fd)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(child.pid, 0)  # reaped
