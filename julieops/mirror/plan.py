@@ -153,7 +153,12 @@ def _walk_both(source: Endpoint, dest: Endpoint, patterns: list[str], dest_exist
     if src_walker is None or dst_walker is None:
         return None
     finish = dst_walker.in_child(patterns) if dest_exists else None
-    src_tree = src_walker.here(patterns)
+    try:
+        src_tree = src_walker.here(patterns)
+    except BaseException:
+        if finish:
+            finish()  # the child (or thread) is reaped, never left behind in a worker
+        raise
     return src_tree, finish() if finish else ({}, {})
 
 

@@ -134,7 +134,12 @@ class Child:
     def _wait(self) -> int:
         if self.proc is not None:
             return self.proc.wait()
-        return os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+        try:
+            return os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+        except ChildProcessError:
+            # Reaped by someone else's SIGCHLD handler: it has exited, its status is lost (as
+            # subprocess does, taken as 0). Its answer is whole or marshal refuses it.
+            return 0
 
     def result(self) -> tuple[dict, dict] | None:
         """The child's (listings, errors) once it exits, or None when it failed."""

@@ -125,3 +125,41 @@ def test_a_child_nobody_took_is_stopped_and_its_file_closed(tmp_path):
         os.fstat(child.fd)
     with pytest.raises(ChildProcessError):
         os.waitpid(child.pid, 0)  # reaped
+
+
+def test_a_failed_source_walk_leaves_no_child_behind(tmp_path, monkeypatch):
+    """A worker process runs many mirrors: the destination's child is reaped even when the
+    source's walk fails."""
+    src = make_tree(tmp_path / "src", SPEC)
+    dst = make_tree(tmp_path / "dst", SPEC)
+    started = []
+    real_start = treewalk.start_child
+    monkeypatch.setattr(
+        treewalk, "start_child", lambda *a: started.append(real_start(*a)) or started[-1]
+    )
+
+    def failing_walk(root, patterns=None, make=None):
+        raise MemoryError("source walk failed")
+
+    monkeypatch.setattr("julieops.mirror.endpoints.local.walk", failing_walk)
+    summary = run_mirror(open_endpoint(str(src)), open_endpoint(str(dst)), MirrorOptions())
+
+    assert summary.fatal and "source walk failed" in summary.fatal
+    (child,) = started
+    with pytest.raises(ChildProcessError):
+        os.waitpid(child.pid, 0)  # already reaped
+    with pytest.raises(OSError):
+        os.fstat(child.fd)
+
+
+def test_a_child_reaped_by_someone_else_still_answers(tmp_path):
+    root = make_tree(tmp_path / "t", SPEC)
+    expected = TreeWalk(str(root)).here([])
+    child = treewalk.start_child(str(root), [])
+    os.waitpid(child.pid, 0)  # as a SIGCHLD handler of the host process would
+
+    listings, errors = child.result()
+
+    assert errors == {} and {r: sorted(v) for r, v in listings.items()} == {
+        r: sorted(v) for r, v in expected[0].items()
+    }
