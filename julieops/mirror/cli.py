@@ -62,7 +62,7 @@ def _open(url: str, args):
 
     pkey = None
     if args.ssh_key:
-        import paramiko  # only when needed: it is slow to import
+        from julieops.paramiko_lean import paramiko  # only when needed: slow to import
 
         pkey = paramiko.PKey.from_path(args.ssh_key)
     password = _password(url)

@@ -12,8 +12,7 @@ import hmac
 import socket
 import ssl
 
-import paramiko
-
+from julieops.paramiko_lean import paramiko
 from julieops.remote.base import ConnectionFailed, HostKeyChanged, HostKeyUnconfirmed
 
 

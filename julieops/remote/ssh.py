@@ -18,9 +18,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-import paramiko
-from paramiko.common import cMSG_CHANNEL_REQUEST
-
+from julieops.paramiko_lean import paramiko
 from julieops.remote import powershell as ps
 from julieops.remote.base import (
     AuthenticationFailed,
@@ -216,7 +214,7 @@ class SSHTransport(ClosedOnExit):
         """Stop the command and everything it started: kill its process group (POSIX), and
         send the RFC 4254 "signal" request (honoured by OpenSSH for non-root sessions)."""
         message = paramiko.Message()
-        message.add_byte(cMSG_CHANNEL_REQUEST)
+        message.add_byte(paramiko.common.cMSG_CHANNEL_REQUEST)
         message.add_int(chan.remote_chanid)
         message.add_string("signal")
         message.add_boolean(False)
