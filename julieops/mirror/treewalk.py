@@ -147,7 +147,13 @@ class Child:
             if self._wait() != 0:
                 return None
             size = os.fstat(self.fd).st_size
-            return marshal.loads(os.pread(self.fd, size, 0))  # noqa: S302 - our own child's
+            data = os.pread(self.fd, size, 0)
+            while len(data) < size:  # a single read stops near 2 GiB: only for huge trees
+                piece = os.pread(self.fd, size - len(data), len(data))
+                if not piece:
+                    return None
+                data += piece
+            return marshal.loads(data)  # noqa: S302 - our own child's
         except (OSError, EOFError, ValueError, TypeError):
             return None
         finally:
@@ -159,7 +165,11 @@ class Child:
         else:
             import signal
 
-            os.kill(self.pid, signal.SIGKILL)
+            # Not contextlib.suppress: the child imports this module, and its start counts.
+            try:  # noqa: SIM105
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:  # reaped already by a SIGCHLD handler of the host
+                pass
         self._wait()
         os.close(self.fd)
 
