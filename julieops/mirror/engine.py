@@ -280,10 +280,10 @@ class _Run:
         for rel in plan.links:
             self.log("info", "link", rel)
         s.links = sorted(plan.links)
-        self.count_plan(plan, dest_existed)
         # Checked before copying: every byte to copy (a replaced file's old version stays
         # until its new one is renamed in place, so this errs on the safe side).
         self.needed_bytes = plan.bytes_to_copy
+        self.count_plan(plan, dest_existed, self.needed_bytes)
         if not self.options.dry_run and self.needed_bytes:
             free = self.dest.free_space()
             if free is not None and free < self.needed_bytes:
@@ -311,7 +311,7 @@ class _Run:
             self.log_cb("error", message)
         return self.summary
 
-    def count_plan(self, plan: Plan, dest_existed: bool):
+    def count_plan(self, plan: Plan, dest_existed: bool, bytes_to_copy: int):
         s = self.summary
         s.dirs.total = plan.dirs_total
         new_dirs = len(plan.dirs_new) + (0 if dest_existed else 1)
@@ -321,7 +321,7 @@ class _Run:
         s.dirs.skipped = plan.dirs_total - new_dirs
         s.files.total, s.files.skipped = plan.files_total, len(plan.same)
         s.bytes.skipped = plan.bytes_same  # summed once: a re-run holds every file here
-        s.bytes.total = s.bytes.skipped + plan.bytes_to_copy
+        s.bytes.total = s.bytes.skipped + bytes_to_copy
         s.files.extras = len(plan.extra_files)
         s.bytes.extras = sum(size for _, size in plan.extra_files)
         s.dirs.extras = len(plan.extra_dirs)

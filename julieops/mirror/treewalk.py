@@ -146,9 +146,8 @@ class Child:
         try:
             if self._wait() != 0:
                 return None
-            size = os.fstat(self.fd).st_size
-            data = os.pread(self.fd, size, 0)
-            while len(data) < size:  # a single read stops near 2 GiB: only for huge trees
+            size, data = os.fstat(self.fd).st_size, b""
+            while len(data) < size:  # one read, but for huge trees (a read stops near 2 GiB)
                 piece = os.pread(self.fd, size - len(data), len(data))
                 if not piece:
                     return None
