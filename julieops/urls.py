@@ -2,9 +2,10 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from julieops.apps import discover_admin
 from migrations_app.web.login import LoginView, rate_limited
 
-admin.autodiscover()  # the apps' admin modules (julieops.apps: not at start-up)
+discover_admin()  # the apps' admin modules (julieops.apps: not at start-up)
 
 urlpatterns = [
     path("login/", LoginView.as_view(), name="login"),

@@ -161,3 +161,38 @@ def test_manage_py_mirror_runs_the_engine_without_django(tmp_path):
     assert json.loads(out.stdout)["files"]["copied"] == 1
     assert (dst / "Datas" / "PATIENT.DAT").read_bytes() == b"btrieve"
     assert out.stderr.strip().splitlines()[-1] == "False"
+
+
+def test_the_admin_modules_are_discovered_by_one_thread_at_a_time(monkeypatch):
+    """runserver imports the URLconf in one thread while another runs the checks: both ask for
+    the admin modules, and two discoveries at once once left migrations_app.admin half run."""
+    import threading
+    import time
+
+    from django.contrib import admin
+
+    from julieops.apps import discover_admin
+
+    inside, overlaps = [], []
+
+    def slow_autodiscover():
+        inside.append(1)
+        if len(inside) > 1:
+            overlaps.append(len(inside))
+        time.sleep(0.05)
+        inside.pop()
+
+    monkeypatch.setattr(admin, "autodiscover", slow_autodiscover)
+    barrier = threading.Barrier(3)
+
+    def discover():
+        barrier.wait()
+        discover_admin()
+
+    threads = [threading.Thread(target=discover) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert overlaps == []
