@@ -5,9 +5,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from migrations_app.execution import logbook, runner
 from migrations_app.models import StepRun
 from tests.e2e.test_browser import log_in
+from tests.migrations_app.test_charts import run_demo_copy
 from tests.support.browser import chromium
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -16,18 +16,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 def test_the_copy_chart_renders_on_the_job_page_and_in_the_report_and_refreshes(
     live_server, plain_static, job, alice, monkeypatch
 ):
-    monkeypatch.setattr(logbook, "SAMPLE_SECONDS", 0.0)
-    # The demo's copy can end within 50 ms, under the samples' spacing: while the steps run,
-    # each reading of the clock moves it 0.1 s on, so the series does not depend on the
-    # machine's speed (the browser below runs on the real clock).
-    ticks = iter(range(10**9))
-    with monkeypatch.context() as clock:
-        clock.setattr(logbook.time, "monotonic", lambda: 1000.0 + next(ticks) / 10)
-        for key in ("source.locate", "data.mirror"):
-            run = StepRun.objects.create(step=job.steps.get(key=key), requested_by=alice, queue="t")
-            runner.execute(run.pk, "t")
-            run.refresh_from_db()
-            assert run.status == "passed", (run.summary, run.error)
+    run = run_demo_copy(job, alice, monkeypatch)
     assert len(run.progress_samples) >= 2
     with chromium() as browser:
         page = browser.page

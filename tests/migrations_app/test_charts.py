@@ -160,21 +160,31 @@ def test_a_running_copy_refreshes_its_chart(job, alice):
     assert f'hx-get="/jobs/{job.pk}/runs/{run.pk}/chart/"'.encode() in page
 
 
+def run_demo_copy(job, user, monkeypatch) -> StepRun:
+    """source.locate then data.mirror on the demo job, through the runner and its flusher,
+    sampling at every update; returns the data.mirror run. The demo's copy can end within
+    50 ms, under the samples' spacing: while the steps run, each reading of the clock moves
+    it 0.1 s on, so the series does not depend on the machine's speed (the real clock is
+    back on return)."""
+    monkeypatch.setattr(logbook, "SAMPLE_SECONDS", 0.0)
+    ticks = iter(range(10**9))
+    with monkeypatch.context() as clock:
+        clock.setattr(logbook.time, "monotonic", lambda: 1000.0 + next(ticks) / 10)
+        for key in ("source.locate", "data.mirror"):
+            step = job.steps.get(key=key)
+            run = StepRun.objects.create(step=step, requested_by=user, queue="test")
+            runner.execute(run.pk, "test")
+            run.refresh_from_db()
+            assert run.status == "passed", (run.summary, run.error)
+    return run
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_real_copy_records_its_samples_on_the_run(job, alice, monkeypatch):
     """data.mirror through the runner and its flusher, sampling every update and keeping
     at most 8: the samples are on the run, bounded, growing, and end with the copy."""
-    monkeypatch.setattr(logbook, "SAMPLE_SECONDS", 0.0)
     monkeypatch.setattr(logbook, "MAX_SAMPLES", 8)
-    # The demo's copy can end within 50 ms, under the samples' spacing: each reading of the
-    # flusher's clock moves it 0.1 s on, so the series does not depend on the machine's speed.
-    ticks = iter(range(10**9))
-    monkeypatch.setattr(logbook.time, "monotonic", lambda: 1000.0 + next(ticks) / 10)
-    for key in ("source.locate", "data.mirror"):
-        run = StepRun.objects.create(step=job.steps.get(key=key), requested_by=alice, queue="test")
-        runner.execute(run.pk, "test")
-        run.refresh_from_db()
-        assert run.status == "passed", (run.summary, run.error)
+    run = run_demo_copy(job, alice, monkeypatch)
     samples = run.progress_samples
     assert 2 <= len(samples) <= 8
     assert [s[0] for s in samples] == sorted(s[0] for s in samples)
