@@ -7,8 +7,8 @@ from playwright.sync_api import expect
 
 from migrations_app.models import StepRun
 from tests.e2e.test_browser import log_in
-from tests.migrations_app.test_charts import run_demo_copy
 from tests.support.browser import chromium
+from tests.support.mirror_runs import run_demo_copy
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

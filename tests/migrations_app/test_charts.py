@@ -9,9 +9,10 @@ import pytest
 from django.utils import timezone, translation
 
 from migrations_app import charts
-from migrations_app.execution import logbook, runner
+from migrations_app.execution import logbook
 from migrations_app.models import StepRun
 from tests.conftest import client_for
+from tests.support.mirror_runs import run_demo_copy
 
 MIB = 2**20
 # 8 s of copy: 1 Mio/s, then 2 Mio/s, then 0,5 Mio/s; 10, 30, 40 files.
@@ -158,25 +159,6 @@ def test_a_running_copy_refreshes_its_chart(job, alice):
     run = _mirror_run(job, status="running", started_at=timezone.now())
     page = client_for(alice).get(f"/jobs/{job.pk}/?step=data.mirror&run={run.pk}").content
     assert f'hx-get="/jobs/{job.pk}/runs/{run.pk}/chart/"'.encode() in page
-
-
-def run_demo_copy(job, user, monkeypatch) -> StepRun:
-    """source.locate then data.mirror on the demo job, through the runner and its flusher,
-    sampling at every update; returns the data.mirror run. The demo's copy can end within
-    50 ms, under the samples' spacing: while the steps run, each reading of the clock moves
-    it 0.1 s on, so the series does not depend on the machine's speed (the real clock is
-    back on return)."""
-    monkeypatch.setattr(logbook, "SAMPLE_SECONDS", 0.0)
-    ticks = iter(range(10**9))
-    with monkeypatch.context() as clock:
-        clock.setattr(logbook.time, "monotonic", lambda: 1000.0 + next(ticks) / 10)
-        for key in ("source.locate", "data.mirror"):
-            step = job.steps.get(key=key)
-            run = StepRun.objects.create(step=step, requested_by=user, queue="test")
-            runner.execute(run.pk, "test")
-            run.refresh_from_db()
-            assert run.status == "passed", (run.summary, run.error)
-    return run
 
 
 @pytest.mark.django_db(transaction=True)
