@@ -319,7 +319,7 @@ class _Run:
         s.dirs.copied = new_dirs - mismatched_dirs
         s.dirs.mismatch = mismatched_dirs
         s.dirs.skipped = plan.dirs_total - new_dirs
-        s.files.total, s.files.skipped = plan.files_total, len(plan.same)
+        s.files.total, s.files.skipped = plan.files_total, plan.files_same
         s.bytes.skipped = plan.bytes_same  # summed once: a re-run holds every file here
         s.bytes.total = s.bytes.skipped + bytes_to_copy
         s.files.extras = len(plan.extra_files)
@@ -621,7 +621,7 @@ class _Run:
         s = self.summary
         copied_set = {rel for rel, _ in copied}
         if self.options.verify_all:
-            items = sorted(copied + [(rel, e[2]) for rel, e in plan.same])
+            items = sorted(copied + [(rel, e[2]) for rel, e in plan.same()])
         elif self.options.verify:
             items = sorted(copied)
         else:
@@ -641,7 +641,7 @@ class _Run:
                 s.files.failed += 1
                 s.bytes.failed += sizes[rel]
         if self.options.manifest:
-            entries = {c.rel: c.entry for c in plan.copies} | dict(plan.same)
+            entries = {c.rel: c.entry for c in plan.copies} | dict(plan.same())
             missing = [(rel, e[2]) for rel, e in entries.items() if rel not in hashes]
             for rel, value in hash_many(self.dest, missing, self.pool).items():
                 if isinstance(value, Exception):

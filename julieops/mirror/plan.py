@@ -6,7 +6,7 @@ from typing import NamedTuple
 from .endpoints import Endpoint
 from .entry import DIR, FILE, LINK, Entry, join
 from .records import Record
-from .treewalk import excluded
+from .treewalk import excluded, gc_paused
 
 LONELY, NEWER, OLDER, CHANGED = "lonely", "newer", "older", "changed"
 
@@ -23,7 +23,7 @@ class Plan(Record):
         "dir_times": dict,
         "dirs_differing": set,
         "copies": list,
-        "same": list,
+        "same_groups": list,
         "mismatches": list,
         "mismatch_files": list,
         "mismatch_dirs": list,
@@ -38,9 +38,11 @@ class Plan(Record):
     dir_times: dict[str, int]  # every source dir -> mtime_ns
     dirs_differing: set[str]  # existing dirs whose time differs
     copies: list[Copy]
-    # Unchanged files: (rel, record), the record an Entry or a plain tuple in Entry's field
-    # order (a whole-tree listing builds no Entry for the files it finds unchanged).
-    same: list[tuple[str, tuple]]
+    # Unchanged files by folder: (prefix, [records]), prefix "" or "folder/", each record an
+    # Entry or a plain tuple in Entry's field order. Grouped: a re-run finds most folders
+    # unchanged and keeps their listing as it came, with no per-file path or tuple built.
+    same_groups: list[tuple[str, list]]
+    files_same: int = 0
     # Destination entries in the way of a source entry of another kind: removed, then copied.
     mismatches: list[tuple[str, Entry, Entry]]
     mismatch_files: list[tuple[str, int]]  # inside mismatched dirs
@@ -56,11 +58,15 @@ class Plan(Record):
 
     @property
     def files_total(self) -> int:
-        return len(self.copies) + len(self.same)
+        return len(self.copies) + self.files_same
 
     @property
     def bytes_same(self) -> int:
-        return sum(e[2] for _, e in self.same)
+        return sum(e[2] for _, records in self.same_groups for e in records)
+
+    def same(self) -> list[tuple[str, tuple]]:
+        """Unchanged files as (rel, record): built on demand (verifying, the manifest)."""
+        return [(prefix + e[0], e) for prefix, records in self.same_groups for e in records]
 
     @property
     def bytes_to_copy(self) -> int:
@@ -135,12 +141,15 @@ def build_plan(
     # quadratic on a wide tree.
     done = _Completions(executor)
     done.submit(list_root)
-    while done.outstanding:
-        purpose, rel, first, second = done.next()
-        if purpose == "pair":
-            _compare_dir(plan, rel, first, second, patterns, window_ns, done, list_pair, list_extra)
-        else:
-            _collect_subtree(plan, purpose, rel, first, patterns, done, list_extra)
+    with gc_paused(trees is not None):  # whole local trees: the comparison ends soon
+        while done.outstanding:
+            purpose, rel, first, second = done.next()
+            if purpose == "pair":
+                _compare_dir(
+                    plan, rel, first, second, patterns, window_ns, done, list_pair, list_extra
+                )
+            else:
+                _collect_subtree(plan, purpose, rel, first, patterns, done, list_extra)
     plan.errors = plan_errors
     plan.dirs_new.sort(key=lambda r: (r.count("/"), r))
     plan.copies.sort(key=lambda c: c.rel)
@@ -153,13 +162,14 @@ def _walk_both(source: Endpoint, dest: Endpoint, patterns: list[str], dest_exist
     if src_walker is None or dst_walker is None:
         return None
     finish = dst_walker.in_child(patterns) if dest_exists else None
-    try:
-        src_tree = src_walker.here(patterns)
-    except BaseException:
-        if finish:
-            finish()  # the child (or thread) is reaped, never left behind in a worker
-        raise
-    return src_tree, finish() if finish else ({}, {})
+    with gc_paused():  # the child's answer too: 50,000 tuples unmarshalled at once
+        try:
+            src_tree = src_walker.here(patterns)
+        except BaseException:
+            if finish:
+                finish()  # the child (or thread) is reaped, never left behind in a worker
+            raise
+        return src_tree, finish() if finish else ({}, {})
 
 
 class _Immediate:
@@ -207,15 +217,19 @@ class _Completions:
 def _compare_dir(
     plan, rel, src_entries, dst_entries, patterns, window_ns, executor, list_pair, list_extra
 ):
-    # The hot loop of a re-run: one pass per name, an unchanged file costs one tuple comparison.
-    # Destination records may be plain tuples (from the child lister): indexed, not named.
+    # The hot loop of a re-run. Destination records may be plain tuples (from the child
+    # lister): indexed, not named.
     if src_entries is None:  # unreadable source dir: leave its destination alone
         return
     prefix = f"{rel}/" if rel else ""
+    if not patterns and dst_entries is not None and _identical(src_entries, dst_entries):
+        _unchanged_dir(plan, prefix, src_entries, executor, list_pair)
+        return
     check_names = bool(patterns) or not rel
     dst_map = {e[0]: e for e in dst_entries} if dst_entries else {}
     pop = dst_map.pop
-    same = plan.same.append
+    unchanged = []
+    same = unchanged.append
     for s in src_entries:
         name = s[0]
         child = prefix + name
@@ -224,7 +238,7 @@ def _compare_dir(
             continue
         d = pop(name, None)
         if d == s and s[1] == FILE:  # same kind, size, time and mode
-            same((child, s))
+            same(s)
             continue
         s = Entry._make(s)
         if s.kind == LINK:
@@ -253,7 +267,10 @@ def _compare_dir(
             if reason:
                 plan.copies.append(Copy(child, s, reason))
             else:
-                same((child, s))
+                same(s)
+    if unchanged:
+        plan.same_groups.append((prefix, unchanged))
+        plan.files_same += len(unchanged)
     for d in dst_map.values():
         name, kind = d[0], d[1]
         child = prefix + name
@@ -264,6 +281,31 @@ def _compare_dir(
             executor.submit(list_extra, child, "extra")
         else:
             plan.extra_files.append((child, d[2]))
+
+
+def _identical(src_entries, dst_entries) -> bool:
+    """Every record equal on both sides (kind, size, time, mode), compared in C: one file
+    system lists a folder's names in one order, and sets catch the other orders."""
+    if src_entries == dst_entries:
+        return True
+    return len(src_entries) == len(dst_entries) and set(src_entries) == set(dst_entries)
+
+
+def _unchanged_dir(plan, prefix, records, executor, list_pair):
+    """A folder identical on both sides: its files kept as listed, its folders gone into."""
+    files = [e for e in records if e[1] == FILE]
+    if len(files) < len(records):
+        for e in records:
+            if e[1] == DIR:
+                child = prefix + e[0]
+                plan.dirs_total += 1
+                plan.dir_times[child] = e[3]  # same time on both sides: not differing
+                executor.submit(list_pair, child, True)
+            elif e[1] != FILE:
+                plan.links.append(prefix + e[0])  # never followed, its namesake kept
+    if files:
+        plan.same_groups.append((prefix, files))
+        plan.files_same += len(files)
 
 
 def _collect_subtree(plan, purpose, rel, entries, patterns, executor, list_extra):

@@ -4,6 +4,7 @@ import os
 import unicodedata
 
 from julieops.mirror import MirrorOptions, open_endpoint, run_mirror
+from julieops.mirror.endpoints import LocalEndpoint
 from tests.julieops.mirror.trees import OLD, make_tree, snapshot, without_links
 
 SECOND = 1_000_000_000
@@ -208,3 +209,45 @@ def test_it_leaves_excluded_names_alone_on_both_sides(tmp_path):
 
     assert sorted(p.name for p in (dst / "Datas").iterdir()) == ["a.dat", "local.log"]
     assert summary.files.total == 1 and summary.files.extras == 0
+
+
+class ReversedListings(LocalEndpoint):
+    """A destination that lists every folder in the opposite order (as another file system
+    might): the planner then compares folder by folder, not whole trees."""
+
+    def list_dir(self, rel):
+        return super().list_dir(rel)[::-1]
+
+
+def test_an_unchanged_rerun_keeps_every_file_whatever_order_the_folders_list_in(tmp_path):
+    src = make_tree(
+        tmp_path / "src",
+        {
+            "Datas": {"a": b"1", "b": b"22", "sub": {"c": b"333", "deeper": {"d": b"4"}}},
+            "Images": {"x.jpg": b"jpeg", "y.jpg": b"jpeg2"},
+            "top.txt": b"t",
+        },
+    )
+    (src / "Datas" / "link").symlink_to(src / "Images")
+    os.utime(src / "Datas", ns=(OLD, OLD), follow_symlinks=False)
+    dst = tmp_path / "dst"
+    first, _ = mirror(src, dst)
+    assert first.files.copied == 7
+
+    for dest in (LocalEndpoint(str(dst)), ReversedListings(str(dst))):
+        with LocalEndpoint(str(src)) as a, dest as b:
+            again = run_mirror(a, b, MirrorOptions(verify_all=True))
+        # every file kept and hashed on both sides (verify_all reads each kept path)
+        assert again.files.as_dict() == {
+            "total": 7,
+            "copied": 0,
+            "skipped": 7,
+            "mismatch": 0,
+            "failed": 0,
+            "extras": 0,
+        }
+        assert again.bytes.skipped == 1 + 2 + 3 + 1 + 4 + 5 + 1
+        assert again.links == ["Datas/link"]
+        assert again.dirs.as_dict()["total"] == 5  # the root, Datas, sub, deeper, Images
+        assert (again.exit_code, again.failures) == (0, [])
+    assert snapshot(dst) == without_links(snapshot(src))
