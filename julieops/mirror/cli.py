@@ -4,18 +4,20 @@ The exit status is robocopy's bitmask. Secrets never go on the command line: SFT
 passwords come from JULIEOPS_MIRROR_PASSWORD or an interactive prompt.
 """
 
-import argparse
 import os
 import sys
 
 from . import treewalk
 
-# The engine, json and getpass are imported once the destination's listing has started (main).
+# argparse, the engine, json and getpass are imported once the destination's listing has
+# started (main): the child lister is the longer of the two walks, so it starts first.
 
 PASSWORD_ENV = "JULIEOPS_MIRROR_PASSWORD"  # noqa: S105 - a variable name
 
 
-def parser() -> argparse.ArgumentParser:
+def parser():
+    import argparse
+
     p = argparse.ArgumentParser(
         prog="mirror",
         description="Mirror SRC onto DST like robocopy /MIR (local path, sftp://, smb://).",
@@ -96,6 +98,10 @@ def _progress_bar(stream):
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    early = _plain_local_pair(argv)
+    if early:
+        treewalk.start_early(early[1], [])  # before argparse loads (12 ms sooner)
     args = parser().parse_args(argv)
     if "://" not in args.source and "://" not in args.dest:
         # Two local trees: a child lists the destination while this process loads the engine
@@ -105,6 +111,18 @@ def main(argv: list[str] | None = None) -> int:
         return _main(args)
     finally:
         treewalk.stop_early()
+
+
+def _plain_local_pair(argv: list[str]) -> tuple[str, str] | None:
+    """SRC and DST when the line starts with them and excludes nothing: argparse would read
+    them so (no option before them can take them as its value). Else None: the listing then
+    starts after parsing. A wrong guess only costs a child, stopped unused."""
+    if len(argv) < 2 or any(a.startswith("--e") for a in argv):  # --exclude, abbreviated too
+        return None
+    source, dest = argv[0], argv[1]
+    if source.startswith("-") or dest.startswith("-") or "://" in source + dest:
+        return None
+    return source, dest
 
 
 def _main(args) -> int:

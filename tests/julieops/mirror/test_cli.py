@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 
 import blake3
+import pytest
 
 from julieops.mirror import MirrorOptions, open_endpoint, run_mirror
-from julieops.mirror.cli import main
+from julieops.mirror.cli import _plain_local_pair, main, parser
 from tests.julieops.mirror.trees import make_tree, snapshot
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -105,3 +106,28 @@ def test_it_reports_progress_and_french_log_lines_to_the_caller(tmp_path):
     assert last.bytes_done == last.bytes_total == 5001 and last.eta == 0
     assert ("info", "Nouveau fichier\t5000\tDatas/a.dat") in lines
     assert ("info", "*FICHIER EN TROP\t2\tDatas/z.old") in lines
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["src", "dst"],
+        ["src", "dst", "--json", "--force", "--threads", "4"],
+        ["/a b/src", "dst", "--max-delete", "10", "--dry-run"],
+        ["src", "dst", "--exclude", "*.tmp"],
+        ["src", "dst", "--excl=*.tmp"],
+        ["--json", "src", "dst"],
+        ["--threads", "4", "src", "dst"],
+        ["src", "--force", "dst"],
+        ["sftp://h/x", "dst"],
+        ["src", "smb://h/share"],
+        ["--", "-src", "dst"],
+    ],
+)
+def test_the_early_listing_guesses_src_and_dst_only_where_argparse_reads_them_so(argv):
+    guess = _plain_local_pair(argv)
+    args = parser().parse_args(argv)
+    if guess is not None:
+        assert guess == (args.source, args.dest) and args.exclude == []
+    elif argv[:2] == ["src", "dst"]:  # the plain lines the guess is there for
+        assert args.exclude, argv
