@@ -10,6 +10,12 @@ if __name__ == "__main__":
 
         sys.exit(main(sys.argv[2:]))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "julieops.settings")
+    from julieops import commandlist
+
+    # The list of commands from the apps' folders, without setting Django up (commandlist).
+    if commandlist.quick_help(sys.argv):
+        sys.exit(0)
+    commandlist.remember_apps(sys.argv)
     from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 

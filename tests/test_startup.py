@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.manage_py import SECRETS, manage_py
+
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = (
     "celery",
@@ -31,31 +33,6 @@ HEAVY = (
     "readers.evaluation",
     "julieops.urls",
 )
-# The real manage.py, run as `python manage.py ARGS`; at exit the modules it loaded go to
-# stderr's last line (atexit runs after sys.exit too).
-RUN_MANAGE_PY = (
-    "import atexit, json, runpy, sys; sys.argv = ['manage.py', *sys.argv[1:]]; "
-    "atexit.register(lambda: print(json.dumps(sorted(sys.modules)), file=sys.stderr)); "
-    "runpy.run_path('manage.py', run_name='__main__')"
-)
-SECRETS = {
-    "SECRET_KEY": "startup-test-secret-key-not-for-production",
-    "JULIEOPS_FERNET_KEYS": "Wc1_xS7WzY1m0fLwXsD2oU9xQ6zj1hJcYkqYVx0mJ8k=",
-}
-
-
-def manage_py(tmp_path, *args, **env):
-    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DEBUG")}
-    clean.update(JULIEOPS_VAR_DIR=str(tmp_path / "var"), **SECRETS, **env)
-    out = subprocess.run(
-        [sys.executable, "-c", RUN_MANAGE_PY, *args],
-        cwd=ROOT,
-        env=clean,
-        capture_output=True,
-        text=True,
-    )
-    loaded = set(json.loads(out.stderr.strip().splitlines()[-1]))
-    return out, loaded
 
 
 def heavy_in(loaded: set[str]) -> list[str]:
