@@ -20,8 +20,14 @@ import os
 import sys
 
 INDEX_VERSION = 1
-_MODES = {(): "full", ("help",): "full", ("--help",): "full", ("-h",): "full"}
-_MODES[("help", "--commands")] = "names"
+# The command lines Django answers with its list of commands (manage.py's own arguments).
+_MODES = {
+    (): "full",
+    ("help",): "full",
+    ("--help",): "full",
+    ("-h",): "full",
+    ("help", "--commands"): "names",
+}
 
 
 def quick_help(argv: list[str]) -> bool:
