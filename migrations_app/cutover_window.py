@@ -10,15 +10,17 @@ entries listed (files + folders), files and bytes copied, extras deleted, and it
   (a re-run lists both sides, as the final pass does; the first copy only if nothing else);
 - delta per hour of practice activity: the files changed (copied or deleted) and bytes copied by
   each pre-copy after the first, over the hours since the previous pre-copy ended;
-- copy rates: seconds per file and per byte of everything after the listing (copy, deletions,
-  folder times, verification) over the pre-copies that copied something.
+- copy cost: seconds of everything after the listing (copy, deletions, folder times,
+  verification) against files and against bytes, as the line through the smallest and the
+  largest pre-copy that copied something: its slope the rate, its intercept what a pass pays
+  once whatever it copies (a small final pass pays it whole).
 
 - fixed cost: what the latest pre-copy spent outside the engine's own seconds (opening the
   session and the share, the manifest kept as evidence).
 
 The final pass is estimated as the fixed cost, plus the latest tree's listing, plus the expected
 delta (delta per hour times the hours from the last pre-copy's end to the freeze, or to now
-before it) priced at the slower of the per-file and per-byte rates.
+before it) priced at the slower of the per-file and per-byte lines.
 
 Assumption (no fact says otherwise): the practice changes its data at an even rate over the time
 between pre-copies, nights and week-ends included; a practice closed at night changes less, so
@@ -117,6 +119,22 @@ def _listing(p: Pass, rate: float) -> float:
     return p.listing_seconds if p.listing_seconds is not None else p.entries / rate
 
 
+def _copy_line(points: list[tuple[int, float]], amount: int) -> float:
+    """Seconds after the listing for `amount` files (or bytes): the line through the smallest
+    and the largest pre-copy, so what a pass pays once after its listing whatever it copies
+    (the copy threads, the verification's start, the folders' times) counts once, as in a
+    small final pass, instead of being spread over a first copy's many files. With one point,
+    or none growing, the plain rate through zero."""
+    points = [(x, t) for x, t in points if x > 0]
+    if not points:
+        return 0.0
+    (x0, t0), (x1, t1) = min(points), max(points)
+    if x1 > x0 and t1 > t0:
+        slope = (t1 - t0) / (x1 - x0)
+        return max(t0 - slope * x0, 0.0) + slope * amount
+    return sum(t for _, t in points) / sum(x for x, _ in points) * amount
+
+
 def estimate(passes: list[Pass], until: datetime) -> Estimate | None:
     """The final pass's duration from the pre-copies (oldest first) if `until` is when the
     practice stops changing its data (the freeze, or now before it). None without a usable
@@ -140,15 +158,16 @@ def estimate(passes: list[Pass], until: datetime) -> Estimate | None:
     since = max((until - last.ended).total_seconds() / 3600, 0.0)
     delta_files = round(files_per_hour * since)
     delta_bytes = round(bytes_per_hour * since)
-    copy_time = copied_files = copied_bytes = 0
-    for p in passes:
-        if p.files_changed or p.bytes_copied:
-            copy_time += max(p.total_seconds - _listing(p, rate), 0.0)
-            copied_files += p.files_changed
-            copied_bytes += p.bytes_copied
-    per_file = copy_time / copied_files if copied_files else 0.0
-    per_byte = copy_time / copied_bytes if copied_bytes else 0.0
-    copy_seconds = max(delta_files * per_file, delta_bytes * per_byte)
+    copying = [
+        (p.files_changed, p.bytes_copied, max(p.total_seconds - _listing(p, rate), 0.0))
+        for p in passes
+        if p.files_changed or p.bytes_copied
+    ]
+    copy_seconds = 0.0
+    if delta_files or delta_bytes:
+        by_files = _copy_line([(f, t) for f, _, t in copying], delta_files)
+        by_bytes = _copy_line([(b, t) for _, b, t in copying], delta_bytes)
+        copy_seconds = max(by_files, by_bytes)
     listing_seconds = last.entries / rate
     return Estimate(
         seconds=last.overhead_seconds + listing_seconds + copy_seconds,

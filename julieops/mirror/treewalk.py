@@ -77,7 +77,7 @@ def walk(root: str, patterns: list[str] | None = None, make=None) -> tuple[dict,
 class gc_paused:  # noqa: N801 - used as a statement, like contextlib's
     """The cyclic collector off for a while: a listing is a tree of lists and tuples with no
     cycle to find, but the collector ran every 700 new records, then over all of them again
-    and again as they aged (about 4 % of a 50,000-file walk). Nested uses keep it off. Only
+    and again as they aged (2-6 % of a 50,000-file walk here). Nested uses keep it off. Only
     for work that ends soon: a remote listing's threads may make garbage with cycles."""
 
     def __init__(self, pause: bool = True):

@@ -56,10 +56,13 @@ def test_it_estimates_the_listing_and_the_delta_from_the_pre_copies():
     assert est.hours_since == pytest.approx(since)
     assert est.delta_files == round(850 / hours * since)
     assert est.delta_bytes == round(82_000_000 / hours * since)
-    # copy cost: everything after the listing of the runs that copied, per file and per byte
-    per_file = (92.0 + 2.0 + 2.2) / (50000 + 420 + 430)
-    per_byte = (92.0 + 2.0 + 2.2) / 2_082_000_000
-    expected_copy = max(est.delta_files * per_file, est.delta_bytes * per_byte)
+    # copy cost: everything after the listing (92, 2.0 and 2.2 s), on the line through the
+    # smallest pre-copy (NIGHT: 420 files, 40 MB) and the largest (FIRST: 50,000 files, 2 GB)
+    per_file = (92.0 - 2.0) / (50000 - 420)
+    per_byte = (92.0 - 2.0) / (2_000_000_000 - 40_000_000)
+    by_files = (2.0 - per_file * 420) + per_file * est.delta_files
+    by_bytes = (2.0 - per_byte * 40_000_000) + per_byte * est.delta_bytes
+    expected_copy = max(by_files, by_bytes)
     assert est.copy_seconds == pytest.approx(expected_copy)
     assert est.fixed_seconds == pytest.approx(0.0)  # the runs lasted their engine seconds
     assert est.seconds == pytest.approx(2.0 + expected_copy)
@@ -75,6 +78,22 @@ def test_time_outside_the_engine_is_a_fixed_cost_of_the_final_pass():
     assert est.fixed_seconds == pytest.approx(3.0)
     assert est.delta_files == 0  # frozen right after it
     assert est.seconds == pytest.approx(3.0 + 2.0)  # fixed cost + the listing
+
+
+def test_a_final_pass_like_the_last_re_run_costs_what_it_cost_after_its_listing():
+    """The re-run's 2 s after its listing for 420 files hold a cost it pays whatever it copies:
+    spread over the first copy's 50,000 files, that delta would be priced at 0.77 s."""
+    runs = [
+        (at(0), at(0) + timedelta(seconds=96), FIRST),
+        (at(10), at(10) + timedelta(seconds=4), NIGHT),
+    ]
+    gap = 10 - 96 / 3600  # the hours NIGHT's 420 changes were made in
+    est = cutover_window.window_of(runs, at(10) + timedelta(hours=gap, seconds=4), at(30))[
+        "estimate"
+    ]
+    assert est.delta_files == 420
+    assert est.copy_seconds == pytest.approx(2.0, rel=0.001)
+    assert est.seconds == pytest.approx(2.0 + 2.0, rel=0.001)  # its listing, then its copy
 
 
 def test_before_the_freeze_it_counts_the_hours_until_now_and_after_it_the_actual():
