@@ -99,9 +99,9 @@ def _progress_bar(stream):
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    early = _plain_local_pair(argv)
+    early = _early_dest(argv)
     if early:
-        treewalk.start_early(early[1], [])  # before argparse loads (12 ms sooner)
+        treewalk.start_early(early, [])  # before argparse loads (12 ms sooner)
     args = parser().parse_args(argv)
     if "://" not in args.source and "://" not in args.dest:
         # Two local trees: a child lists the destination while this process loads the engine
@@ -113,16 +113,16 @@ def main(argv: list[str] | None = None) -> int:
         treewalk.stop_early()
 
 
-def _plain_local_pair(argv: list[str]) -> tuple[str, str] | None:
-    """SRC and DST when the line starts with them and excludes nothing: argparse would read
-    them so (no option before them can take them as its value). Else None: the listing then
-    starts after parsing. A wrong guess only costs a child, stopped unused."""
+def _early_dest(argv: list[str]) -> str | None:
+    """DST when the line starts with two local paths SRC DST and excludes nothing: argparse
+    would read them so (no option before them can take them as its value). Else None: the
+    listing then starts after parsing. A wrong guess only costs a child, stopped unused."""
     if len(argv) < 2 or any(a.startswith("--e") for a in argv):  # --exclude, abbreviated too
         return None
     source, dest = argv[0], argv[1]
     if source.startswith("-") or dest.startswith("-") or "://" in source + dest:
         return None
-    return source, dest
+    return dest
 
 
 def _main(args) -> int:

@@ -620,8 +620,10 @@ class _Run:
     def verify(self, plan: Plan, copied: list[tuple[str, int]]):
         s = self.summary
         copied_set = {rel for rel, _ in copied}
+        # The unchanged files' paths, built once for both uses (none on a plain run).
+        same = plan.same() if self.options.verify_all or self.options.manifest else []
         if self.options.verify_all:
-            items = sorted(copied + [(rel, e[2]) for rel, e in plan.same()])
+            items = sorted(copied + [(rel, e[2]) for rel, e in same])
         elif self.options.verify:
             items = sorted(copied)
         else:
@@ -641,7 +643,7 @@ class _Run:
                 s.files.failed += 1
                 s.bytes.failed += sizes[rel]
         if self.options.manifest:
-            entries = {c.rel: c.entry for c in plan.copies} | dict(plan.same())
+            entries = {c.rel: c.entry for c in plan.copies} | dict(same)
             missing = [(rel, e[2]) for rel, e in entries.items() if rel not in hashes]
             for rel, value in hash_many(self.dest, missing, self.pool).items():
                 if isinstance(value, Exception):

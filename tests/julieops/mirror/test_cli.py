@@ -10,7 +10,7 @@ import blake3
 import pytest
 
 from julieops.mirror import MirrorOptions, open_endpoint, run_mirror
-from julieops.mirror.cli import _plain_local_pair, main, parser
+from julieops.mirror.cli import _early_dest, main, parser
 from tests.julieops.mirror.trees import make_tree, snapshot
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -125,9 +125,9 @@ def test_it_reports_progress_and_french_log_lines_to_the_caller(tmp_path):
     ],
 )
 def test_the_early_listing_guesses_src_and_dst_only_where_argparse_reads_them_so(argv):
-    guess = _plain_local_pair(argv)
+    guess = _early_dest(argv)
     args = parser().parse_args(argv)
     if guess is not None:
-        assert guess == (args.source, args.dest) and args.exclude == []
+        assert guess == args.dest and argv[0] == args.source and args.exclude == []
     elif argv[:2] == ["src", "dst"]:  # the plain lines the guess is there for
         assert args.exclude, argv
